@@ -1,0 +1,5 @@
+"""Leadbridge orchestration: Dagster wires ingestion, dbt and the quality checks.
+
+It owns no business logic: sources live in `ingestion`, rules in `dbt_project`, the
+quality rules in `expectations`.
+"""

@@ -1,0 +1,49 @@
+# Leadbridge: `make run` runs the nightly pipeline on the demo sources; `make test` tests.
+# Both set everything up from a fresh clone with nothing but python3, make and PyPI.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.venv-tools/bin/uv)
+VENV := $(CURDIR)/.venv
+DBT := $(VENV)/bin/dbt --no-use-colors
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export LEADBRIDGE_WAREHOUSE ?= $(CURDIR)/data/leadbridge.duckdb
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup manifest run test lint ui docs clean
+
+setup: $(VENV)/.synced
+
+$(CURDIR)/.venv-tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.venv-tools
+	$(CURDIR)/.venv-tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+# Dagster loads the dbt project from its manifest.
+manifest: setup
+	$(DBT) parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $@
+
+run: manifest $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/python -m orchestration.run_nightly
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: manifest lint
+	$(VENV)/bin/pytest
+
+ui: manifest $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+docs: manifest
+	$(DBT) docs generate --project-dir dbt_project --profiles-dir dbt_project
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,133 @@
+"""Versioned records: every object is a list of timed changes, read back at an instant.
+
+A record never forgets a change, so the world is built once and each API call asks
+"what did this object look like at `as_of`?". Changes carry the instant they became
+visible to the API, which is usually the instant they happened; a late-arriving row
+(a history row written days after its `CreatedDate`) is visible later than it claims.
+Keys starting with `_` are bookkeeping (archive flags, change sources), not fields.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+
+class Record:
+    """One object: its id and its changes as (visible_at, {field: value}) pairs."""
+
+    __slots__ = ("id", "changes")
+
+    def __init__(self, record_id: str) -> None:
+        self.id = record_id
+        self.changes: list[tuple[datetime, dict[str, Any]]] = []
+
+    @property
+    def first_visible(self) -> datetime:
+        """When the record first shows up in the API."""
+        return self.changes[0][0]
+
+    def state(self, as_of: datetime) -> dict[str, Any] | None:
+        """The fields at `as_of`, or None if the record is not visible yet."""
+        if not self.changes or self.changes[0][0] > as_of:
+            return None
+        merged: dict[str, Any] = {}
+        for at, fields in self.changes:
+            if at > as_of:
+                break
+            merged.update(fields)
+        return merged
+
+    def latest(self) -> dict[str, Any]:
+        """The fields after every change (what the end of the world shows)."""
+        merged: dict[str, Any] = {}
+        for _, fields in self.changes:
+            merged.update(fields)
+        return merged
+
+    def history(self, field: str, as_of: datetime) -> list[tuple[datetime, Any, dict]]:
+        """Every visible change of one field, oldest first, with its change dict."""
+        return [(at, f[field], f) for at, f in self.changes if at <= as_of and field in f]
+
+
+class ObjectStore:
+    """All records of one object type, with the fields each change stamps itself."""
+
+    def __init__(self, name: str, defaults: dict[str, Any], touch: Iterable[str] = ()) -> None:
+        self.name = name
+        self.defaults = defaults
+        # Fields set to the change time on every change (SystemModstamp, lastmodifieddate).
+        self.touch = tuple(touch)
+        self.records: dict[str, Record] = {}
+        self._cache: tuple[datetime, list[dict[str, Any]]] | None = None
+        self._lock = threading.Lock()
+
+    def create(self, record_id: str, at: datetime, fields: dict[str, Any],
+               visible_at: datetime | None = None) -> Record:
+        """Add a record whose first change happens at `at`."""
+        record = Record(record_id)
+        self.records[record_id] = record
+        self.change(record, at, fields, visible_at)
+        return record
+
+    def change(self, record: Record, at: datetime, fields: dict[str, Any],
+               visible_at: datetime | None = None) -> None:
+        """Record a change; touched fields get the instant it reached the API."""
+        seen = visible_at or at
+        stamped = dict(fields)
+        for name in self.touch:
+            stamped[name] = seen
+        record.changes.append((seen, stamped))
+
+    def finalize(self) -> None:
+        """Put every record's changes in time order (builders may add them out of order)."""
+        for record in self.records.values():
+            record.changes.sort(key=lambda change: change[0])
+
+    def snapshot(self, as_of: datetime) -> list[dict[str, Any]]:
+        """Every record visible at `as_of`, defaults filled in, in id order.
+
+        Cached for the last `as_of` because a paged read asks the same question per page.
+        """
+        with self._lock:
+            if self._cache is not None and self._cache[0] == as_of:
+                return self._cache[1]
+            rows = []
+            for record in self.records.values():
+                state = record.state(as_of)
+                if state is None:
+                    continue
+                row = dict(self.defaults)
+                row.update(state)
+                row["_id"] = record.id
+                rows.append(row)
+            self._cache = (as_of, rows)
+            return rows
+
+
+class EventLog:
+    """Immutable, timestamped events (form submissions, email events)."""
+
+    def __init__(self, time_field: str) -> None:
+        self.time_field = time_field
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Append one event; it becomes visible at its own time."""
+        self.events.append(event)
+
+    def finalize(self) -> None:
+        """Sort events by time so readers can cut at `as_of` with a scan."""
+        self.events.sort(key=lambda e: e[self.time_field])
+
+    def visible(self, as_of: datetime) -> list[dict[str, Any]]:
+        """Events that happened at or before `as_of`, oldest first."""
+        field = self.time_field
+        out = []
+        for event in self.events:
+            if event[field] > as_of:
+                break
+            out.append(event)
+        return out

@@ -1,0 +1,128 @@
+"""The HTTP mechanism every API source shares: auth, retries, clear errors.
+
+Retries use dlt's retrying `requests` client, which backs off exponentially on
+connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. On top of it we retry a
+body that is not valid JSON (a page cut off in transit), which the client treats as a
+success. A permanent failure raises `ApiError` naming the system, the endpoint and the
+status; the bearer token is never part of a message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from dlt.sources.helpers.requests import Client
+
+
+class ConfigError(ValueError):
+    """A source is configured wrongly; the message names the setting to fix."""
+
+
+class ApiError(RuntimeError):
+    """A request failed for good (after retries)."""
+
+    def __init__(self, system: str, method: str, url: str, status: int | None, detail: str):
+        self.system, self.method, self.status = system, method, status
+        self.endpoint = urlsplit(url).path
+        super().__init__(
+            f"{system} API {method} {self.endpoint} failed"
+            + (f" with HTTP {status}" if status is not None else "")
+            + f": {detail[:300]}"
+        )
+
+
+def require(value: str | None, setting: str) -> str:
+    """Return `value`, or fail fast naming the environment variable that sets it."""
+    if value is None or not str(value).strip():
+        env = "SOURCES__" + setting.upper().replace(".", "__")
+        raise ConfigError(f"missing setting {setting}: set {env} or add it to .dlt/secrets.toml")
+    return str(value).strip()
+
+
+class ApiClient:
+    """A JSON API with a bearer token, a base URL and the shared retry policy."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        token: str | Callable[[], str],
+        *,
+        max_attempts: int = 6,
+        backoff_factor: float = 0.5,
+        max_retry_delay: float = 30,
+        timeout: float = 60,
+        auth_hint: str = "",
+    ) -> None:
+        self.system = system
+        self._auth_hint = auth_hint
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._max_attempts = max_attempts
+        self._backoff = backoff_factor
+        self._session = Client(
+            request_timeout=timeout,
+            raise_for_status=False,
+            request_max_attempts=max_attempts,
+            request_backoff_factor=backoff_factor,
+            request_max_retry_delay=max_retry_delay,
+        ).session
+
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL: paths are joined to the base URL by concatenation.
+
+        Concatenation (not urljoin) keeps a base URL's own path, e.g. a proxy prefix,
+        in front of server-relative links such as Salesforce's `nextRecordsUrl`.
+        """
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.base_url + "/" + path_or_url.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one request and return its parsed JSON body, retrying transient faults."""
+        url = self.url(path)
+        token = self._token() if callable(self._token) else self._token
+        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json_body, headers=all_headers
+                )
+            except Exception as exc:  # connection errors after the client's own retries
+                raise ApiError(self.system, method, url, None, repr(exc)) from exc
+            if response.status_code in (401, 403) and self._auth_hint:
+                raise ApiError(
+                    self.system,
+                    method,
+                    url,
+                    response.status_code,
+                    f"credentials refused; check {self._auth_hint}",
+                )
+            if response.status_code >= 400:
+                raise ApiError(self.system, method, url, response.status_code, response.text)
+            try:
+                return response.json()
+            except json.JSONDecodeError as exc:
+                if attempt == self._max_attempts:
+                    raise ApiError(
+                        self.system,
+                        method,
+                        url,
+                        response.status_code,
+                        f"response is not valid JSON after {attempt} attempts ({exc})",
+                    ) from exc
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")

@@ -1,0 +1,407 @@
+"""HubSpot (marketing) through its public v3 CRM, marketing and legacy event APIs.
+
+Decisions:
+- Contacts and companies are read through the CRM search API because the list API
+  cannot filter by modification time. Search never returns more than 10,000 results for
+  one query, so when a query nears that window we start a new one from the last
+  `lastmodifieddate` seen (ascending sort makes that safe; the repeated boundary rows
+  merge away on `id`).
+- Search also never returns archived objects. Archiving (and merging, which archives
+  the losing contact) would otherwise be invisible, so each run also scans the archived
+  list for objects archived since the last run; they land with `archived = true`.
+  Both cursors live in the resource's dlt state and are committed with the load.
+- Property history (`propertiesWithHistory`) is only offered by the batch-read API, at
+  most 50 objects a call; it is read for the contacts that changed in this run and
+  flattened to one row per change.
+- Form submissions come newest first with no time filter, so paging stops per form at
+  the first submission older than the cursor. Email events use the legacy events API,
+  filtered by `startTimestamp`.
+- Every property arrives as a string; the declared column types (`records.Table`) turn
+  them into numbers, timestamps and dates. Custom properties (`hubspotDefined: false`)
+  are requested too, so a new custom property lands as a new column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from ingestion.sources.api import ApiClient, ApiError, require
+from ingestion.sources.records import SCHEMA_CONTRACT, Table, to_timestamp
+
+SEARCH_PAGE = 200  # the search API's maximum page size
+SEARCH_WINDOW = 10_000  # results one search query can page through
+HISTORY_BATCH = 50  # batch read limit when propertiesWithHistory is asked for
+HISTORY_PROPERTIES = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id", "hubspotscore")
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_OBJECT_FIELDS = "id, archived:bool, archivedAt:timestamp, createdAt:timestamp, updatedAt:timestamp"
+
+CONTACTS = Table.declare(
+    "contacts",
+    "email, firstname, lastname, company, jobtitle, phone, lifecyclestage, hs_lead_status,"
+    " hubspotscore:bigint, hubspot_owner_id, associatedcompanyid, hs_analytics_source,"
+    " hs_analytics_source_data_1, hs_analytics_source_data_2, first_conversion_event_name,"
+    " first_conversion_date:timestamp, recent_conversion_event_name,"
+    " recent_conversion_date:timestamp, hs_lifecyclestage_subscriber_date:timestamp,"
+    " hs_lifecyclestage_lead_date:timestamp,"
+    " hs_lifecyclestage_marketingqualifiedlead_date:timestamp,"
+    " hs_lifecyclestage_salesqualifiedlead_date:timestamp,"
+    " hs_lifecyclestage_opportunity_date:timestamp, hs_lifecyclestage_customer_date:timestamp,"
+    " hs_merged_object_ids, salesforceleadid, salesforcecontactid, createdate:timestamp,"
+    " lastmodifieddate:timestamp",
+    cursor="lastmodifieddate",
+    extra=_OBJECT_FIELDS,
+)
+COMPANIES = Table.declare(
+    "companies",
+    "name, domain, industry, numberofemployees:bigint, annualrevenue:double, country,"
+    " hubspot_owner_id, salesforceaccountid, createdate:timestamp,"
+    " hs_lastmodifieddate:timestamp",
+    cursor="hs_lastmodifieddate",
+    extra=_OBJECT_FIELDS,
+)
+CONTACT_PROPERTY_HISTORY = Table.declare(
+    "contact_property_history",
+    "contact_id, property, value, timestamp:timestamp, source_type, source_id",
+    primary_key=("contact_id", "property", "timestamp"),
+)
+OWNERS = Table.declare(
+    "owners",
+    "id, email, firstName, lastName, userId:bigint, teams:json, archived:bool,"
+    " createdAt:timestamp, updatedAt:timestamp",
+)
+FORMS = Table.declare(
+    "forms", "id, name, formType, archived:bool, createdAt:timestamp, updatedAt:timestamp"
+)
+FORM_SUBMISSIONS = Table.declare(
+    "form_submissions",
+    "conversionId, formId, submittedAt:timestamp, pageUrl, email, values:json",
+    primary_key=("conversion_id",),
+    cursor="submittedAt",
+)
+CAMPAIGNS = Table.declare(
+    "campaigns",
+    "hs_name, hs_start_date:date, hs_end_date:date, hs_campaign_status, hs_utm,"
+    " hs_budget_items_sum_amount:double",
+    extra="id, createdAt:timestamp, updatedAt:timestamp",
+)
+EMAIL_EVENTS = Table.declare(
+    "email_events",
+    "id, type, recipient, emailCampaignId:bigint, created:timestamp, url,"
+    " subscriptionStatus, portalId:bigint, appId:bigint",
+    cursor="created",
+)
+
+
+def _ms(value: datetime) -> str:
+    return str(int(value.timestamp() * 1000))
+
+
+def _flatten(obj: dict[str, Any], table: Table) -> dict[str, Any]:
+    """One CRM object as one row: its properties beside its object-level fields."""
+    row = dict(obj.get("properties") or {})
+    row.pop("hs_object_id", None)
+    row["id"] = obj["id"]
+    row["archived"] = bool(obj.get("archived", False))
+    row["archivedAt"] = obj.get("archivedAt")
+    row["createdAt"] = obj.get("createdAt")
+    row["updatedAt"] = obj.get("updatedAt")
+    return table.coerce(row)
+
+
+class HubSpotApi:
+    """The HubSpot endpoints Leadbridge reads, with their two paging styles."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+
+    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[dict]]:
+        """GET pages that link on with `paging.next.after` (v3 and form APIs)."""
+        query = dict(params or {})
+        while True:
+            body = self.client.request("GET", path, params=query)
+            yield body.get("results", [])
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            query["after"] = after
+
+    def custom_properties(self, object_type: str) -> list[str]:
+        """Names of the portal's own properties of an object type."""
+        body = self.client.request("GET", f"/crm/v3/properties/{object_type}")
+        return [p["name"] for p in body.get("results", []) if not p.get("hubspotDefined", True)]
+
+    def search_since(
+        self, object_type: str, cursor: str, since: datetime, properties: list[str]
+    ) -> Iterator[list[dict]]:
+        """Objects modified at or after `since`, ascending, across the 10k search window."""
+        lower = since
+        while True:
+            body_template = {
+                "filterGroups": [
+                    {"filters": [{"propertyName": cursor, "operator": "GTE", "value": _ms(lower)}]}
+                ],
+                "sorts": [{"propertyName": cursor, "direction": "ASCENDING"}],
+                "properties": properties,
+                "limit": SEARCH_PAGE,
+            }
+            after: str | None = None
+            last_seen: datetime | None = None
+            while True:
+                body = dict(body_template, **({"after": after} if after else {}))
+                page = self.client.request(
+                    "POST", f"/crm/v3/objects/{object_type}/search", json_body=body
+                )
+                results = page.get("results", [])
+                yield results
+                if results:
+                    last_seen = to_timestamp(results[-1]["properties"].get(cursor)) or last_seen
+                after = ((page.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    return
+                if int(after) + SEARCH_PAGE > SEARCH_WINDOW:
+                    break
+            if last_seen is None or last_seen <= lower:
+                raise ApiError(
+                    "HubSpot",
+                    "POST",
+                    f"/crm/v3/objects/{object_type}/search",
+                    None,
+                    f"more than {SEARCH_WINDOW} objects share {cursor}={lower.isoformat()}; "
+                    "the search window cannot page past them",
+                )
+            lower = last_seen
+
+    def history(self, ids: list[str]) -> list[dict]:
+        """Contacts with `propertiesWithHistory`, read in batches of 50."""
+        results: list[dict] = []
+        for start in range(0, len(ids), HISTORY_BATCH):
+            body = {
+                "inputs": [{"id": i} for i in ids[start : start + HISTORY_BATCH]],
+                "properties": [],
+                "propertiesWithHistory": list(HISTORY_PROPERTIES),
+            }
+            page = self.client.request(
+                "POST", "/crm/v3/objects/contacts/batch/read", json_body=body
+            )
+            results.extend(page.get("results", []))
+        return results
+
+
+def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> DltResource:
+    """Changed objects via search plus newly archived ones via the archived list."""
+
+    @dlt.resource(
+        name=table.name,
+        primary_key="id",
+        write_disposition="merge",
+        columns=table.column_hints(),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        modified_since = to_timestamp(state.get("modified_since")) or EPOCH
+        archived_since = to_timestamp(state.get("archived_since")) or EPOCH
+        properties = list(table.fields) + [
+            p for p in api.custom_properties(object_type) if p not in table.fields
+        ]
+        newest_modified, newest_archived = modified_since, archived_since
+        for page in api.search_since(object_type, table.cursor, modified_since, properties):
+            page_rows = [_flatten(o, table) for o in page]
+            for row in page_rows:
+                if row.get(table.cursor) and row[table.cursor] > newest_modified:
+                    newest_modified = row[table.cursor]
+            yield page_rows
+        archived_params = {"archived": "true", "limit": 100, "properties": ",".join(properties)}
+        for page in api.pages(f"/crm/v3/objects/{object_type}", archived_params):
+            page_rows = [
+                row
+                for row in (_flatten(o, table) for o in page)
+                if row["archivedAt"] is None or row["archivedAt"] >= archived_since
+            ]
+            for row in page_rows:
+                if row["archivedAt"] and row["archivedAt"] > newest_archived:
+                    newest_archived = row["archivedAt"]
+            yield page_rows
+        # Reached only when every page was read: a failed run keeps the old cursors.
+        state["modified_since"] = newest_modified.isoformat()
+        state["archived_since"] = newest_archived.isoformat()
+
+    return rows
+
+
+def _history_transformer(api: HubSpotApi, contacts: DltResource) -> DltResource:
+    @dlt.transformer(
+        data_from=contacts,
+        name=CONTACT_PROPERTY_HISTORY.name,
+        primary_key=list(CONTACT_PROPERTY_HISTORY.primary_key),
+        write_disposition="merge",
+        columns=CONTACT_PROPERTY_HISTORY.column_hints(),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def history(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        ids = [row["id"] for row in page if not row.get("archived")]
+        changes = []
+        for obj in api.history(ids):
+            for prop, versions in (obj.get("propertiesWithHistory") or {}).items():
+                for v in versions:
+                    changes.append(
+                        CONTACT_PROPERTY_HISTORY.coerce(
+                            {
+                                "contact_id": obj["id"],
+                                "property": prop,
+                                "value": v.get("value"),
+                                "timestamp": v.get("timestamp"),
+                                "source_type": v.get("sourceType"),
+                                "source_id": v.get("sourceId"),
+                            }
+                        )
+                    )
+        yield changes
+
+    return history
+
+
+def _list_resource(
+    api: HubSpotApi,
+    path: str,
+    table: Table,
+    params: dict | None = None,
+    flatten: bool = False,
+    archived_too: bool = False,
+) -> DltResource:
+    """A small object list read in full every run and merged on `id`."""
+
+    @dlt.resource(
+        name=table.name,
+        primary_key="id",
+        write_disposition="merge",
+        columns=table.column_hints(),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def rows() -> Iterator[list[dict[str, Any]]]:
+        for archived in ("false", "true") if archived_too else (None,):
+            query = dict(params or {}, limit=100)
+            if archived:
+                query["archived"] = archived
+            for page in api.pages(path, query):
+                yield [_flatten(o, table) if flatten else table.coerce(o) for o in page]
+
+    return rows
+
+
+def _form_submissions(api: HubSpotApi) -> DltResource:
+    @dlt.resource(
+        name=FORM_SUBMISSIONS.name,
+        primary_key=list(FORM_SUBMISSIONS.primary_key),
+        write_disposition="merge",
+        columns=FORM_SUBMISSIONS.column_hints(),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def rows(
+        cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "submittedAt", initial_value=EPOCH
+        ),
+    ) -> Iterator[list[dict[str, Any]]]:
+        form_ids = [
+            f["id"] for page in api.pages("/marketing/v3/forms", {"limit": 100}) for f in page
+        ]
+        for form_id in form_ids:
+            path = f"/form-integrations/v1/submissions/forms/{form_id}"
+            for page in api.pages(path, {"limit": 50}):
+                batch = [_submission(form_id, s) for s in page]
+                yield [s for s in batch if s["submittedAt"] >= cursor.start_value]
+                if any(s["submittedAt"] < cursor.start_value for s in batch):
+                    break  # newest first: the rest of this form was loaded before
+
+    return rows
+
+
+def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
+    values = submission.get("values") or []
+    email = next((v.get("value") for v in values if v.get("name") == "email"), None)
+    return FORM_SUBMISSIONS.coerce(
+        {
+            "conversionId": submission.get("conversionId"),
+            "formId": form_id,
+            "submittedAt": submission.get("submittedAt"),
+            "pageUrl": submission.get("pageUrl"),
+            "email": email,
+            "values": values,
+        }
+    )
+
+
+def _email_events(api: HubSpotApi) -> DltResource:
+    @dlt.resource(
+        name=EMAIL_EVENTS.name,
+        primary_key="id",
+        write_disposition="merge",
+        columns=EMAIL_EVENTS.column_hints(),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def rows(
+        cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "created", initial_value=EPOCH
+        ),
+    ) -> Iterator[list[dict[str, Any]]]:
+        params: dict[str, Any] = {"startTimestamp": _ms(cursor.start_value), "limit": 1000}
+        while True:
+            body = api.client.request("GET", "/email/public/v1/events", params=params)
+            yield [_email_event(e) for e in body.get("events", [])]
+            if not body.get("hasMore") or not body.get("offset"):
+                return
+            params["offset"] = body["offset"]
+
+    return rows
+
+
+def _email_event(event: dict[str, Any]) -> dict[str, Any]:
+    row = {
+        k: event.get(k)
+        for k in (
+            "id",
+            "type",
+            "recipient",
+            "emailCampaignId",
+            "created",
+            "url",
+            "portalId",
+            "appId",
+        )
+    }
+    row["id"] = str(row["id"]) if row["id"] is not None else None
+    row["subscriptionStatus"] = event.get("subscriptionStatus") or event.get("status")
+    return EMAIL_EVENTS.coerce(row)
+
+
+@dlt.source(name="hubspot", max_table_nesting=0)
+def hubspot_source(
+    base_url: str = "https://api.hubapi.com",
+    access_token: str | None = dlt.secrets.value,
+) -> list[DltResource]:
+    """HubSpot marketing objects as incremental merge resources.
+
+    Configure with `SOURCES__HUBSPOT__ACCESS_TOKEN` (a private-app token) and, to point
+    at another server such as the built-in simulator, `SOURCES__HUBSPOT__BASE_URL`.
+    """
+    token = require(access_token, "hubspot.access_token")
+    api = HubSpotApi(
+        ApiClient("HubSpot", base_url, token, auth_hint="SOURCES__HUBSPOT__ACCESS_TOKEN")
+    )
+    contacts = _crm_object_resource(api, "contacts", CONTACTS)
+    campaign_props = {"properties": ",".join(CAMPAIGNS.fields)}
+    return [
+        contacts,
+        _history_transformer(api, contacts),
+        _crm_object_resource(api, "companies", COMPANIES),
+        _list_resource(api, "/crm/v3/owners", OWNERS, archived_too=True),
+        _list_resource(api, "/marketing/v3/forms", FORMS),
+        _form_submissions(api),
+        _list_resource(api, "/marketing/v3/campaigns", CAMPAIGNS, campaign_props, flatten=True),
+        _email_events(api),
+    ]

@@ -1,0 +1,24 @@
+"""Leadbridge's Dagster definitions: assembled here, defined in `orchestration/defs/`."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from orchestration.defs.ingest import INGEST_ASSETS
+from orchestration.defs.nightly import nightly_job, nightly_schedule
+from orchestration.defs.quality import QUALITY_CHECKS
+from orchestration.defs.resources import SourceSystems, Warehouse
+from orchestration.defs.transform import DBT_PROJECT, dbt_build
+
+defs = dg.Definitions(
+    assets=[*INGEST_ASSETS, dbt_build],
+    asset_checks=QUALITY_CHECKS,
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={
+        "dlt": DagsterDltResource(),
+        "dbt": DbtCliResource(project_dir=DBT_PROJECT),
+        "warehouse": Warehouse(),
+        "sources": SourceSystems(),
+    },
+)

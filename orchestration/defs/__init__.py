@@ -1,0 +1,1 @@
+"""Dagster definitions by concern: resources, ingest, transform, quality, nightly."""

@@ -1,0 +1,34 @@
+"""The nightly job and its schedule: one job definition, run by the schedule and by
+`make run` alike.
+
+The job takes every asset (dlt loads → blocking raw checks → `dbt build` with its
+tests) and runs them in one process: DuckDB admits one process per file, and a
+process per step would also re-import the code location for every step (see
+`resources.Warehouse` for how overlapping runs are serialised).
+"""
+
+import os
+
+import dagster as dg
+
+TIMEZONE_ENV = "LEADBRIDGE_TIMEZONE"
+DEFAULT_TIMEZONE = "Europe/Berlin"
+
+nightly_job = dg.define_asset_job(
+    name="nightly",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+    description="Load HubSpot, Salesforce and file drops with dlt, check the raw tables "
+    "with Great Expectations, then `dbt build` the lead-history warehouse and its tests.",
+    tags={"leadbridge/job": "nightly"},
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_at_two",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    # The schedule's clock is deployment configuration, read once like dagster.yaml.
+    execution_timezone=os.environ.get(TIMEZONE_ENV, DEFAULT_TIMEZONE),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 02:00 (LEADBRIDGE_TIMEZONE, default Europe/Berlin).",
+)

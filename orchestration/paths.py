@@ -1,0 +1,18 @@
+"""Where Leadbridge's files live, resolved from the repository root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "leadbridge.duckdb"
+WAREHOUSE_ENV = "LEADBRIDGE_WAREHOUSE"
+
+
+def warehouse_path(configured: str | None = None) -> Path:
+    """The warehouse file: the configured path, else `$LEADBRIDGE_WAREHOUSE`, else data/."""
+    raw = configured or os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
+    return Path(raw).expanduser().resolve()

@@ -1,0 +1,71 @@
+"""The assembled Dagster definitions: graph snapshot, lineage, schedule, groups.
+
+The snapshot makes any rename of an asset or a check a visible diff. To accept an
+intended change: LEADBRIDGE_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_definitions.py
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+SNAPSHOT = Path(__file__).with_name("definitions.snapshot.txt")
+
+
+def _graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def test_asset_keys_and_checks_match_the_snapshot(definitions):
+    graph = _graph(definitions)
+    assets = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys)
+    text = "\n".join(["# assets", *assets, "# checks", *checks]) + "\n"
+    if os.environ.get("LEADBRIDGE_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text()
+
+
+def test_every_dbt_source_is_produced_by_a_dlt_asset(definitions):
+    graph = _graph(definitions)
+    materializable = set(graph.materializable_asset_keys)
+    dangling = sorted(
+        key.to_user_string() for key in graph.get_all_asset_keys() if key not in materializable
+    )
+    assert dangling == []
+    staging_parents = {
+        parent
+        for key in materializable
+        if key.path[-1].startswith("stg_")
+        for parent in graph.get(key).parent_keys
+    }
+    raw = {key for key in materializable if graph.get(key).group_name == "ingestion"}
+    assert staging_parents and staging_parents <= raw
+
+
+def test_groups_are_ingestion_staging_intermediate_marts_and_contract(definitions):
+    graph = _graph(definitions)
+    groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
+    assert {"ingestion", "staging", "marts"} <= groups
+    assert groups <= {"ingestion", "staging", "intermediate", "marts", "lead_contract"}
+
+
+def test_the_nightly_schedule_runs_the_nightly_job_at_two_in_berlin(definitions):
+    schedule = definitions.get_schedule_def("nightly_at_two")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Berlin"
+    assert schedule.job_name == "nightly"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_nightly_job_runs_in_one_process(definitions):
+    job = definitions.get_job_def("nightly")
+    assert job.executor_def.name == "in_process"
+
+
+def test_raw_table_checks_block_downstream(definitions):
+    graph = _graph(definitions)
+    gx_checks = [k for k in graph.asset_check_keys if k.name.startswith("gx_")]
+    assert gx_checks
+    for key in gx_checks:
+        assert graph.get_check_spec(key).blocking, key
