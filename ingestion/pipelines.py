@@ -114,12 +114,13 @@ def make_pipeline(feed: str, warehouse: Path, pipelines_dir: Path) -> dlt.Pipeli
         # DuckDB cannot tell a catalog from a schema of the same name (STACK_NOTES).
         raise ValueError(f"the warehouse file may not be named {warehouse.name}")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    progress = os.environ.get("LEADBRIDGE_DLT_PROGRESS", "log")  # "off" for quiet runs
     return dlt.pipeline(
         pipeline_name=f"leadbridge_{feed}",
         pipelines_dir=str(pipelines_dir),
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=feed,
-        progress=os.environ.get("LEADBRIDGE_DLT_PROGRESS", "log"),
+        **({} if progress == "off" else {"progress": progress}),
     )
 
 

@@ -34,7 +34,7 @@ def normalize(name: str) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """One raw table: its name, keys, cursor and typed fields (API names)."""
+    """One raw table: its name, key, cursor and typed fields, all in the API's names."""
 
     name: str
     fields: tuple[str, ...]
@@ -70,14 +70,17 @@ class Table:
         return self.types.get(api_field, "text")
 
     def column_hints(self) -> dict[str, dict[str, Any]]:
-        """dlt column hints for every declared column; key columns are not nullable."""
+        """dlt column hints for every declared column; key columns are not nullable.
+
+        Hints are keyed by the API's field names, as the data is: dlt normalises both the
+        same way, so they meet the same column (and the incremental cursor's own hint).
+        """
         hints: dict[str, dict[str, Any]] = {}
         all_types = {f: self.type_of(f) for f in self.fields} | self.extra_columns
         for api_field, data_type in all_types.items():
-            column = normalize(api_field)
-            hints[column] = {"name": column, "data_type": data_type}
-            if column in self.primary_key:
-                hints[column]["nullable"] = False
+            hints[api_field] = {"name": api_field, "data_type": data_type}
+            if api_field in self.primary_key:
+                hints[api_field]["nullable"] = False
         return hints
 
     def coerce(self, record: dict[str, Any]) -> dict[str, Any]:

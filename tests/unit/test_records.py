@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ingestion.sources.records import Table, to_date, to_timestamp
+from ingestion.sources.records import Table, normalize, to_date, to_timestamp
 
 
 def test_declare_splits_fields_and_types_and_defaults_to_text():
@@ -20,16 +20,21 @@ def test_declare_rejects_an_unknown_type():
         Table.declare("t", "Score:integer")
 
 
-def test_hints_use_dlt_column_names_and_keys_are_not_nullable():
-    table = Table.declare("lead", "Id, SystemModstamp:timestamp", primary_key=("id",))
+def test_hints_are_keyed_like_the_data_and_key_columns_are_not_nullable():
+    table = Table.declare("lead", "Id, SystemModstamp:timestamp", primary_key=("Id",))
     hints = table.column_hints()
-    assert hints["system_modstamp"] == {"name": "system_modstamp", "data_type": "timestamp"}
-    assert hints["id"] == {"name": "id", "data_type": "text", "nullable": False}
+    assert hints["SystemModstamp"] == {"name": "SystemModstamp", "data_type": "timestamp"}
+    assert hints["Id"] == {"name": "Id", "data_type": "text", "nullable": False}
+
+
+def test_normalize_gives_the_column_name_dlt_lands():
+    assert normalize("SystemModstamp") == "system_modstamp"
+    assert normalize("ConvertedOpportunityId") == "converted_opportunity_id"
 
 
 def test_extra_columns_are_hinted_beside_the_fields():
     table = Table.declare("contacts", "email", extra="id, archivedAt:timestamp")
-    assert set(table.column_hints()) == {"email", "id", "archived_at"}
+    assert set(table.column_hints()) == {"email", "id", "archivedAt"}
 
 
 @pytest.mark.parametrize(

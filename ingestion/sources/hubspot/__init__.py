@@ -79,9 +79,9 @@ FORMS = Table.declare(
 )
 FORM_SUBMISSIONS = Table.declare(
     "form_submissions",
-    "conversionId, formId, submittedAt:timestamp, pageUrl, email, values:json",
+    "conversion_id, form_id, submitted_at:timestamp, page_url, email, values:json",
     primary_key=("conversion_id",),
-    cursor="submittedAt",
+    cursor="submitted_at",
 )
 CAMPAIGNS = Table.declare(
     "campaigns",
@@ -105,11 +105,10 @@ def _flatten(obj: dict[str, Any], table: Table) -> dict[str, Any]:
     """One CRM object as one row: its properties beside its object-level fields."""
     row = dict(obj.get("properties") or {})
     row.pop("hs_object_id", None)
-    row["id"] = obj["id"]
-    row["archived"] = bool(obj.get("archived", False))
-    row["archivedAt"] = obj.get("archivedAt")
-    row["createdAt"] = obj.get("createdAt")
-    row["updatedAt"] = obj.get("updatedAt")
+    for field in table.extra_columns:
+        row[field] = obj.get(field)
+    if "archived" in row:
+        row["archived"] = bool(row["archived"])
     return table.coerce(row)
 
 
@@ -274,7 +273,7 @@ def _list_resource(
     flatten: bool = False,
     archived_too: bool = False,
 ) -> DltResource:
-    """A small object list read in full every run and merged on `id`."""
+    """A small list without a time filter: read in full, only changes (`updatedAt`) kept."""
 
     @dlt.resource(
         name=table.name,
@@ -283,7 +282,11 @@ def _list_resource(
         columns=table.column_hints(),
         schema_contract=SCHEMA_CONTRACT,
     )
-    def rows() -> Iterator[list[dict[str, Any]]]:
+    def rows(
+        updated: dlt.sources.incremental[datetime] = dlt.sources.incremental(
+            "updatedAt", initial_value=EPOCH
+        ),
+    ) -> Iterator[list[dict[str, Any]]]:
         for archived in ("false", "true") if archived_too else (None,):
             query = dict(params or {}, limit=100)
             if archived:
@@ -304,7 +307,7 @@ def _form_submissions(api: HubSpotApi) -> DltResource:
     )
     def rows(
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "submittedAt", initial_value=EPOCH
+            "submitted_at", initial_value=EPOCH
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         form_ids = [
@@ -314,8 +317,8 @@ def _form_submissions(api: HubSpotApi) -> DltResource:
             path = f"/form-integrations/v1/submissions/forms/{form_id}"
             for page in api.pages(path, {"limit": 50}):
                 batch = [_submission(form_id, s) for s in page]
-                yield [s for s in batch if s["submittedAt"] >= cursor.start_value]
-                if any(s["submittedAt"] < cursor.start_value for s in batch):
+                yield [s for s in batch if s["submitted_at"] >= cursor.start_value]
+                if any(s["submitted_at"] < cursor.start_value for s in batch):
                     break  # newest first: the rest of this form was loaded before
 
     return rows
@@ -326,10 +329,10 @@ def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
     email = next((v.get("value") for v in values if v.get("name") == "email"), None)
     return FORM_SUBMISSIONS.coerce(
         {
-            "conversionId": submission.get("conversionId"),
-            "formId": form_id,
-            "submittedAt": submission.get("submittedAt"),
-            "pageUrl": submission.get("pageUrl"),
+            "conversion_id": submission.get("conversionId"),
+            "form_id": form_id,
+            "submitted_at": submission.get("submittedAt"),
+            "page_url": submission.get("pageUrl"),
             "email": email,
             "values": values,
         }

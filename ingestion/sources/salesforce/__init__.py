@@ -4,10 +4,11 @@ Decisions:
 - Every object is read with `queryAll`, not `query`, so deleted and merged-away rows
   arrive with `IsDeleted = true` (and `MasterRecordId` on merged leads, contacts and
   accounts) instead of vanishing from the warehouse.
-- Incremental on `SystemModstamp` (it moves on every change, including system ones);
-  history objects have no modstamp and use `CreatedDate` with a look-back window,
-  because Salesforce writes some history rows later than their `CreatedDate`.
-  The window re-reads a few days; the merge on `Id` keeps that free of duplicates.
+- Incremental on `SystemModstamp` (it moves on every change, including system ones,
+  and is stamped when a row is written, so late rows are not missed). `LeadHistory`
+  has no modstamp: it uses `CreatedDate` with a look-back window, because Salesforce
+  writes some history rows later than their `CreatedDate`. The window re-reads a few
+  days of lead history; the merge on `Id` keeps that free of duplicates.
 - The SOQL filter uses `>=` on the last cursor truncated to the second (SOQL literals
   have no fractions); rows at the boundary come again and dlt drops them by key.
 - Fields: the declared ones that the org's `describe` knows, plus every custom field
@@ -44,18 +45,21 @@ OBJECTS: dict[str, Table] = {
         " ConvertedAccountId, ConvertedOpportunityId, MasterRecordId,"
         f" LastModifiedDate:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Contact": Table.declare(
         "contact",
         "Id, AccountId, FirstName, LastName, Email, Title, Phone, OwnerId, LeadSource,"
         f" MasterRecordId, LastModifiedDate:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Account": Table.declare(
         "account",
         "Id, Name, Website, Industry, Type, NumberOfEmployees:bigint, AnnualRevenue:double,"
         f" BillingCountry, OwnerId, MasterRecordId, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Opportunity": Table.declare(
         "opportunity",
@@ -63,52 +67,61 @@ OBJECTS: dict[str, Table] = {
         " CloseDate:date, IsClosed:bool, IsWon:bool, OwnerId, CampaignId, LeadSource, Type,"
         f" LastModifiedDate:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "OpportunityContactRole": Table.declare(
         "opportunity_contact_role",
         f"Id, OpportunityId, ContactId, Role, IsPrimary:bool, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "LeadHistory": Table.declare(
         "lead_history",
         "Id, LeadId, Field, OldValue, NewValue, IsDeleted:bool, CreatedById, CreatedDate:timestamp",
         cursor="CreatedDate",
+        primary_key=("Id",),
     ),
     "OpportunityHistory": Table.declare(
         "opportunity_history",
         "Id, OpportunityId, StageName, Amount:double, Probability:double, CloseDate:date,"
         f" CreatedById, {_AUDIT}",
-        cursor="CreatedDate",
+        cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Task": Table.declare(
         "task",
         "Id, WhoId, WhatId, OwnerId, Subject, Type, TaskSubtype, Status, ActivityDate:date,"
         f" CompletedDateTime:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Event": Table.declare(
         "event",
         "Id, WhoId, WhatId, OwnerId, Subject, Type, StartDateTime:timestamp,"
         f" EndDateTime:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "User": Table.declare(
         "user",
         "Id, Name, FirstName, LastName, Email, Title, Department, IsActive:bool,"
         " CreatedDate:timestamp, SystemModstamp:timestamp",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "Campaign": Table.declare(
         "campaign",
         "Id, Name, Type, Status, StartDate:date, EndDate:date, BudgetedCost:double,"
         f" ActualCost:double, ParentId, IsActive:bool, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
     "CampaignMember": Table.declare(
         "campaign_member",
         "Id, CampaignId, LeadId, ContactId, Status, HasResponded:bool,"
         f" FirstRespondedDate:date, {_AUDIT}",
         cursor="SystemModstamp",
+        primary_key=("Id",),
     ),
 }
 
@@ -179,7 +192,7 @@ def _object_resource(
     )
     def rows(
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            table.cursor, initial_value=EPOCH, lag=lag
+            table.cursor, initial_value=EPOCH, lag=lag, primary_key=table.primary_key
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         fields = ", ".join(_select_list(api, sobject, table))
