@@ -35,16 +35,35 @@ def write_trade_show_export(world: World, drop_dir: Path) -> Path:
     rows = []
     for person in visitors:
         email = person.email.upper() if rng.random() < 0.3 else person.email
-        rows.append([email, person.first, person.last, person.company.name, person.title,
-                     "visited_booth", person.arrival.date().isoformat()])
+        rows.append(
+            [
+                email,
+                person.first,
+                person.last,
+                person.company.name,
+                person.title,
+                "visited_booth",
+                person.arrival.date().isoformat(),
+            ]
+        )
     for n in range(5):  # people neither CRM knows yet
-        rows.append([f"visitor{n}@newco{n}.example", f"Visitor{n}", "Unknown", f"NewCo {n}",
-                     "", "visited_booth", world.config.anchor.isoformat()])
+        rows.append(
+            [
+                f"visitor{n}@newco{n}.example",
+                f"Visitor{n}",
+                "Unknown",
+                f"NewCo {n}",
+                "",
+                "visited_booth",
+                world.config.anchor.isoformat(),
+            ]
+        )
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["Email", "First Name", "Last Name", "Company", "Job Title", "Status",
-                         "Date", "List"])
+        writer.writerow(
+            ["Email", "First Name", "Last Name", "Company", "Job Title", "Status", "Date", "List"]
+        )
         writer.writerows(row + [TRADE_SHOW_NAME] for row in rows)
     tmp.replace(path)  # never let the loader see half a file
     return path

@@ -24,9 +24,6 @@ from ingestion.sources.files import files_source
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.salesforce import salesforce_source
 
-# JSONL loads DuckDB ~25x faster than dlt's default INSERT statements (STACK_NOTES).
-LOADER_FILE_FORMAT = "jsonl"
-
 
 @dataclass(frozen=True)
 class Feed:
@@ -35,6 +32,10 @@ class Feed:
     name: str
     make_source: Callable[..., DltSource]
     description: str
+    # JSONL loads DuckDB ~25x faster than dlt's default INSERT statements (STACK_NOTES).
+    # Files use Parquet: exports can be large, and dlt cannot merge an empty JSONL file,
+    # which the file feed writes to create its table while the drop folder is empty.
+    loader_file_format: str = "jsonl"
 
 
 FEEDS: dict[str, Feed] = {
@@ -42,7 +43,12 @@ FEEDS: dict[str, Feed] = {
     for feed in (
         Feed("hubspot", hubspot_source, "HubSpot marketing automation (CRM v3, forms, emails)"),
         Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API)"),
-        Feed("files", files_source, "CSV / JSONL / Parquet list exports from the drop folder"),
+        Feed(
+            "files",
+            files_source,
+            "CSV / JSONL / Parquet list exports from the drop folder",
+            loader_file_format="parquet",
+        ),
     )
 }
 
@@ -127,7 +133,7 @@ def make_pipeline(feed: str, warehouse: Path, pipelines_dir: Path) -> dlt.Pipeli
 def run_feed(feed: str, source: DltSource, warehouse: Path, pipelines_dir: Path) -> LoadInfo:
     """Extract, normalize and load one feed; pending packages of a crashed run go first."""
     pipeline = make_pipeline(feed, warehouse, pipelines_dir)
-    return pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+    return pipeline.run(source, loader_file_format=FEEDS[feed].loader_file_format)
 
 
 def loaded_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

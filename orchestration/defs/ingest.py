@@ -18,7 +18,7 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import FEEDS, LOADER_FILE_FORMAT, make_pipeline
+from ingestion.pipelines import FEEDS, make_pipeline
 from orchestration.defs.resources import SourceSystems, Warehouse
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
@@ -72,7 +72,7 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             context=context,
             dlt_source=source,
             dlt_pipeline=pipeline,
-            loader_file_format=LOADER_FILE_FORMAT,
+            loader_file_format=FEEDS[feed].loader_file_format,
         )
 
     return _assets

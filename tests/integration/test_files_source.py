@@ -8,14 +8,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.pipelines import make_pipeline
+from ingestion.pipelines import make_pipeline, run_feed
 from ingestion.sources.api import ConfigError
 from ingestion.sources.files import files_source
 
 
 def _load(tmp_path, drop):
     pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
-    info = pipeline.run(files_source(drop_dir=str(drop)), loader_file_format="jsonl")
+    info = run_feed(
+        "files", files_source(drop_dir=str(drop)), tmp_path / "w.duckdb", tmp_path / "pipelines"
+    )
     rows = pipeline.last_trace.last_normalize_info.row_counts.get("list_members", 0)
     return info, rows
 
@@ -38,8 +40,15 @@ def drop(tmp_path):
         ",Bo,Berg,Beta,visited_booth,2026-10-01T11:00:00Z,B12\n"
     )
     (folder / "webinar.jsonl").write_text(
-        json.dumps({"email": "cy@example.com", "first_name": "Cy", "status": "attended",
-                    "list_name": "Pipeline webinar", "touched_at": "2026-10-02T15:00:00+0200"})
+        json.dumps(
+            {
+                "email": "cy@example.com",
+                "first_name": "Cy",
+                "status": "attended",
+                "list_name": "Pipeline webinar",
+                "touched_at": "2026-10-02T15:00:00+0200",
+            }
+        )
         + "\n"
     )
     pq.write_table(
@@ -54,8 +63,14 @@ def test_all_three_formats_land_with_the_contract_columns(tmp_path, drop):
     assert rows == 4
     table = _table(tmp_path)
     assert [r[:6] for r in table] == [
-        ("berlin_trade_show.csv", 1, "berlin_trade_show", "Ana@Example.com", "Ana",
-         "visited_booth"),
+        (
+            "berlin_trade_show.csv",
+            1,
+            "berlin_trade_show",
+            "Ana@Example.com",
+            "Ana",
+            "visited_booth",
+        ),
         ("berlin_trade_show.csv", 2, "berlin_trade_show", None, "Bo", "visited_booth"),
         ("crm_export.parquet", 1, "crm_export", "di@example.com", "Di", "imported"),
         ("webinar.jsonl", 1, "Pipeline webinar", "cy@example.com", "Cy", "attended"),
@@ -75,8 +90,15 @@ def test_a_rerun_without_new_files_loads_nothing_and_duplicates_nothing(tmp_path
 def test_a_changed_file_updates_its_rows_in_place(tmp_path, drop):
     _load(tmp_path, drop)
     (drop / "webinar.jsonl").write_text(
-        json.dumps({"email": "cy@example.com", "first_name": "Cy", "status": "no_show",
-                    "list_name": "Pipeline webinar"}) + "\n"
+        json.dumps(
+            {
+                "email": "cy@example.com",
+                "first_name": "Cy",
+                "status": "no_show",
+                "list_name": "Pipeline webinar",
+            }
+        )
+        + "\n"
     )
     _, rows = _load(tmp_path, drop)
     assert rows == 1
@@ -110,5 +132,5 @@ def test_an_empty_drop_folder_still_creates_the_table_the_warehouse_reads(tmp_pa
     _load(tmp_path, empty)  # and a second empty run does not trip over it
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         columns = [r[0] for r in con.sql("describe files.list_members").fetchall()]
-        assert con.sql("select count(*) from files.list_members").fetchone()[0] == 0
+        assert con.sql("select count(*) from files.list_members").fetchall() == [(0,)]
     assert columns[:4] == ["file_name", "row_number", "list_name", "email"]

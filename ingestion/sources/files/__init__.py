@@ -98,13 +98,9 @@ def files_source(drop_dir: str = dlt.config.value) -> DltResource:
             raise ConfigError(
                 f"file drop folder {folder} does not exist (SOURCES__FILES__DROP_DIR)"
             )
-        state = dlt.current.resource_state()
-        if not state.get("table_created"):
-            # Create the table on the first run even with an empty folder: the warehouse
-            # expects it. Only once: dlt's merge of an empty jsonl file fails.
-            yield dlt.mark.materialize_table_schema()
-            state["table_created"] = True
-        seen: dict[str, list[float]] = state.setdefault("files", {})
+        # Create the table even while the folder is empty: the warehouse expects it.
+        yield dlt.mark.materialize_table_schema()
+        seen: dict[str, list[float]] = dlt.current.resource_state().setdefault("files", {})
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
             stat = path.stat()
             signature = [stat.st_size, stat.st_mtime]
