@@ -9,7 +9,6 @@ status; the bearer token is never part of a message.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -115,7 +114,7 @@ class ApiClient:
                 raise ApiError(self.system, method, url, response.status_code, response.text)
             try:
                 return response.json()
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # json's or simplejson's decode error: a cut-off body
                 if attempt == self._max_attempts:
                     raise ApiError(
                         self.system,

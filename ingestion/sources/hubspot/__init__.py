@@ -33,7 +33,8 @@ from dlt.sources import DltResource
 from ingestion.sources.api import ApiClient, ApiError, require
 from ingestion.sources.records import SCHEMA_CONTRACT, Table, to_timestamp
 
-SEARCH_PAGE = 200  # the search API's maximum page size
+# The largest page each endpoint serves; `page_size` can only lower them.
+MAX_PAGE = {"search": 200, "list": 100, "submissions": 50, "events": 1000}
 SEARCH_WINDOW = 10_000  # results one search query can page through
 HISTORY_BATCH = 50  # batch read limit when propertiesWithHistory is asked for
 HISTORY_PROPERTIES = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id", "hubspotscore")
@@ -115,8 +116,13 @@ def _flatten(obj: dict[str, Any], table: Table) -> dict[str, Any]:
 class HubSpotApi:
     """The HubSpot endpoints Leadbridge reads, with their two paging styles."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, page_size: int = 1000) -> None:
         self.client = client
+        self._page_size = page_size
+
+    def limit(self, endpoint: str) -> int:
+        """Page size for an endpoint kind: the configured size within the API's maximum."""
+        return max(1, min(self._page_size, MAX_PAGE[endpoint]))
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[dict]]:
         """GET pages that link on with `paging.next.after` (v3 and form APIs)."""
@@ -146,7 +152,7 @@ class HubSpotApi:
                 ],
                 "sorts": [{"propertyName": cursor, "direction": "ASCENDING"}],
                 "properties": properties,
-                "limit": SEARCH_PAGE,
+                "limit": self.limit("search"),
             }
             after: str | None = None
             last_seen: datetime | None = None
@@ -162,7 +168,7 @@ class HubSpotApi:
                 after = ((page.get("paging") or {}).get("next") or {}).get("after")
                 if not after:
                     return
-                if int(after) + SEARCH_PAGE > SEARCH_WINDOW:
+                if int(after) + self.limit("search") > SEARCH_WINDOW:
                     break
             if last_seen is None or last_seen <= lower:
                 raise ApiError(
@@ -191,6 +197,46 @@ class HubSpotApi:
         return results
 
 
+class _Cursor:
+    """A time cursor that, like dlt's incremental, skips the rows it ended on last time.
+
+    Queries ask for `>= since` so that nothing written in the same millisecond as the
+    last row is missed; the ids already loaded at exactly `since` are then dropped.
+    """
+
+    def __init__(self, since: datetime, seen_at_since: set[str]) -> None:
+        self.since = since
+        self._seen = seen_at_since
+        self.newest, self.newest_ids = since, set(seen_at_since)
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], name: str) -> _Cursor:
+        """The cursor as the last successful load left it (the epoch on a first run)."""
+        since = to_timestamp(state.get(f"{name}_since")) or EPOCH
+        return cls(since, set(state.get(f"{name}_ids", [])))
+
+    def keep(self, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+        """The rows not loaded before; remembers the newest value and the ids there."""
+        kept = []
+        for row in rows:
+            value = row.get(field)
+            if value is None or value < self.since:
+                continue
+            if value == self.since and row["id"] in self._seen:
+                continue
+            kept.append(row)
+            if value > self.newest:
+                self.newest, self.newest_ids = value, {row["id"]}
+            elif value == self.newest:
+                self.newest_ids.add(row["id"])
+        return kept
+
+    def save(self, state: dict[str, Any], name: str) -> None:
+        """Store the cursor in the resource's dlt state (committed with the load)."""
+        state[f"{name}_since"] = self.newest.isoformat()
+        state[f"{name}_ids"] = sorted(self.newest_ids)
+
+
 def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> DltResource:
     """Changed objects via search plus newly archived ones via the archived list."""
 
@@ -203,32 +249,23 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
     )
     def rows() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
-        modified_since = to_timestamp(state.get("modified_since")) or EPOCH
-        archived_since = to_timestamp(state.get("archived_since")) or EPOCH
+        modified = _Cursor.restore(state, "modified")
+        archived = _Cursor.restore(state, "archived")
         properties = list(table.fields) + [
             p for p in api.custom_properties(object_type) if p not in table.fields
         ]
-        newest_modified, newest_archived = modified_since, archived_since
-        for page in api.search_since(object_type, table.cursor, modified_since, properties):
-            page_rows = [_flatten(o, table) for o in page]
-            for row in page_rows:
-                if row.get(table.cursor) and row[table.cursor] > newest_modified:
-                    newest_modified = row[table.cursor]
-            yield page_rows
-        archived_params = {"archived": "true", "limit": 100, "properties": ",".join(properties)}
+        for page in api.search_since(object_type, table.cursor, modified.since, properties):
+            yield modified.keep([_flatten(o, table) for o in page], table.cursor)
+        archived_params = {
+            "archived": "true",
+            "limit": api.limit("list"),
+            "properties": ",".join(properties),
+        }
         for page in api.pages(f"/crm/v3/objects/{object_type}", archived_params):
-            page_rows = [
-                row
-                for row in (_flatten(o, table) for o in page)
-                if row["archivedAt"] is None or row["archivedAt"] >= archived_since
-            ]
-            for row in page_rows:
-                if row["archivedAt"] and row["archivedAt"] > newest_archived:
-                    newest_archived = row["archivedAt"]
-            yield page_rows
+            yield archived.keep([_flatten(o, table) for o in page], "archivedAt")
         # Reached only when every page was read: a failed run keeps the old cursors.
-        state["modified_since"] = newest_modified.isoformat()
-        state["archived_since"] = newest_archived.isoformat()
+        modified.save(state, "modified")
+        archived.save(state, "archived")
 
     return rows
 
@@ -288,7 +325,7 @@ def _list_resource(
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         for archived in ("false", "true") if archived_too else (None,):
-            query = dict(params or {}, limit=100)
+            query = dict(params or {}, limit=api.limit("list"))
             if archived:
                 query["archived"] = archived
             for page in api.pages(path, query):
@@ -311,11 +348,13 @@ def _form_submissions(api: HubSpotApi) -> DltResource:
         ),
     ) -> Iterator[list[dict[str, Any]]]:
         form_ids = [
-            f["id"] for page in api.pages("/marketing/v3/forms", {"limit": 100}) for f in page
+            f["id"]
+            for page in api.pages("/marketing/v3/forms", {"limit": api.limit("list")})
+            for f in page
         ]
         for form_id in form_ids:
             path = f"/form-integrations/v1/submissions/forms/{form_id}"
-            for page in api.pages(path, {"limit": 50}):
+            for page in api.pages(path, {"limit": api.limit("submissions")}):
                 batch = [_submission(form_id, s) for s in page]
                 yield [s for s in batch if s["submitted_at"] >= cursor.start_value]
                 if any(s["submitted_at"] < cursor.start_value for s in batch):
@@ -352,7 +391,10 @@ def _email_events(api: HubSpotApi) -> DltResource:
             "created", initial_value=EPOCH
         ),
     ) -> Iterator[list[dict[str, Any]]]:
-        params: dict[str, Any] = {"startTimestamp": _ms(cursor.start_value), "limit": 1000}
+        params: dict[str, Any] = {
+            "startTimestamp": _ms(cursor.start_value),
+            "limit": api.limit("events"),
+        }
         while True:
             body = api.client.request("GET", "/email/public/v1/events", params=params)
             yield [_email_event(e) for e in body.get("events", [])]
@@ -386,15 +428,28 @@ def _email_event(event: dict[str, Any]) -> dict[str, Any]:
 def hubspot_source(
     base_url: str = "https://api.hubapi.com",
     access_token: str | None = dlt.secrets.value,
+    page_size: int = 1000,
+    request_max_attempts: int = 6,
+    request_backoff_factor: float = 0.5,
 ) -> list[DltResource]:
     """HubSpot marketing objects as incremental merge resources.
 
     Configure with `SOURCES__HUBSPOT__ACCESS_TOKEN` (a private-app token) and, to point
     at another server such as the built-in simulator, `SOURCES__HUBSPOT__BASE_URL`.
+    `page_size` lowers every endpoint's page size (each is capped at the API's maximum);
+    the request settings tune the retries on 429, 5xx and cut-off responses.
     """
     token = require(access_token, "hubspot.access_token")
     api = HubSpotApi(
-        ApiClient("HubSpot", base_url, token, auth_hint="SOURCES__HUBSPOT__ACCESS_TOKEN")
+        ApiClient(
+            "HubSpot",
+            base_url,
+            token,
+            auth_hint="SOURCES__HUBSPOT__ACCESS_TOKEN",
+            max_attempts=request_max_attempts,
+            backoff_factor=request_backoff_factor,
+        ),
+        page_size=page_size,
     )
     contacts = _crm_object_resource(api, "contacts", CONTACTS)
     campaign_props = {"properties": ",".join(CAMPAIGNS.fields)}

@@ -33,7 +33,7 @@ from ingestion.sources.records import SCHEMA_CONTRACT, Table
 log = logging.getLogger(__name__)
 
 API_VERSION = "v61.0"
-BATCH_SIZE = 2000
+MAX_BATCH_SIZE = 2000  # records per query page; Salesforce accepts 200-2000
 _AUDIT = "IsDeleted:bool, CreatedDate:timestamp, SystemModstamp:timestamp"
 
 # sObject → raw table. Edit here to load another object; nothing else changes.
@@ -138,13 +138,14 @@ def soql_datetime(value: datetime) -> str:
 class SalesforceApi:
     """The query API of one org: SOQL paging through `nextRecordsUrl`, describe, OAuth."""
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient, batch_size: int = MAX_BATCH_SIZE) -> None:
         self.client = client
+        self.batch_size = max(200, min(batch_size, MAX_BATCH_SIZE))
 
     def query(self, soql: str, *, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
         """Yield the records of a SOQL query page by page, without `attributes`."""
         endpoint = "queryAll" if include_deleted else "query"
-        headers = {"Sforce-Query-Options": f"batchSize={BATCH_SIZE}"}
+        headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
         page = self.client.request(
             "GET",
             f"/services/data/{API_VERSION}/{endpoint}",
@@ -262,17 +263,29 @@ def salesforce_source(
     login_url: str | None = dlt.config.value,
     history_lookback_days: float = 3,
     objects: list[str] | None = None,
+    batch_size: int = MAX_BATCH_SIZE,
+    request_max_attempts: int = 6,
+    request_backoff_factor: float = 0.5,
 ) -> list[DltResource]:
     """Salesforce CRM objects as incremental merge resources, one per sObject.
 
     Configure with `SOURCES__SALESFORCE__INSTANCE_URL` + `SOURCES__SALESFORCE__ACCESS_TOKEN`
-    or the OAuth2 client settings; `objects` restricts the sObjects loaded.
+    or the OAuth2 client settings; `objects` restricts the sObjects loaded; `batch_size`
+    sets the query page size; the request settings tune retries.
     """
     url, token = _access(
         instance_url, access_token, client_id, client_secret, refresh_token, login_url
     )
     api = SalesforceApi(
-        ApiClient("Salesforce", url, token, auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN")
+        ApiClient(
+            "Salesforce",
+            url,
+            token,
+            auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN",
+            max_attempts=request_max_attempts,
+            backoff_factor=request_backoff_factor,
+        ),
+        batch_size=batch_size,
     )
     chosen = objects or list(OBJECTS)
     unknown = sorted(set(chosen) - set(OBJECTS))
