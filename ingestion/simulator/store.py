@@ -10,6 +10,7 @@ Keys starting with `_` are bookkeeping (archive flags, change sources), not fiel
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -108,26 +109,23 @@ class ObjectStore:
 
 
 class EventLog:
-    """Immutable, timestamped events (form submissions, email events)."""
+    """Immutable events (form submissions, email events) as tuples, time first.
 
-    def __init__(self, time_field: str) -> None:
-        self.time_field = time_field
-        self.events: list[dict[str, Any]] = []
+    Tuples rather than dicts keep a 100k-person world's event log small; the API
+    modules turn them into JSON objects only for the page they serve.
+    """
 
-    def add(self, event: dict[str, Any]) -> None:
-        """Append one event; it becomes visible at its own time."""
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def add(self, event: tuple) -> None:
+        """Append one event; it becomes visible at its own time (element 0)."""
         self.events.append(event)
 
     def finalize(self) -> None:
-        """Sort events by time so readers can cut at `as_of` with a scan."""
-        self.events.sort(key=lambda e: e[self.time_field])
+        """Sort by time so `visible` can cut at `as_of` with a binary search."""
+        self.events.sort(key=lambda e: e[0])
 
-    def visible(self, as_of: datetime) -> list[dict[str, Any]]:
+    def visible(self, as_of: datetime) -> list[tuple]:
         """Events that happened at or before `as_of`, oldest first."""
-        field = self.time_field
-        out = []
-        for event in self.events:
-            if event[field] > as_of:
-                break
-            out.append(event)
-        return out
+        return self.events[: bisect_right(self.events, as_of, key=lambda e: e[0])]

@@ -361,3 +361,15 @@ def test_a_value_of_the_wrong_type_is_refused_by_the_schema_contract(sim, tmp_pa
 def test_api_errors_carry_system_endpoint_and_status():
     error = ApiError("Salesforce", "GET", "http://x/services/data/v61.0/query?q=1", 400, "bad")
     assert str(error) == "Salesforce API GET /services/data/v61.0/query failed with HTTP 400: bad"
+
+
+def test_unsubscribes_land_with_their_subscription_status(sim, tmp_path):
+    load("hubspot", sim, tmp_path)
+    expected = sorted(
+        (str(e["id"]), e["portalSubscriptionStatus"])
+        for e in sim.expected("hubspot.email_events")
+        if e["type"] == "STATUSCHANGE"
+    )
+    assert expected
+    assert query(tmp_path, "select id, subscription_status from hubspot.email_events "
+                           "where type = 'STATUSCHANGE' order by id") == expected

@@ -420,7 +420,8 @@ def _email_event(event: dict[str, Any]) -> dict[str, Any]:
         )
     }
     row["id"] = str(row["id"]) if row["id"] is not None else None
-    row["subscriptionStatus"] = event.get("subscriptionStatus") or event.get("status")
+    # STATUSCHANGE events carry the portal-wide subscription status (e.g. UNSUBSCRIBED).
+    row["subscriptionStatus"] = event.get("portalSubscriptionStatus")
     return EMAIL_EVENTS.coerce(row)
 
 

@@ -1,0 +1,265 @@
+"""The HTTP server and `SimulatedApis`, the handle tests and the demo hold.
+
+One `ThreadingHTTPServer` on 127.0.0.1 serves HubSpot under `/hubspot` and Salesforce
+under `/salesforce`. Each request is recorded, meets any switched-on fault, is checked
+for the bearer token and is then answered by the system's API module.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from ingestion.simulator import hubspot_api
+from ingestion.simulator.config import SimulatorConfig
+from ingestion.simulator.faults import Failure, Faults
+from ingestion.simulator.salesforce_api import SalesforceApi
+from ingestion.simulator.view import LiveView
+from ingestion.simulator.world import World, build_world
+
+_CORRELATION = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the simulator received it (path without the query string)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    headers: dict[str, str]
+
+    @property
+    def system(self) -> str:
+        """"hubspot" or "salesforce" (from the path prefix)."""
+        return self.path.split("/")[1] if self.path.count("/") > 1 else ""
+
+
+class RequestLog(list):
+    """A list of `RecordedRequest` that server threads append to safely."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def append(self, item: RecordedRequest) -> None:  # type: ignore[override]
+        """Add one request."""
+        with self._lock:
+            super().append(item)
+
+    def clear(self) -> None:
+        """Forget every recorded request."""
+        with self._lock:
+            super().clear()
+
+    def matching(self, path_contains: str) -> list[RecordedRequest]:
+        """The recorded requests whose path contains `path_contains`."""
+        with self._lock:
+            return [r for r in self if path_contains in r.path]
+
+
+def _failure_body(system: str, failure: Failure) -> Any:
+    if system == "hubspot":
+        if failure.kind == "rate_limit":
+            return {"status": "error", "message": "You have reached your secondly limit.",
+                    "errorType": "RATE_LIMIT", "correlationId": _CORRELATION,
+                    "policyName": "SECONDLY"}
+        return {"status": "error", "message": "internal error", "correlationId": _CORRELATION,
+                "category": "INTERNAL_ERROR"}
+    if failure.kind == "rate_limit":
+        return [{"message": "TotalRequests Limit exceeded.", "errorCode":
+                 "REQUEST_LIMIT_EXCEEDED"}]
+    return [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
+
+
+def _unauthorized_body(system: str, header: str | None) -> Any:
+    if system == "hubspot":
+        message = ("Authentication credentials not found. This API supports OAuth 2.0 "
+                   "authentication and you can find more details at "
+                   "https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+                   if not header else
+                   "The access token provided is invalid or has expired.")
+        return {"status": "error", "message": message, "correlationId": _CORRELATION,
+                "category": "INVALID_AUTHENTICATION"}
+    return [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: with Nagle and delayed ACKs a two-write
+    # response costs ~40 ms per request on loopback.
+    wbufsize = -1
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silence the per-request log line; `SimulatedApis.requests` records requests."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              truncate: bool = False) -> None:
+        data = json.dumps(body, default=str).encode()
+        if truncate:
+            data = data[: len(data) // 2]
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _dispatch(self) -> None:
+        apis = self.server.apis
+        url = urlsplit(self.path)
+        path = url.path
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        body: Any = raw or None
+        if raw and raw.lstrip()[:1] in ("{", "["):
+            try:
+                body = json.loads(raw)
+            except json.JSONDecodeError:
+                body = raw
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        apis.requests.append(RecordedRequest(self.command, path, query,
+                                             body if not isinstance(body, str) else None,
+                                             headers))
+        system, _, rest = path.lstrip("/").partition("/")
+        rest = "/" + rest
+        if system not in ("hubspot", "salesforce"):
+            self._send(404, {"message": f"no simulated API at {path}; use /hubspot or "
+                                        "/salesforce"})
+            return
+        failure = apis.faults.failure_for(path)
+        if failure is not None:
+            extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            self._send(failure.status, _failure_body(system, failure), extra)
+            return
+        needs_auth = system == "hubspot" or apis.salesforce.requires_auth(rest)
+        auth = headers.get("authorization")
+        if needs_auth and auth != f"Bearer {apis.token}":
+            self._send(401, _unauthorized_body(system, auth))
+            return
+        try:
+            if system == "hubspot":
+                status, out = hubspot_api.handle(apis.view, self.command, rest, query, body)
+            else:
+                status, out = apis.salesforce.handle(self.command, rest, query, body, headers,
+                                                     apis.salesforce_instance_url)
+        except Exception as exc:  # a simulator bug must look like a 500, not a hang
+            status, out = 500, {"message": f"simulator error: {exc!r}"}
+        self._send(status, out, truncate=status < 300 and apis.faults.take_truncation())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    apis: SimulatedApis
+
+
+class SimulatedApis:
+    """A running simulator: both APIs on one local port, the clock, faults and records."""
+
+    def __init__(self, config: SimulatorConfig, world: World | None = None) -> None:
+        self.config = config
+        self.world = world or build_world(config)
+        self.faults = Faults()
+        self.view = LiveView(self.world, self.faults)
+        self.salesforce = SalesforceApi(self.view, config)
+        self.requests = RequestLog()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
+              port: int = 0) -> SimulatedApis:
+        """Build the world and serve it on `host:port` (0 = a free port) in a daemon thread."""
+        apis = cls(config or SimulatorConfig())
+        apis.serve(host, port)
+        return apis
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Start serving in a daemon thread."""
+        self._server = _Server((host, port), _Handler)
+        self._server.apis = self
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="leadbridge-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SimulatedApis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not serving")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not serving")
+        return f"http://{self._server.server_address[0]}:{self.port}"
+
+    @property
+    def hubspot_base_url(self) -> str:
+        """The HubSpot API root, standing in for `https://api.hubapi.com`."""
+        return self.base_url + "/hubspot"
+
+    @property
+    def salesforce_instance_url(self) -> str:
+        """The Salesforce instance URL (also the OAuth login URL)."""
+        return self.base_url + "/salesforce"
+
+    @property
+    def token(self) -> str:
+        """The bearer token both APIs accept."""
+        return self.config.token
+
+    @property
+    def as_of(self) -> datetime:
+        """The simulated "now" (UTC): the APIs show nothing that happens later."""
+        return self.view.as_of
+
+    def advance_days(self, days: float = 1) -> datetime:
+        """Move the simulated clock forward; returns the new `as_of`."""
+        return self.view.advance_days(days)
+
+    def expected(self, object_name: str, include_deleted: bool = False) -> list[dict]:
+        """The records the API exposes now, e.g. `expected("salesforce.Lead")`.
+
+        HubSpot contacts and companies carry every property; `include_deleted` adds
+        archived HubSpot objects (and archived owners) or deleted Salesforce records.
+        """
+        return self.view.expected(object_name, include_deleted)
