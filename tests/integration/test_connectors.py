@@ -371,5 +371,51 @@ def test_unsubscribes_land_with_their_subscription_status(sim, tmp_path):
         if e["type"] == "STATUSCHANGE"
     )
     assert expected
-    assert query(tmp_path, "select id, subscription_status from hubspot.email_events "
-                           "where type = 'STATUSCHANGE' order by id") == expected
+    assert (
+        query(
+            tmp_path,
+            "select id, subscription_status from hubspot.email_events "
+            "where type = 'STATUSCHANGE' order by id",
+        )
+        == expected
+    )
+
+
+def test_the_search_window_is_crossed_by_restarting_from_the_last_cursor(
+    sim, tmp_path, monkeypatch
+):
+    import ingestion.sources.hubspot as hubspot
+
+    # The real window is 10,000 results; shrinking it makes the restart happen here.
+    monkeypatch.setattr(hubspot, "SEARCH_WINDOW", 100)
+    load("hubspot", sim, tmp_path, page_size=40)
+    searches = [r.json for r in sim.requests.matching("/crm/v3/objects/contacts/search")]
+    lower_bounds = {s["filterGroups"][0]["filters"][0]["value"] for s in searches}
+    assert len(lower_bounds) >= len(sim.expected("hubspot.contacts")) // 100
+    assert all(int(s.get("after", 0)) + 40 <= 100 for s in searches)
+    assert count(tmp_path, "hubspot.contacts") == len(
+        sim.expected("hubspot.contacts", include_deleted=True)
+    )
+    assert duplicates(tmp_path, "hubspot.contacts") == 0
+
+
+def test_salesforce_oauth_client_credentials_flow(sim, tmp_path):
+    source = salesforce_source(
+        instance_url=None,
+        access_token=None,
+        login_url=sim.salesforce_instance_url,
+        client_id=sim.config.client_id,
+        client_secret=sim.config.client_secret,
+        objects=["User"],
+    )
+    pipeline = make_pipeline("salesforce", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    pipeline.run(source, loader_file_format="jsonl")
+    assert count(tmp_path, "salesforce.user") == len(sim.expected("salesforce.User"))
+    with pytest.raises(Exception, match="SOURCES__SALESFORCE__CLIENT_SECRET"):
+        salesforce_source(
+            instance_url=None,
+            access_token=None,
+            login_url=sim.salesforce_instance_url,
+            client_id=sim.config.client_id,
+            client_secret="wrong",
+        )

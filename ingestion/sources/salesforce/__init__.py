@@ -231,12 +231,11 @@ def _access(
         if refresh_token
         else {"grant_type": "client_credentials"}
     )
-    from dlt.sources.helpers import requests
+    from dlt.sources.helpers.requests import Client
 
-    response = requests.post(
+    response = Client(raise_for_status=False).session.post(
         login.rstrip("/") + "/services/oauth2/token",
         data={**grant, "client_id": client_id, "client_secret": client_secret},
-        raise_for_status=False,
     )
     if response.status_code != 200:
         raise ApiError(
