@@ -9,6 +9,8 @@ DBT := $(VENV)/bin/dbt --no-use-colors
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export LEADBRIDGE_WAREHOUSE ?= $(CURDIR)/data/leadbridge.duckdb
 export UV_PYTHON_DOWNLOADS := never
+# dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
+export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: setup manifest run test lint ui docs clean
 

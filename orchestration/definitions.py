@@ -9,6 +9,7 @@ from orchestration.defs.nightly import nightly_job, nightly_schedule
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import SourceSystems, Warehouse
 from orchestration.defs.transform import DBT_PROJECT, dbt_build
+from orchestration.paths import DBT_EXECUTABLE
 
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, dbt_build],
@@ -17,7 +18,7 @@ defs = dg.Definitions(
     schedules=[nightly_schedule],
     resources={
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=DBT_PROJECT),
+        "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),
         "warehouse": Warehouse(),
         "sources": SourceSystems(),
     },

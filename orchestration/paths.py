@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -10,6 +11,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "leadbridge.duckdb"
 WAREHOUSE_ENV = "LEADBRIDGE_WAREHOUSE"
+# The dbt of this environment: dagster-dbt would search PATH (and prefer dbt Fusion).
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
 def warehouse_path(configured: str | None = None) -> Path:

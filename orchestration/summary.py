@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLE_QUERY = (
-    "select lifecycle_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
+    "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
 )
 
 
@@ -24,6 +24,7 @@ class RunSummary:
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         """Plain text for a terminal or a log."""
@@ -47,6 +48,7 @@ class RunSummary:
             lines.append(f"  FAILED {name}" + (f" ({detail} rows)" if detail is not None else ""))
         if self.failed_steps:
             lines.append(f"failed steps: {', '.join(self.failed_steps)}")
+            lines += [f"  {error}" for error in self.errors]
         lines += [
             "",
             f"Warehouse: {self.warehouse} (marts in schema `marts`)",
@@ -79,4 +81,7 @@ def summarize(result: Any, warehouse: Path, duration_seconds: float) -> RunSumma
                 summary.checks_failed.append((name, meta))
         elif event.is_step_failure:
             summary.failed_steps.append(event.step_key or "?")
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                summary.errors.append(f"{event.step_key}: {error.message.strip()[:500]}")
     return summary
