@@ -51,7 +51,7 @@ def test_groups_are_ingestion_staging_intermediate_marts_and_contract(definition
 
 
 def test_the_nightly_schedule_runs_the_nightly_job_at_two_in_berlin(definitions):
-    schedule = definitions.get_schedule_def("nightly_at_two")
+    schedule = definitions.resolve_schedule_def("nightly_at_two")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Europe/Berlin"
     assert schedule.job_name == "nightly"
@@ -59,7 +59,7 @@ def test_the_nightly_schedule_runs_the_nightly_job_at_two_in_berlin(definitions)
 
 
 def test_the_nightly_job_runs_in_one_process(definitions):
-    job = definitions.get_job_def("nightly")
+    job = definitions.resolve_job_def("nightly")
     assert job.executor_def.name == "in_process"
 
 
@@ -69,3 +69,13 @@ def test_raw_table_checks_block_downstream(definitions):
     assert gx_checks
     for key in gx_checks:
         assert graph.get_check_spec(key).blocking, key
+
+
+def test_the_dbt_build_waits_for_every_blocking_raw_check(definitions):
+    from dagster._core.execution.api import create_execution_plan
+
+    plan = create_execution_plan(definitions.resolve_job_def("nightly"))
+    steps = {step.key: step for step in plan.steps}
+    upstream = {key for inp in steps["dbt_build"].step_inputs for key in inp.dependency_keys}
+    gx_steps = {key for key in steps if "_gx_" in key}
+    assert gx_steps and gx_steps <= upstream
