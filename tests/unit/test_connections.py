@@ -1,0 +1,55 @@
+"""Which sources a run uses: the demo unless real credentials are configured."""
+
+import pytest
+
+from ingestion.pipelines import FEEDS, configured_connections, make_pipeline
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch):
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("SOURCES__"):
+            monkeypatch.delenv(key)
+
+
+def test_without_credentials_the_demo_is_used(tmp_path):
+    assert configured_connections(tmp_path) is None
+
+
+def test_with_both_systems_configured_their_settings_are_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCES__HUBSPOT__ACCESS_TOKEN", "pat-eu1-123")
+    monkeypatch.setenv("SOURCES__SALESFORCE__INSTANCE_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("SOURCES__SALESFORCE__ACCESS_TOKEN", "00D-token")
+    connections = configured_connections(tmp_path / "inbox")
+    assert connections.for_feed("hubspot") == {"access_token": "pat-eu1-123"}
+    assert connections.for_feed("salesforce") == {
+        "access_token": "00D-token",
+        "instance_url": "https://acme.my.salesforce.com",
+    }
+    assert connections.for_feed("files") == {"drop_dir": str(tmp_path / "inbox")}
+
+
+@pytest.mark.parametrize(
+    ("configured", "missing"),
+    [
+        ({"SOURCES__HUBSPOT__ACCESS_TOKEN": "pat"}, "SOURCES__SALESFORCE__ACCESS_TOKEN"),
+        ({"SOURCES__SALESFORCE__ACCESS_TOKEN": "t"}, "SOURCES__HUBSPOT__ACCESS_TOKEN"),
+    ],
+)
+def test_half_a_configuration_is_an_error_naming_what_is_missing(
+    tmp_path, monkeypatch, configured, missing
+):
+    for key, value in configured.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match=missing):
+        configured_connections(tmp_path)
+
+
+def test_every_feed_is_its_own_dataset_and_the_file_name_may_not_clash(tmp_path):
+    assert sorted(FEEDS) == ["files", "hubspot", "salesforce"]
+    with pytest.raises(ValueError, match="may not be named hubspot.duckdb"):
+        make_pipeline("hubspot", tmp_path / "hubspot.duckdb", tmp_path / "p")
+    with pytest.raises(ValueError, match="unknown feed 'marketo'"):
+        make_pipeline("marketo", tmp_path / "w.duckdb", tmp_path / "p")
