@@ -7,7 +7,7 @@ Every expected number comes from the simulator's own view of what its API expose
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ from ingestion.pipelines import loaded_row_counts, make_pipeline
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.hubspot import HISTORY_PROPERTIES, hubspot_source
+from ingestion.sources.records import normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
 
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
@@ -135,6 +136,25 @@ def test_incremental_filters_are_sent_from_the_last_loaded_cursor(sim, tmp_path)
     ][0]
     assert f"WHERE SystemModstamp >= {newest_lead.strftime('%Y-%m-%dT%H:%M:%SZ')}" in soql
     assert "ORDER BY SystemModstamp ASC" in soql
+
+    # the same for every sObject (LeadHistory starts its look-back window earlier)
+    soqls = {
+        r.query["q"].split(" FROM ")[1].split()[0]: r.query["q"]
+        for r in sim.requests.matching("/query")
+        if "q" in r.query
+    }
+    for sobject, table in OBJECTS.items():
+        newest = query(
+            tmp_path, f"select max({normalize(table.cursor)}) from salesforce.{table.name}"
+        )[0][0]
+        if sobject == "LeadHistory":
+            newest = newest - timedelta(days=3)
+        assert (
+            f"WHERE {table.cursor} >= {newest.strftime('%Y-%m-%dT%H:%M:%SZ')}" in soqls[sobject]
+        ), sobject
+    newest_event = query(tmp_path, "select max(created) from hubspot.email_events")[0][0]
+    events = sim.requests.matching("/email/public/v1/events")[0].query
+    assert _ts(int(events["startTimestamp"])) == newest_event
 
 
 def test_a_rerun_without_changes_loads_nothing_and_duplicates_nothing(sim, tmp_path):
@@ -344,7 +364,6 @@ def test_a_new_source_column_lands_as_a_new_column(sim, tmp_path):
 
 def _declared(which: str) -> list[str]:
     from ingestion.sources.hubspot import CONTACTS
-    from ingestion.sources.records import normalize
 
     table = CONTACTS if which == "hubspot" else OBJECTS["Lead"]
     return [normalize(c) for c in table.column_hints()] + ["_dlt_load_id", "_dlt_id"]
