@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import dlt
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 # New columns are welcome, new tables are fine, a changed type is not.
@@ -82,6 +83,24 @@ class Table:
             if api_field in self.primary_key:
                 hints[api_field]["nullable"] = False
         return hints
+
+    def _hints(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "primary_key": list(self.primary_key),
+            "write_disposition": "merge",
+            "columns": self.column_hints(),
+            "schema_contract": SCHEMA_CONTRACT,
+        }
+
+    def resource(self) -> Any:
+        """The dlt resource decorator of this table: merged on its key, declared columns,
+        the schema contract. Every raw table is loaded this way."""
+        return dlt.resource(**self._hints())
+
+    def transformer(self, data_from: Any) -> Any:
+        """Like `resource`, for a table read from another resource's rows."""
+        return dlt.transformer(data_from=data_from, **self._hints())
 
     def coerce(self, record: dict[str, Any]) -> dict[str, Any]:
         """Coerce timestamps and dates in place; other types are left to dlt."""

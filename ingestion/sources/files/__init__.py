@@ -23,7 +23,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ConfigError
-from ingestion.sources.records import SCHEMA_CONTRACT, Table
+from ingestion.sources.records import Table
 
 LIST_MEMBERS = Table.declare(
     "list_members",
@@ -86,13 +86,7 @@ def files_source(drop_dir: str = dlt.config.value) -> DltResource:
     """New or changed CSV/JSONL/Parquet files of `drop_dir` (`SOURCES__FILES__DROP_DIR`)."""
     folder = Path(drop_dir)
 
-    @dlt.resource(
-        name=LIST_MEMBERS.name,
-        primary_key=list(LIST_MEMBERS.primary_key),
-        write_disposition="merge",
-        columns=LIST_MEMBERS.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @LIST_MEMBERS.resource()
     def list_members() -> Iterator[list[dict[str, Any]]]:
         if not folder.is_dir():
             raise ConfigError(

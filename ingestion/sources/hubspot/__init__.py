@@ -31,7 +31,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ApiClient, ApiError, require
-from ingestion.sources.records import SCHEMA_CONTRACT, Table, to_timestamp
+from ingestion.sources.records import Table, to_timestamp
 
 # The largest page each endpoint serves; `page_size` can only lower them.
 MAX_PAGE = {"search": 200, "list": 100, "submissions": 50, "events": 1000}
@@ -240,13 +240,7 @@ class _Cursor:
 def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> DltResource:
     """Changed objects via search plus newly archived ones via the archived list."""
 
-    @dlt.resource(
-        name=table.name,
-        primary_key="id",
-        write_disposition="merge",
-        columns=table.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @table.resource()
     def rows() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         modified = _Cursor.restore(state, "modified")
@@ -271,14 +265,7 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
 
 
 def _history_transformer(api: HubSpotApi, contacts: DltResource) -> DltResource:
-    @dlt.transformer(
-        data_from=contacts,
-        name=CONTACT_PROPERTY_HISTORY.name,
-        primary_key=list(CONTACT_PROPERTY_HISTORY.primary_key),
-        write_disposition="merge",
-        columns=CONTACT_PROPERTY_HISTORY.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @CONTACT_PROPERTY_HISTORY.transformer(data_from=contacts)
     def history(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         ids = [row["id"] for row in page if not row.get("archived")]
         changes = []
@@ -312,13 +299,7 @@ def _list_resource(
 ) -> DltResource:
     """A small list without a time filter: read in full, only changes (`updatedAt`) kept."""
 
-    @dlt.resource(
-        name=table.name,
-        primary_key="id",
-        write_disposition="merge",
-        columns=table.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @table.resource()
     def rows(
         updated: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "updatedAt", initial_value=EPOCH
@@ -335,13 +316,7 @@ def _list_resource(
 
 
 def _form_submissions(api: HubSpotApi) -> DltResource:
-    @dlt.resource(
-        name=FORM_SUBMISSIONS.name,
-        primary_key=list(FORM_SUBMISSIONS.primary_key),
-        write_disposition="merge",
-        columns=FORM_SUBMISSIONS.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @FORM_SUBMISSIONS.resource()
     def rows(
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "submitted_at", initial_value=EPOCH
@@ -379,13 +354,7 @@ def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
 
 
 def _email_events(api: HubSpotApi) -> DltResource:
-    @dlt.resource(
-        name=EMAIL_EVENTS.name,
-        primary_key="id",
-        write_disposition="merge",
-        columns=EMAIL_EVENTS.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @EMAIL_EVENTS.resource()
     def rows(
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "created", initial_value=EPOCH

@@ -28,7 +28,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ApiClient, ApiError, ConfigError, require
-from ingestion.sources.records import SCHEMA_CONTRACT, Table
+from ingestion.sources.records import Table
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +184,7 @@ def _object_resource(
 ) -> DltResource:
     lag = history_lookback_days * 86400 if table.cursor == "CreatedDate" else None
 
-    @dlt.resource(
-        name=table.name,
-        primary_key=list(table.primary_key),
-        write_disposition="merge",
-        columns=table.column_hints(),
-        schema_contract=SCHEMA_CONTRACT,
-    )
+    @table.resource()
     def rows(
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             table.cursor, initial_value=EPOCH, lag=lag, primary_key=table.primary_key
