@@ -1,0 +1,33 @@
+-- One row: a fingerprint of everything that restates old history in fct_lead_events
+-- (the lead contract and the identity map). When it changes, fct_lead_events' next
+-- incremental run drops its rows and rebuilds them all (see its pre-hook).
+with contract_rows as (
+
+    select 'rule|' || rule_key || '|' || cast(effective_from as {{ dbt.type_string() }}) || '|' || rule_value as item
+    from {{ ref('lead_contract__rules') }}
+    union all
+    select 'map|' || source_system || '|' || source_field || '|' || source_value || '|' || canonical_stage
+    from {{ ref('lead_contract__stage_mappings') }}
+    union all
+    select 'stage|' || stage_code || '|' || cast(stage_order as {{ dbt.type_string() }}) || '|' || stage_kind
+    from {{ ref('lead_contract__stages') }}
+    union all
+    select 'holiday|' || cast(holiday_date as {{ dbt.type_string() }})
+    from {{ ref('lead_contract__holidays') }}
+
+),
+
+identity_rows as (
+
+    select 'person|' || node_key || '|' || person_id as item
+    from {{ ref('int_identity__record_persons') }}
+
+)
+
+select
+    {{ dbt.hash(dbt.listagg('item', "','", 'order by item')) }} as build_fingerprint
+from (
+    select item from contract_rows
+    union all
+    select item from identity_rows
+) as items

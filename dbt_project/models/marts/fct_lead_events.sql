@@ -1,0 +1,296 @@
+-- One row per event in a person's history: marketing touches, sales activities, source stage changes, lifecycle stage entries, owner assignments and opportunity stage changes.
+{#- Incremental: each run replaces the events of the last `lead_events_lookback_days`
+    days (late history rows, corrections, deletions) and keeps older ones. When the lead
+    contract or the identity map changes (int_lead_events__build_fingerprint), older
+    history is restated too: the pre-hook drops every row and the run rebuilds them all,
+    so an incremental run gives the same rows as --full-refresh. -#}
+{%- set window_start = dbt.dateadd('day', -1 * var('lead_events_lookback_days'), leadbridge_now()) %}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    pre_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where occurred_at >= " ~ window_start
+        ~ " or build_fingerprint <> (select build_fingerprint from {{ ref('int_lead_events__build_fingerprint') }}){% endif %}"
+    ]
+) }}
+
+with person_emails as (
+
+    select * from {{ ref('int_identity__person_emails') }}
+
+),
+
+record_persons as (
+
+    select node_key, record_id, person_id from {{ ref('int_identity__record_persons') }}
+
+),
+
+campaign_touches as (
+
+    select * from {{ ref('int_marketing__campaign_touches') }}
+
+),
+
+sales_owners as (
+
+    select source_owner_id, owner_key from {{ ref('int_owners__unified') }}
+    where source_system = 'salesforce'
+
+),
+
+form_submissions as (
+
+    select
+        person_emails.person_id,
+        submissions.submitted_at as occurred_at,
+        'marketing_touch' as event_category,
+        'form_submission' as event_type,
+        'hubspot' as source_system,
+        'form_submissions' as source_table,
+        submissions.conversion_id as source_record_id,
+        campaign_touches.campaign_key,
+        cast(null as {{ dbt.type_string() }}) as owner_key,
+        cast(null as {{ dbt.type_string() }}) as opportunity_id,
+        cast(null as {{ dbt.type_string() }}) as canonical_stage,
+        coalesce(forms.form_name, submissions.form_id) as event_detail
+    from {{ ref('stg_hubspot__form_submissions') }} as submissions
+    inner join person_emails on submissions.email_normalized = person_emails.email_normalized
+    left join {{ ref('stg_hubspot__forms') }} as forms on submissions.form_id = forms.form_id
+    left join campaign_touches
+        on campaign_touches.source_table = 'form_submissions'
+        and campaign_touches.source_record_id = submissions.conversion_id
+
+),
+
+email_events as (
+
+    select
+        person_emails.person_id,
+        events.occurred_at,
+        'marketing_touch',
+        'email_' || lower(events.event_type),
+        'hubspot',
+        'email_events',
+        events.email_event_id,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        coalesce(events.url, events.subscription_status, cast(events.email_campaign_id as {{ dbt.type_string() }}))
+    from {{ ref('stg_hubspot__email_events') }} as events
+    inner join person_emails on events.recipient_normalized = person_emails.email_normalized
+
+),
+
+campaign_responses as (
+
+    select
+        person_id,
+        touched_at,
+        'marketing_touch',
+        'campaign_response',
+        source_system,
+        source_table,
+        source_record_id,
+        campaign_key,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }})
+    from campaign_touches
+    where source_table = 'campaign_member'
+
+),
+
+list_rows as (
+
+    select
+        person_emails.person_id,
+        members.touched_at,
+        'marketing_touch',
+        'list_' || lower(members.list_status),
+        'files',
+        'list_members',
+        members.file_name || '|' || cast(members.row_number as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        members.list_name
+    from {{ ref('stg_files__list_members') }} as members
+    inner join person_emails on members.email_normalized = person_emails.email_normalized
+    where members.touched_at is not null
+
+),
+
+tasks as (
+
+    select
+        record_persons.person_id,
+        coalesce(tasks.completed_at, cast(tasks.activity_date as {{ dbt.type_timestamp() }}), tasks.created_at),
+        'sales_activity',
+        'task_' || lower(coalesce(tasks.task_subtype, 'task')),
+        'salesforce',
+        'task',
+        tasks.task_id,
+        cast(null as {{ dbt.type_string() }}),
+        sales_owners.owner_key,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        tasks.subject
+    from {{ ref('stg_salesforce__tasks') }} as tasks
+    inner join record_persons on tasks.who_id = record_persons.record_id
+    left join sales_owners on tasks.owner_id = sales_owners.source_owner_id
+    where not coalesce(tasks.is_deleted, false)
+
+),
+
+meetings as (
+
+    select
+        record_persons.person_id,
+        events.starts_at,
+        'sales_activity',
+        'meeting',
+        'salesforce',
+        'event',
+        events.event_id,
+        cast(null as {{ dbt.type_string() }}),
+        sales_owners.owner_key,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        events.subject
+    from {{ ref('stg_salesforce__events') }} as events
+    inner join record_persons on events.who_id = record_persons.record_id
+    left join sales_owners on events.owner_id = sales_owners.source_owner_id
+    where not coalesce(events.is_deleted, false) and events.starts_at is not null
+
+),
+
+source_stage_changes as (
+
+    select
+        observations.person_id,
+        observations.observed_at,
+        'stage_change',
+        'source_stage_change',
+        observations.source_system,
+        observations.source_table,
+        observations.source_record_id,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        mappings.canonical_stage,
+        observations.source_field || '=' || observations.source_value
+    from {{ ref('int_lifecycle__source_stage_observations') }} as observations
+    left join {{ ref('int_lead_contract__stage_mappings') }} as mappings
+        on {{ stage_mapping_matches('mappings', 'observations.source_system', 'observations.source_field', 'observations.source_value') }}
+    where observations.source_field <> 'Opportunity.StageName'
+
+),
+
+lifecycle_entries as (
+
+    select
+        person_id,
+        valid_from,
+        'stage_change',
+        'lifecycle_stage_entered',
+        source_system,
+        source_table,
+        source_record_id,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        canonical_stage,
+        entered_by_rule || ': ' || coalesce(signal_detail, '')
+    from {{ ref('int_lifecycle__stage_timeline') }}
+
+),
+
+owner_changes as (
+
+    select
+        person_id,
+        assigned_at,
+        'owner_change',
+        'owner_assigned',
+        source_system,
+        source_table,
+        source_record_id,
+        cast(null as {{ dbt.type_string() }}),
+        owner_key,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
+        source_owner_id
+    from {{ ref('int_people__owner_assignments') }}
+
+),
+
+opportunity_stage_changes as (
+
+    select
+        opportunities.person_id,
+        history.changed_at,
+        'opportunity_stage_change',
+        'opportunity_stage_change',
+        'salesforce',
+        'opportunity_history',
+        history.opportunity_history_id,
+        cast(null as {{ dbt.type_string() }}),
+        opportunities.owner_key,
+        history.opportunity_id,
+        mappings.canonical_stage,
+        history.stage_name
+    from {{ ref('stg_salesforce__opportunity_history') }} as history
+    inner join {{ ref('int_opportunities__persons') }} as opportunities
+        on history.opportunity_id = opportunities.opportunity_id
+    left join {{ ref('int_lead_contract__stage_mappings') }} as mappings
+        on {{ stage_mapping_matches('mappings', "'salesforce'", "'Opportunity.StageName'", 'history.stage_name') }}
+    where not coalesce(history.is_deleted, false) and opportunities.person_id is not null
+
+),
+
+unioned as (
+
+    select * from form_submissions
+    union all select * from email_events
+    union all select * from campaign_responses
+    union all select * from list_rows
+    union all select * from tasks
+    union all select * from meetings
+    union all select * from source_stage_changes
+    union all select * from lifecycle_entries
+    union all select * from owner_changes
+    union all select * from opportunity_stage_changes
+
+)
+
+select
+    {{ surrogate_key(['event_type', 'source_system', 'source_table', 'source_record_id']) }} as event_id,
+    person_id,
+    occurred_at,
+    event_category,
+    event_type,
+    source_system,
+    source_table,
+    source_record_id,
+    campaign_key,
+    owner_key,
+    opportunity_id,
+    canonical_stage,
+    event_detail,
+    fingerprint.build_fingerprint
+from unioned
+cross join {{ ref('int_lead_events__build_fingerprint') }} as fingerprint
+where person_id is not null and occurred_at is not null
+{% if is_incremental() %}
+    -- the replaced window, or everything when the pre-hook emptied the table
+    and (
+        occurred_at >= {{ window_start }}
+        or not exists (select 1 from {{ this }})
+    )
+{% endif %}

@@ -1,0 +1,78 @@
+-- One row per person waiting for a first sales touch after an MQL hand-off (SLA open or breached without a touch), as of now: what sales should act on next.
+with handoffs as (
+
+    select * from {{ ref('int_sla__handoffs') }}
+    where first_touch_at is null
+
+),
+
+latest_handoff as (
+
+    select *
+    from (
+        select
+            handoffs.*,
+            row_number() over (partition by person_id order by handoff_at desc) as handoff_rank
+        from handoffs
+    ) as ranked
+    where handoff_rank = 1
+
+),
+
+milestones as (
+
+    select * from {{ ref('int_lifecycle__person_milestones') }}
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+
+),
+
+events as (
+
+    select
+        person_id,
+        occurred_at,
+        cast(cast(occurred_at as date) as {{ dbt.type_string() }}) || ' ' || event_type
+            || coalesce(' (' || coalesce(canonical_stage, event_detail) || ')', '') as event_text,
+        row_number() over (partition by person_id order by occurred_at desc, event_id desc) as recency
+    from {{ ref('fct_lead_events') }}
+    where event_type <> 'owner_assigned'
+
+),
+
+recent_history as (
+
+    select
+        person_id,
+        {{ dbt.listagg('event_text', "' | '", 'order by occurred_at desc, event_text') }} as recent_history
+    from events
+    where recency <= 5
+    group by person_id
+
+)
+
+select
+    latest_handoff.person_id,
+    latest_handoff.handoff_id,
+    persons.full_name,
+    persons.email,
+    persons.company_name,
+    latest_handoff.owner_key_at_handoff as owner_key,
+    latest_handoff.handoff_at,
+    latest_handoff.sla_deadline_at,
+    latest_handoff.business_hours_elapsed,
+    cast(latest_handoff.sla_hours - latest_handoff.business_hours_elapsed as numeric(18, 2)) as business_hours_remaining,
+    latest_handoff.sla_status = 'breached' as is_overdue,
+    milestones.current_stage,
+    coalesce(recent_history.recent_history, '') as recent_history,
+    cast(row_number() over (order by latest_handoff.sla_deadline_at, latest_handoff.person_id) as {{ dbt.type_int() }}) as queue_position
+from latest_handoff
+inner join milestones on latest_handoff.person_id = milestones.person_id
+inner join persons on latest_handoff.person_id = persons.person_id
+left join recent_history on latest_handoff.person_id = recent_history.person_id
+-- still in the hand-off: not recycled, disqualified or already moved on in the funnel
+where milestones.current_stage = 'mql'

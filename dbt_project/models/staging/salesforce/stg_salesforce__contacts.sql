@@ -1,0 +1,33 @@
+-- One row per Salesforce contact (including deleted and merged-away contacts). Renames and casts only.
+with source as (
+
+    select * from {{ source('salesforce', 'contact') }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as {{ dbt.type_string() }}) as contact_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(first_name as {{ dbt.type_string() }}) as first_name,
+        cast(last_name as {{ dbt.type_string() }}) as last_name,
+        cast(email as {{ dbt.type_string() }}) as email,
+        {{ normalize_email('email') }} as email_normalized,
+        cast(title as {{ dbt.type_string() }}) as title,
+        cast(phone as {{ dbt.type_string() }}) as phone,
+        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
+        cast(lead_source as {{ dbt.type_string() }}) as lead_source,
+        cast(master_record_id as {{ dbt.type_string() }}) as master_record_id,
+        cast(is_deleted as {{ dbt.type_boolean() }}) as is_deleted,
+        {{ tz_to_utc('created_date') }} as created_at,
+        {{ tz_to_utc('last_modified_date') }} as modified_at,
+        {{ tz_to_utc('system_modstamp') }} as system_modstamp,
+        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
+        cast(_dlt_id as {{ dbt.type_string() }}) as dlt_id
+
+    from source
+
+)
+
+select * from renamed

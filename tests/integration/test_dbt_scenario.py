@@ -1,0 +1,474 @@
+"""The dbt project on a hand-written scenario: exact identity links, stage dates, SLA
+outcomes, attribution credit, funnel flags and KPIs, plus a contract change.
+
+The raw data is tests/fixtures/raw_scenario.py (nine people with known histories). dbt
+runs once per module into a temp DuckDB (`dbt build`, every test green); the contract
+change and the incremental check run against copies of that warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.fixtures.raw_scenario import (
+    A1,
+    AS_OF,
+    C1,
+    C8,
+    L1,
+    L3,
+    L3B,
+    L4,
+    L5,
+    L6,
+    L7,
+    O1,
+    SC1,
+    SC2,
+    create_raw_scenario,
+)
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"
+
+
+def person(anchor: str) -> str:
+    """The person key: md5 of the identity cluster's anchor (earliest record)."""
+    return hashlib.md5(anchor.encode()).hexdigest()
+
+
+ALICE = person("hubspot_contact:101")
+BOB = person("hubspot_contact:202")  # the merged-away contact is older: it anchors Bob
+CAROL = person("hubspot_contact:301")
+DAN = person("hubspot_contact:401")
+ERIN = person("hubspot_contact:501")
+INFO_HUBSPOT = person("hubspot_contact:601")
+FRANK = person(f"salesforce_lead:{L6}")
+FIONA = person(f"salesforce_lead:{L7}")
+GINA = person(f"salesforce_contact:{C8}")
+
+
+def run_dbt(args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT) -> str:
+    """Run dbt with the repo's profile against `warehouse`; target and logs stay in `work`."""
+    env = {
+        **os.environ,
+        "LEADBRIDGE_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        f"{{as_of: '{AS_OF}'}}",
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    work = tmp_path_factory.mktemp("dbt_scenario")
+    warehouse = work / "scenario.duckdb"
+    create_raw_scenario(warehouse)
+    output = run_dbt(["build"], warehouse, work)
+    assert "ERROR=0" in output and "WARN=0" in output
+    yield warehouse, work
+
+
+def test_build_runs_every_model_and_test_green(built):
+    warehouse, _ = built
+    tables = dict(
+        query(
+            warehouse,
+            "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts'",
+        )
+    )
+    assert {
+        "dim_person",
+        "dim_account",
+        "dim_campaign",
+        "dim_owner",
+        "dim_lead_contract",
+        "fct_lead_events",
+        "fct_lifecycle_stages",
+        "fct_funnel",
+        "fct_sla",
+        "fct_attribution",
+        "fct_identity_links",
+        "mart_kpis_daily",
+        "mart_handoff_queue",
+        "mart_sync_health",
+        "metricflow_time_spine",
+    } <= set(tables)
+    schemas = {
+        row[0]
+        for row in query(warehouse, "select distinct table_schema from information_schema.tables")
+    }
+    assert {"staging", "intermediate", "marts", "lead_contract"} <= schemas
+
+
+def test_identity_links_record_their_rule(built):
+    warehouse, _ = built
+    links = set(
+        query(
+            warehouse,
+            """
+        select person_id, link_rule, record_type_a, record_id_a, record_type_b, record_id_b
+        from marts.fct_identity_links""",
+        )
+    )
+    assert links == {
+        (ALICE, "salesforce_lead_converted", "salesforce_lead", L1, "salesforce_contact", C1),
+        (ALICE, "hubspot_salesforce_lead_id", "hubspot_contact", "101", "salesforce_lead", L1),
+        (
+            ALICE,
+            "hubspot_salesforce_contact_id",
+            "hubspot_contact",
+            "101",
+            "salesforce_contact",
+            C1,
+        ),
+        (BOB, "hubspot_merged_contact", "hubspot_contact", "201", "hubspot_contact", "202"),
+        (CAROL, "salesforce_master_record", "salesforce_lead", L3B, "salesforce_lead", L3),
+        (CAROL, "email_normalized", "hubspot_contact", "301", "salesforce_lead", L3),
+        (DAN, "hubspot_salesforce_lead_id", "hubspot_contact", "401", "salesforce_lead", L4),
+        (ERIN, "hubspot_salesforce_lead_id", "hubspot_contact", "501", "salesforce_lead", L5),
+    }
+
+
+def test_people_are_unified_and_ambiguous_emails_are_not_guessed(built):
+    warehouse, _ = built
+    people = {
+        row[0]: row[1:]
+        for row in query(
+            warehouse,
+            """
+        select person_id, hubspot_contact_id, salesforce_lead_id, salesforce_contact_id,
+               email, current_stage, has_ambiguous_email
+        from marts.dim_person""",
+        )
+    }
+    assert set(people) == {ALICE, BOB, CAROL, DAN, ERIN, INFO_HUBSPOT, FRANK, FIONA, GINA}
+    assert people[ALICE] == ("101", L1, C1, "alice@acme.com", "customer", False)
+    assert people[BOB] == ("201", None, None, "bob@beta.io", "lead", False)  # live survivor
+    assert people[CAROL] == ("301", L3, None, "carol@gamma.com", "sal", False)
+    assert people[ERIN][4] == "mql"
+    assert people[GINA] == (None, None, C8, "gina@acme.com", "opportunity", False)
+    for ambiguous in (INFO_HUBSPOT, FRANK, FIONA):
+        assert people[ambiguous][3] == "info@delta.org"
+        assert people[ambiguous][5] is True
+    account = query(
+        warehouse, f"select account_key from marts.dim_person where person_id = '{ALICE}'"
+    )[0][0]
+    assert query(
+        warehouse,
+        "select salesforce_account_id, hubspot_company_id from marts.dim_account"
+        f" where account_key = '{account}'",
+    ) == [(A1, "c-1")]
+
+
+def stages_of(warehouse: Path, person_id: str) -> list[tuple[str, str, int]]:
+    return [
+        (stage, str(valid_from), cycle)
+        for stage, valid_from, cycle in query(
+            warehouse,
+            f"""
+            select canonical_stage, valid_from, cycle_number from marts.fct_lifecycle_stages
+            where person_id = '{person_id}' order by valid_from""",
+        )
+    ]
+
+
+def test_stage_dates_follow_the_sources_history(built):
+    warehouse, _ = built
+    assert stages_of(warehouse, ALICE) == [
+        ("lead", "2026-01-05 14:00:00", 0),
+        ("mql", "2026-01-07 15:00:00", 0),
+        ("sal", "2026-01-07 18:00:00", 0),
+        ("sql", "2026-01-12 15:00:00", 0),
+        ("opportunity", "2026-01-13 16:00:00", 0),
+        ("customer", "2026-01-21 15:00:00", 0),
+    ]
+    # the merged-away contact's history belongs to Bob
+    assert stages_of(warehouse, BOB) == [
+        ("subscriber", "2026-01-02 10:00:00", 0),
+        ("lead", "2026-01-06 10:00:00", 0),
+    ]
+    # MQL at exactly the threshold (score 50)
+    assert stages_of(warehouse, CAROL) == [
+        ("lead", "2026-01-08 14:00:00", 0),
+        ("mql", "2026-01-09 22:00:00", 0),
+        ("sal", "2026-01-12 15:00:00", 0),
+    ]
+    # recycled, then MQL again in a new cycle
+    assert stages_of(warehouse, ERIN) == [
+        ("lead", "2026-01-05 14:30:00", 0),
+        ("mql", "2026-01-05 15:00:00", 0),
+        ("sal", "2026-01-05 17:00:00", 0),
+        ("recycled", "2026-01-08 15:00:00", 1),
+        ("mql", "2026-01-23 14:00:00", 1),
+    ]
+    assert stages_of(warehouse, GINA) == [("opportunity", "2026-01-20 16:00:00", 0)]
+    rules = dict(
+        query(
+            warehouse,
+            f"""
+        select canonical_stage, entered_by_rule from marts.fct_lifecycle_stages
+        where person_id = '{CAROL}'""",
+        )
+    )
+    assert rules == {"lead": "stage_mapping", "mql": "mql_score_threshold", "sal": "stage_mapping"}
+
+
+def test_sla_outcomes_in_business_hours(built):
+    warehouse, _ = built
+    rows = query(
+        warehouse,
+        """
+        select person_id, cast(handoff_at as varchar), cast(first_touch_at as varchar),
+               business_hours_elapsed, cast(sla_deadline_at as varchar), sla_status
+        from marts.fct_sla order by handoff_at""",
+    )
+    assert rows == [
+        (
+            ERIN,
+            "2026-01-05 15:00:00",
+            "2026-01-05 17:00:00",
+            Decimal("2.00"),
+            "2026-01-06 15:00:00",
+            "met",
+        ),
+        (
+            ALICE,
+            "2026-01-07 15:00:00",
+            "2026-01-07 18:00:00",
+            Decimal("3.00"),
+            "2026-01-08 15:00:00",
+            "met",
+        ),
+        # Friday 17:00 EST, first touch Monday 10:00 EST: one business hour
+        (
+            CAROL,
+            "2026-01-09 22:00:00",
+            "2026-01-12 15:00:00",
+            Decimal("1.00"),
+            "2026-01-12 22:00:00",
+            "met",
+        ),
+        # Friday 15:00 EST, Monday is a holiday, touched Wednesday 09:00: ten business hours
+        (
+            DAN,
+            "2026-01-16 20:00:00",
+            "2026-01-21 14:00:00",
+            Decimal("10.00"),
+            "2026-01-20 20:00:00",
+            "breached",
+        ),
+        # the recycled lead's second hand-off, untouched at AS_OF
+        (ERIN, "2026-01-23 14:00:00", None, Decimal("1.00"), "2026-01-23 22:00:00", "open"),
+    ]
+    owners = query(
+        warehouse,
+        f"""
+        select o.salesforce_user_id from marts.fct_sla s
+        join marts.dim_owner o on s.owner_key_at_handoff = o.owner_key
+        where s.person_id = '{DAN}'""",
+    )
+    assert owners == [("005000000000000002",)]
+
+
+def test_attribution_credit_per_model(built):
+    warehouse, _ = built
+    rows = query(
+        warehouse,
+        f"""
+        select a.attribution_model, c.source_campaign_id, a.touch_position, a.credit,
+               a.credited_won_revenue
+        from marts.fct_attribution a join marts.dim_campaign c using (campaign_key)
+        where a.opportunity_id = '{O1}' order by 1, 3""",
+    )
+    credits = {
+        (model, position): (campaign, float(credit), float(revenue))
+        for model, campaign, position, credit, revenue in rows
+    }
+    touches = {1: "hc-webinar", 2: SC1, 3: "hc-ebook", 4: SC2}
+    expected = {
+        "first_touch": {1: 1.0, 2: 0.0, 3: 0.0, 4: 0.0},
+        "last_touch": {1: 0.0, 2: 0.0, 3: 0.0, 4: 1.0},
+        "linear": {1: 0.25, 2: 0.25, 3: 0.25, 4: 0.25},
+        "w_shaped": {1: 0.3, 2: 0.3, 3: 0.1, 4: 0.3},
+    }
+    assert len(rows) == 16
+    for model, shares in expected.items():
+        for position, share in shares.items():
+            campaign, credit, revenue = credits[(model, position)]
+            assert campaign == touches[position]
+            assert credit == pytest.approx(share)
+            assert revenue == pytest.approx(30000 * share)
+
+
+def test_funnel_flags_and_durations(built):
+    warehouse, _ = built
+    funnel = {
+        row[0]: row[1:]
+        for row in query(
+            warehouse,
+            """
+        select person_id, is_mql_reached, is_sql_reached, converted_mql_to_sql,
+               converted_opportunity_to_customer, days_lead_to_mql, mql_entries, reset_count
+        from marts.fct_funnel""",
+        )
+    }
+    assert funnel[ALICE] == (True, True, True, True, Decimal("2.04"), 1, 0)
+    assert funnel[CAROL] == (True, False, False, False, Decimal("1.33"), 1, 0)
+    assert funnel[ERIN] == (True, False, False, False, Decimal("0.02"), 2, 1)
+    assert funnel[BOB] == (False, False, False, False, None, 0, 0)
+
+
+def test_kpis_daily_totals(built):
+    warehouse, _ = built
+    totals = query(
+        warehouse,
+        """
+        select count(*), min(kpi_date)::varchar, max(kpi_date)::varchar, sum(new_leads), sum(mqls),
+               sum(sqls), sum(opportunities_created), sum(pipeline_created_amount),
+               sum(won_revenue),
+               sum(sla_met), sum(sla_breached), sum(sla_open)
+        from marts.mart_kpis_daily""",
+    )[0]
+    assert totals == (
+        23,
+        "2026-01-01",
+        "2026-01-23",
+        8,
+        5,
+        1,
+        2,
+        Decimal("42000.00"),
+        Decimal("30000.00"),
+        3,
+        1,
+        1,
+    )
+    day = query(
+        warehouse,
+        "select mqls, sla_breached, sla_compliance_rate, target_mqls from marts.mart_kpis_daily"
+        " where kpi_date = '2026-01-16'",
+    )
+    assert day == [(1, 1, Decimal("0.0000"), Decimal("0.4839"))]  # 15 MQLs a month / 31 days
+
+
+def test_handoff_queue_and_sync_health(built):
+    warehouse, _ = built
+    queue = query(
+        warehouse,
+        """
+        select person_id, cast(sla_deadline_at as varchar), business_hours_remaining,
+               is_overdue, recent_history
+        from marts.mart_handoff_queue""",
+    )
+    assert len(queue) == 1
+    assert queue[0][:4] == (ERIN, "2026-01-23 22:00:00", Decimal("7.00"), False)
+    assert queue[0][4].startswith("2026-01-23 ")
+    presence = dict(
+        query(warehouse, "select system_presence, count(*) from marts.mart_sync_health group by 1")
+    )
+    assert presence == {"both": 4, "hubspot_only": 2, "salesforce_only": 3}
+    lags = dict(
+        query(
+            warehouse,
+            "select person_id, handoff_sync_lag_minutes from marts.mart_sync_health"
+            " where handoff_sync_lag_minutes is not null",
+        )
+    )
+    assert lags == {ALICE: 5, CAROL: 0, DAN: 5, ERIN: 10}
+
+
+def test_lead_contract_is_published(built):
+    warehouse, _ = built
+    rule = query(
+        warehouse,
+        """
+        select item_value, is_in_force from marts.dim_lead_contract
+        where item_kind = 'rule' and item_key = 'mql_score_threshold'""",
+    )
+    assert rule == [("50 points", True)]
+    kinds = dict(
+        query(warehouse, "select item_kind, count(*) from marts.dim_lead_contract group by 1")
+    )
+    assert kinds["stage"] == 9 and kinds["attribution_model"] == 4
+
+
+def test_raising_the_mql_threshold_changes_exactly_the_person_at_the_threshold(built, tmp_path):
+    warehouse, _ = built
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
+    )
+    rules = project / "seeds" / "lead_contract" / "lead_contract__rules.csv"
+    text = rules.read_text()
+    assert "mql_score_threshold,2024-01-01,50," in text
+    rules.write_text(
+        text.replace("mql_score_threshold,2024-01-01,50,", "mql_score_threshold,2024-01-01,51,")
+    )
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy(warehouse, changed)
+    # seed + models + data tests downstream of the rules (fct_lead_events takes its
+    # incremental path and restates history because the contract fingerprint changed)
+    run_dbt(
+        ["build", "--select", "lead_contract__rules+", "--exclude", "test_type:unit"],
+        changed,
+        tmp_path,
+        project=project,
+    )
+
+    sql = "select person_id, first_mql_at, mql_entries, current_stage from marts.fct_funnel"
+    before = {row[0]: row[1:] for row in query(warehouse, sql)}
+    after = {row[0]: row[1:] for row in query(changed, sql)}
+    assert {p for p in before if before[p] != after[p]} == {CAROL}
+    assert after[CAROL] == (None, 0, "sal")  # lead → sal, never an MQL
+    assert [r[0] for r in query(changed, "select person_id from marts.fct_sla")].count(CAROL) == 0
+    assert len(query(changed, "select * from marts.fct_sla")) == 4
+
+
+def test_incremental_lead_events_equal_a_full_refresh(built):
+    """The module's first build took the full-refresh path; an incremental run (which
+    replaces the look-back window) must leave exactly the same rows. Runs last, on the
+    module's warehouse, so dbt reuses its partial parse."""
+    warehouse, work = built
+    sql = "select * from marts.fct_lead_events order by event_id"
+    baseline = query(warehouse, sql)
+    assert len(baseline) > 50
+    output = run_dbt(["run", "--select", "fct_lead_events"], warehouse, work)
+    assert "incremental model" in output
+    assert query(warehouse, sql) == baseline
