@@ -1,10 +1,12 @@
--- One row per normalized email shared by more than one deterministic cluster of live
--- records, with the decision: link (one cluster per record type at most) or ambiguous
--- (two clusters of the same record type share the email: two people, we do not guess).
+-- One row per normalized email shared by more than one deterministic cluster, with the
+-- decision: link (at most one live cluster per record type) or ambiguous (two live
+-- clusters of the same record type share the email: two people, we do not guess).
+-- Deleted and archived records take part but never make an email ambiguous: a record
+-- deleted and created again under a new id is the same person, and its history with it.
 with records as (
 
     select * from {{ ref('int_identity__records') }}
-    where email_normalized is not null and not is_removed
+    where email_normalized is not null
 
 ),
 
@@ -19,6 +21,7 @@ email_clusters as (
     select distinct
         records.email_normalized,
         records.record_type,
+        records.is_removed,
         clusters.component_node as cluster_node
     from records
     inner join clusters on records.node_key = clusters.node_key
@@ -42,7 +45,10 @@ per_email_type as (
         email_normalized,
         max(type_clusters) as max_clusters_per_record_type
     from (
-        select email_normalized, record_type, count(distinct cluster_node) as type_clusters
+        select
+            email_normalized,
+            record_type,
+            count(distinct case when not is_removed then cluster_node end) as type_clusters
         from email_clusters
         group by email_normalized, record_type
     ) as counted
