@@ -114,7 +114,11 @@ def test_the_marts_reconcile_with_the_raw_data(first_run, home):
         )[0][0]
         == submissions
     )
-    # every event row names its source record, once
+    # a campaign run in both systems under one name is one campaign
+    names = _sql(home, "select count(distinct lower(trim(name))) from (select hs_name as name "
+                       "from hubspot.campaigns union all select name from salesforce.campaign)")
+    assert _sql(home, "select count(*) from marts.dim_campaign") == names
+        # every event row names its source record, once
     assert (
         _sql(
             home,

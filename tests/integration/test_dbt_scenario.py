@@ -312,7 +312,9 @@ def test_attribution_credit_per_model(built):
     rows = query(
         warehouse,
         f"""
-        select a.attribution_model, c.source_campaign_id, a.touch_position, a.credit,
+        select a.attribution_model,
+               coalesce(c.salesforce_campaign_id, c.hubspot_campaign_id),
+               a.touch_position, a.credit,
                a.credited_won_revenue
         from marts.fct_attribution a join marts.dim_campaign c using (campaign_key)
         where a.opportunity_id = '{O1}' order by 1, 3""",

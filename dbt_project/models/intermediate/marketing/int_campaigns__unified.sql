@@ -1,8 +1,11 @@
--- One row per campaign (HubSpot campaigns and Salesforce campaigns) with its campaign key.
+-- One row per source campaign (HubSpot or Salesforce) with its campaign key. A campaign
+-- run in both systems under the same name (case and surrounding spaces ignored) is one
+-- campaign: both rows get the same key, so touches in either system credit it once. A
+-- name used by two campaigns of the same system identifies neither: each keeps a key of
+-- its own rather than being merged by guess.
 with hubspot_campaigns as (
 
     select
-        {{ dbt.hash("'hubspot_campaign:' || campaign_id") }} as campaign_key,
         'hubspot' as source_system,
         campaign_id as source_campaign_id,
         campaign_name,
@@ -21,7 +24,6 @@ with hubspot_campaigns as (
 salesforce_campaigns as (
 
     select
-        {{ dbt.hash("'salesforce_campaign:' || campaign_id") }} as campaign_key,
         'salesforce' as source_system,
         campaign_id as source_campaign_id,
         campaign_name,
@@ -35,8 +37,43 @@ salesforce_campaigns as (
         coalesce(is_deleted, false) as is_removed
     from {{ ref('stg_salesforce__campaigns') }}
 
+),
+
+unioned as (
+
+    select * from hubspot_campaigns
+    union all
+    select * from salesforce_campaigns
+
+),
+
+named as (
+
+    select
+        unioned.*,
+        lower(trim(campaign_name)) as name_key,
+        count(*) over (
+            partition by source_system, lower(trim(campaign_name))
+        ) as same_name_in_system
+    from unioned
+
 )
 
-select * from hubspot_campaigns
-union all
-select * from salesforce_campaigns
+select
+    case
+        when name_key is not null and name_key <> '' and same_name_in_system = 1
+            then {{ dbt.hash("'campaign:' || name_key") }}
+        else {{ dbt.hash("source_system || '_campaign:' || source_campaign_id") }}
+    end as campaign_key,
+    source_system,
+    source_campaign_id,
+    campaign_name,
+    campaign_type,
+    campaign_status,
+    utm_campaign,
+    start_date,
+    end_date,
+    budgeted_cost,
+    actual_cost,
+    is_removed
+from named

@@ -1,6 +1,7 @@
 -- One row: a fingerprint of everything that restates old history in fct_lead_events
--- (the lead contract and the identity map). When it changes, fct_lead_events' next
--- incremental run drops its rows and rebuilds them all (see its pre-hook).
+-- (the lead contract, the identity map, and the campaign and owner keys events carry).
+-- When it changes, fct_lead_events' next incremental run drops its rows and rebuilds
+-- them all (see its pre-hook).
 with contract_rows as (
 
     select 'rule|' || rule_key || '|' || cast(effective_from as {{ dbt.type_string() }}) || '|' || rule_value as item
@@ -21,6 +22,12 @@ identity_rows as (
 
     select 'person|' || node_key || '|' || person_id as item
     from {{ ref('int_identity__record_persons') }}
+    union all
+    select 'campaign|' || source_system || '|' || source_campaign_id || '|' || campaign_key
+    from {{ ref('int_campaigns__unified') }}
+    union all
+    select 'owner|' || source_system || '|' || source_owner_id || '|' || owner_key
+    from {{ ref('int_owners__unified') }}
 
 )
 
