@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run test lint ui docs clean
+.PHONY: setup manifest run test test-slow lint ui docs clean
 
 setup: $(VENV)/.synced
 
@@ -40,6 +40,10 @@ lint: setup
 
 test: manifest lint
 	$(VENV)/bin/pytest
+
+# Crash/kill and defect-injection tests: ~10 minutes more on 2 cores.
+test-slow: manifest
+	$(VENV)/bin/pytest -m slow
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

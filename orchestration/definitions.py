@@ -4,18 +4,21 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
+from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.nightly import nightly_job, nightly_schedule
+from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import SourceSystems, Warehouse
 from orchestration.defs.transform import DBT_PROJECT, dbt_build
 from orchestration.paths import DBT_EXECUTABLE
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, dbt_build],
+    assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],
     asset_checks=QUALITY_CHECKS,
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[nightly_failure_alert],
     resources={
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),

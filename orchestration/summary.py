@@ -1,4 +1,5 @@
-"""The human summary that closes a nightly run: what loaded, what built, what failed."""
+"""The human summary that closes a nightly run: what loaded, what built, what failed,
+and whether the marts were published for BI (see orchestration.defs.publish)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+PUBLISHED_KEY = ("published", "marts")
+QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
 EXAMPLE_QUERY = (
     "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
 )
@@ -25,6 +28,13 @@ class RunSummary:
     checks_failed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Rows kept out of the marts by a tolerated contract rule: (table, rule, rows).
+    quarantined: list[tuple[str, str, int]] = field(default_factory=list)
+    # The serving file, and what this run published into it (None: not published).
+    published_file: Path | None = None
+    published: dict[str, Any] | None = None
+    # When not published: the publication still in place (run_id, published_at), if any.
+    previous_publication: dict[str, Any] | None = None
 
     def render(self) -> str:
         """Plain text for a terminal or a log."""
@@ -43,12 +53,17 @@ class RunSummary:
             f"dbt models built: {len(self.models_built)}",
             f"checks: {len(self.checks_passed)} passed, {len(self.checks_failed)} failed",
         ]
+        if self.quarantined:
+            total = sum(rows for _, _, rows in self.quarantined)
+            lines.append(f"quarantined: {total} rows (schema `quarantine`)")
+            lines += [f"  {table}: {rows} ({rule})" for table, rule, rows in self.quarantined]
         for name, metadata in self.checks_failed:
             detail = metadata.get("failed_rows")
             lines.append(f"  FAILED {name}" + (f" ({detail} rows)" if detail is not None else ""))
         if self.failed_steps:
             lines.append(f"failed steps: {', '.join(self.failed_steps)}")
             lines += [f"  {error}" for error in self.errors]
+        lines += ["", *self.publication_lines()]
         lines += [
             "",
             f"Warehouse: {self.warehouse} (marts in schema `marts`)",
@@ -57,16 +72,50 @@ class RunSummary:
         ]
         return "\n".join(lines)
 
+    def publication_lines(self) -> list[str]:
+        """Whether BI tools see this run's marts, and if not, what they see."""
+        if self.published is not None:
+            return [
+                f"Published: {self.published_file} ({self.published.get('tables')} tables, "
+                f"{self.published.get('dagster/row_count')} rows, content hash "
+                f"{self.published.get('content_hash')}); BI tools read it read-only"
+            ]
+        previous = self.previous_publication
+        if previous is None:
+            return [
+                f"NOT published: nothing has been published yet at {self.published_file}; "
+                "BI tools have no marts until a night passes every blocking check"
+            ]
+        line = f"NOT published: yesterday's marts at {self.published_file} stay in place"
+        if previous:
+            line += (
+                f" (published {previous['published_at']:%Y-%m-%d %H:%M} UTC "
+                f"by run {previous['run_id']})"
+            )
+        return [line]
 
-def summarize(result: Any, warehouse: Path, duration_seconds: float) -> RunSummary:
-    """Build the summary from an `ExecuteInProcessResult` (or any run's event list)."""
+
+def summarize(
+    result: Any, warehouse: Path, duration_seconds: float, published_file: Path | None = None
+) -> RunSummary:
+    """Build the summary from an `ExecuteInProcessResult` (or any run's event list).
+
+    `published_file` defaults to the serving file of `warehouse` (`$LEADBRIDGE_PUBLISHED`,
+    else `published/` beside it). When the run did not publish, the publication still in
+    place is read from that file (read-only) to say what BI tools keep seeing.
+    """
+    from orchestration.defs.resources import published_path
+
     summary = RunSummary(result.success, duration_seconds, warehouse)
+    summary.published_file = published_file or published_path(warehouse)
     for event in result.all_events:
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
             key = materialization.asset_key.path
             metadata = materialization.metadata
-            if "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
+            if tuple(key) == PUBLISHED_KEY:
+                summary.published = {k: getattr(v, "value", v) for k, v in metadata.items()}
+            elif "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
                 rows = metadata.get("rows_loaded")
                 summary.rows_loaded[".".join(key)] = int(rows.value) if rows else 0
             else:
@@ -74,6 +123,11 @@ def summarize(result: Any, warehouse: Path, duration_seconds: float) -> RunSumma
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.check_name == QUARANTINE_CHECK:
+                groups = getattr(evaluation.metadata.get("quarantine"), "value", None) or []
+                summary.quarantined = [
+                    (g["source_table"], g["rule"], int(g["rows"])) for g in groups
+                ]
             if evaluation.passed:
                 summary.checks_passed.append(name)
             else:
@@ -84,4 +138,22 @@ def summarize(result: Any, warehouse: Path, duration_seconds: float) -> RunSumma
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
                 summary.errors.append(f"{event.step_key}: {error.message.strip()[:500]}")
+    if summary.published is None:
+        summary.previous_publication = _publication_in_place(summary.published_file)
     return summary
+
+
+def _publication_in_place(path: Path) -> dict[str, Any] | None:
+    """Run id and time of the publication BI tools currently read; None if there is none."""
+    import duckdb
+
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute(
+                "select run_id, max(published_at) from main._publication group by 1"
+            ).fetchall()
+    except duckdb.Error:  # an unreadable serving file must not break the summary
+        rows = []
+    return {"run_id": rows[0][0], "published_at": rows[0][1]} if len(rows) == 1 else {}

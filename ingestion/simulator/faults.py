@@ -2,14 +2,26 @@
 
 Count-based faults (rate limits, server errors, truncated bodies) fire on the next N
 matching requests and then switch themselves off; `permanent_error` stays until
-`clear()`. `malformed_record` and `new_column` change what the data endpoints serve
-until cleared. All methods are thread-safe: the server reads faults from its threads.
+`clear()`. `malformed_record`, `new_column`, `defect` and `touch` change what the
+data endpoints serve until cleared. All methods are thread-safe: the server reads
+faults from its threads.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
+DEFECTS = {
+    "duplicate_key": "the record is served twice under the same id",
+    "missing_field": "a required field is empty (Lead Status, Opportunity StageName, "
+                     "Contact LastName, Account Name; HubSpot contact createdate)",
+    "bad_email": "the email is not an email address",
+    "unknown_stage": "a status / stage value the lead contract does not map",
+    "future_timestamp": "the record claims to be created a year after the simulated now",
+    "orphan_opportunity": "the opportunity names an account that does not exist",
+    "volume_drop": "only half of the object's records are served",
+}
 
 
 @dataclass
@@ -45,6 +57,7 @@ class Faults:
         self._truncate = 0
         self._malformed: set[str] = set()
         self._new_columns: set[str] = set()
+        self._defects: set[tuple[str, str]] = set()
 
     # -- switches ------------------------------------------------------------------------
     def rate_limit(self, count: int = 1, retry_after: int = 1,
@@ -84,9 +97,27 @@ class Faults:
         with self._lock:
             self._new_columns.add(_object_key(object))
 
+    def defect(self, kind: str, object: str) -> None:  # noqa: A002 - the brief's name
+        """Serve `object` with one data-quality defect (see `DEFECTS`) until `clear()`.
+
+        The defect spoils the newest live record and stamps it modified "now", so an
+        incremental connector run loads it; `volume_drop` serves half the records.
+        """
+        if kind not in DEFECTS:
+            raise ValueError(f"unknown defect {kind!r}; one of {', '.join(DEFECTS)}")
+        with self._lock:
+            self._defects.add((kind, _object_key(object)))
+
+    def touch(self, object: str) -> None:  # noqa: A002 - the brief's name
+        """Re-send the newest record of `object` unchanged, stamped modified "now", until
+        `clear()`: how a source corrects a record, so a test can undo a defect's load."""
+        with self._lock:
+            self._defects.add(("touch", _object_key(object)))
+
     def clear(self) -> None:
         """Switch every fault off."""
         with self._lock:
+            self._defects.clear()
             self._counted.clear()
             self._permanent.clear()
             self._truncate = 0
@@ -121,6 +152,17 @@ class Faults:
         """Whether `object_key` currently serves one wrong-typed record."""
         with self._lock:
             return object_key in self._malformed
+
+    def defects_for(self, object_key: str) -> frozenset[str]:
+        """The data defects (and `touch`) `object_key` currently serves."""
+        with self._lock:
+            return frozenset(kind for kind, key in self._defects if key == object_key)
+
+    def signature(self) -> tuple:
+        """What the data endpoints' answers depend on, for memo keys."""
+        with self._lock:
+            return (tuple(sorted(self._defects)), tuple(sorted(self._malformed)),
+                    tuple(sorted(self._new_columns)))
 
     def has_new_column(self, object_key: str) -> bool:
         """Whether `object_key` currently has the extra custom field."""

@@ -44,6 +44,7 @@ class LiveView:
         self._as_of = world.config.initial_as_of
         self._lock = threading.Lock()
         self._memo: OrderedDict[tuple, Any] = OrderedDict()
+        self._defect_targets: dict[str, str] = {}
 
     @property
     def as_of(self) -> datetime:
@@ -62,7 +63,7 @@ class LiveView:
 
         Without it a 100k-person search would filter and sort every row for every page.
         """
-        key = (self.as_of, *key)
+        key = (self.as_of, self.faults.signature(), *key)
         with self._lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
@@ -94,6 +95,8 @@ class LiveView:
     def hubspot_rows(self, object_type: str, archived: bool | None = False) -> list[dict]:
         """Visible objects; `archived` True/False picks one side, None returns both."""
         rows = self.world.hubspot[object_type].snapshot(self.as_of)
+        rows = self._with_defects(object_type, rows, HUBSPOT_MODIFIED[object_type],
+                                  (HUBSPOT_MODIFIED[object_type],))
         if archived is None:
             return rows
         return [r for r in rows if bool(r.get("_archived")) == archived]
@@ -237,13 +240,17 @@ class LiveView:
     def salesforce_rows(self, sobject: str, include_deleted: bool) -> list[dict]:
         """Visible records; `query` hides deleted ones, `queryAll` shows them."""
         rows = self.world.salesforce[sobject].snapshot(self.as_of)
+        if "SystemModstamp" in SALESFORCE_FIELDS[sobject]:
+            rows = self._with_defects(sobject, rows, "SystemModstamp",
+                                      ("SystemModstamp", "LastModifiedDate"))
         if include_deleted:
             return rows
         return [r for r in rows if not r.get("IsDeleted")]
 
     def salesforce_bad_id(self, sobject: str) -> str | None:
         """The record the malformed-record fault currently spoils, if any."""
-        rows = self.world.salesforce[sobject].snapshot(self.as_of)
+        # after data defects and `touch`: a touched record is the newest one
+        rows = self.salesforce_rows(sobject, include_deleted=True)
         stamp = "SystemModstamp" if "SystemModstamp" in SALESFORCE_FIELDS[sobject] else (
             "CreatedDate")
         return self._malformed_id(sobject, rows, stamp)
@@ -263,6 +270,48 @@ class LiveView:
             if name in out:
                 out[name] = value
         return out
+
+    # -- data defects (faults.DEFECTS) --------------------------------------------------
+    def _with_defects(self, key: str, rows: list[dict], stamp: str,
+                      modified: tuple[str, ...]) -> list[dict]:
+        """`rows` with the data defects switched on for `key`; the snapshot is not touched.
+
+        The spoiled record is the newest live one; it is stamped modified at `as_of` so an
+        incremental run (cursor on `stamp`) loads it again.
+        """
+        defects = self.faults.defects_for(key)
+        if not defects or not rows:
+            return rows
+        if "volume_drop" in defects:
+            rows = rows[: len(rows) // 2]
+            defects = defects - {"volume_drop"}
+            if not defects:
+                return rows
+        target = self._defect_target(key, rows, stamp)
+        spoiled = dict(target)
+        for name in modified:
+            spoiled[name] = self.as_of
+        for kind in sorted(defects - {"touch"}):
+            _spoil(kind, key, spoiled, self.as_of)
+        out = [spoiled if r is target else r for r in rows]
+        if "duplicate_key" in defects:
+            out.append(dict(spoiled))
+        return out
+
+    def _defect_target(self, key: str, rows: list[dict], stamp: str) -> dict:
+        """The record defects spoil: the newest live one when first asked, then always the
+        same, so a later `touch` re-sends exactly the record a defect spoiled."""
+        with self._lock:
+            pinned = self._defect_targets.get(key)
+        found = next((r for r in rows if r["_id"] == pinned), None)
+        if found is not None:
+            return found
+        live = [r for r in rows if not r.get("IsDeleted") and not r.get("_archived")]
+        target = max(live or rows, key=lambda r: (r.get(stamp) or r.get("CreatedDate")
+                                                   or r.get("createdate"), r["_id"]))
+        with self._lock:
+            self._defect_targets.setdefault(key, target["_id"])
+        return target
 
     # -- for tests -----------------------------------------------------------------------
     def expected(self, object_name: str, include_deleted: bool = False) -> list[dict]:
@@ -294,6 +343,26 @@ class LiveView:
                         for r in self.salesforce_rows(sobject, include_deleted)]
         raise KeyError(f"unknown object {object_name!r}; use e.g. 'hubspot.contacts' or "
                        "'salesforce.Lead'")
+
+
+_REQUIRED = {"Lead": "Status", "Opportunity": "StageName", "Contact": "LastName",
+             "Account": "Name", "contacts": "createdate", "companies": "name"}
+_STAGE_FIELD = {"Lead": "Status", "Opportunity": "StageName", "contacts": "lifecyclestage"}
+_ORPHAN_ACCOUNT_ID = "001ORPHAN000000AAA"
+
+
+def _spoil(kind: str, key: str, row: dict, now: datetime) -> None:
+    """Apply one data defect to a copied row (duplicate_key is applied by the caller)."""
+    if kind == "missing_field" and key in _REQUIRED:
+        row[_REQUIRED[key]] = None
+    elif kind == "bad_email":
+        row["Email" if "Email" in row else "email"] = "not-an-email"
+    elif kind == "unknown_stage" and key in _STAGE_FIELD:
+        row[_STAGE_FIELD[key]] = "Parked by a robot"
+    elif kind == "future_timestamp":
+        row["CreatedDate" if "CreatedDate" in row else "createdate"] = now + timedelta(days=365)
+    elif kind == "orphan_opportunity" and "AccountId" in row:
+        row["AccountId"] = _ORPHAN_ACCOUNT_ID
 
 
 def _sobject_name(name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Ingestion assets: one `@dlt_assets` per feed of `ingestion.pipelines.FEEDS`.
+"""Ingestion assets: one dlt multi-asset per feed of `ingestion.pipelines.FEEDS`.
 
 Asset keys are `[feed, table]` — the dbt source key of the same table — so dagster-dbt
 connects every dbt source to the dlt asset that loads it with no per-table mapping, and
@@ -7,6 +7,16 @@ the translator drops the upstream placeholder keys dagster-dlt would otherwise i
 At definition time the sources are built with placeholder settings only to list their
 resources (no I/O happens); each run builds them again from the `SourceSystems`
 resource, i.e. real accounts or the demo simulator.
+
+Ingestion steps talk to networks, so a failed step is retried (INGEST_RETRY_POLICY:
+exponential backoff with jitter) on top of the HTTP client's own retries; dbt and the
+checks are not retried (a failed test is not transient). A permanent error — a refused
+credential, another 4xx, a missing setting, data the schema contract refuses — fails at
+once, without retries. A retry is safe: dagster-dlt drops the pipeline's local state
+(and pending packages) before each run and dlt restores it from the warehouse, where it
+is committed together with the data it describes. The assets are the `multi_asset` that
+`@dlt_assets` builds, spelled out because dagster-dlt 0.29's decorator takes no retry
+policy.
 """
 
 import tempfile
@@ -15,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.schema.exceptions import SchemaException
 
 from ingestion.pipelines import FEEDS, make_pipeline
+from ingestion.sources.api import ApiError, ConfigError
 from orchestration.defs.resources import SourceSystems, Warehouse
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
@@ -27,6 +40,36 @@ _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "files": {"drop_dir": "definition-time"},
 }
 _DEFINITION_DIR = Path(tempfile.gettempdir()) / "leadbridge-definitions"
+
+# 3 retries after 30 s, 60 s, 120 s (each ±50 %): rides out an API outage of a few
+# minutes without holding the nightly run for long.
+INGEST_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3,
+    delay=30,
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+
+
+def _is_permanent(error: BaseException) -> bool:
+    """A setting or a request that will fail the same way however often it is retried."""
+    for cause in _chain(error):
+        # a refused schema contract, a terminally failed load job: the same data fails again
+        if isinstance(cause, ConfigError | SchemaException | DestinationTerminalException):
+            return True
+        if isinstance(cause, ApiError) and cause.status is not None:
+            return 400 <= cause.status < 500 and cause.status not in (408, 429)
+    return False
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and its causes (dlt wraps a source's exception in its own)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 class FeedTranslator(DagsterDltTranslator):
@@ -53,11 +96,15 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         feed, _DEFINITION_DIR / "definitions.duckdb", _DEFINITION_DIR / "pipelines"
     )
 
-    @dlt_assets(
-        dlt_source=definition_source,
-        dlt_pipeline=definition_pipeline,
+    @dg.multi_asset(
         name=f"ingest_{feed}",
-        dagster_dlt_translator=FeedTranslator(),
+        can_subset=True,
+        specs=build_dlt_asset_specs(
+            dlt_source=definition_source,
+            dlt_pipeline=definition_pipeline,
+            dagster_dlt_translator=FeedTranslator(),
+        ),
+        retry_policy=INGEST_RETRY_POLICY,
     )
     def _assets(
         context: dg.AssetExecutionContext,
@@ -68,12 +115,17 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         source = FEEDS[feed].make_source(**sources.connections.for_feed(feed))
         pipeline = make_pipeline(feed, warehouse.file, warehouse.pipelines_dir)
         context.log.info(f"loading {feed} ({sources.mode} sources) into {warehouse.file}")
-        yield from dlt.run(
-            context=context,
-            dlt_source=source,
-            dlt_pipeline=pipeline,
-            loader_file_format=FEEDS[feed].loader_file_format,
-        )
+        try:
+            yield from dlt.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=pipeline,
+                loader_file_format=FEEDS[feed].loader_file_format,
+            )
+        except Exception as error:
+            if _is_permanent(error):
+                raise dg.Failure(description=f"{feed}: {error}", allow_retries=False) from error
+            raise
 
     return _assets
 

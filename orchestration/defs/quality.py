@@ -8,19 +8,83 @@ dbt build and bad data never reaches the marts.
 GX's SQL datasource does not work on DuckDB here, so the table is read read-only into
 pandas and validated with the pandas datasource. GX is imported inside the check: its
 import takes several seconds that loading the definitions should not pay.
+
+A suite's `meta.query` may replace `select * from <table>` with a query over several
+tables (cross-system referential integrity: an opportunity's account and person must
+exist). Suites use GX suite parameters filled at validation time (`PARAMETERS`):
+`latest_allowed_timestamp` (now plus `LEADBRIDGE_CLOCK_SKEW_MINUTES`, default 60; a
+`_naive` twin for the marts' zone-less UTC timestamps), `contract_stages` (the canonical
+stage codes) and `contract_<system>_<field>`: every source value the contract maps,
+lower-cased and trimmed as dbt matches them. Stage lists are defined once, in the contract.
+
+Two more kinds of checks live here:
+
+- `volume_<schema>__<table>` on every raw table: the row count against the count the
+  same check recorded in the previous *successful* run (read from the Dagster instance:
+  it is run history, survives a rebuilt warehouse — when a full reload of a shrunken
+  source would show — and needs no table of its own). A drop of
+  `LEADBRIDGE_VOLUME_DROP_MAX` (default 0.5) or more of the rows fails, blocking.
+- `quarantine_summary` on `quarantine/quarantined_rows`: never fails; its metadata
+  counts the rows the dbt quarantine models set aside (tolerated rule breaks) by table
+  and rule, for the run summary.
 """
 
+import csv
 import json
+import os
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
-from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 10
+CLOCK_SKEW_ENV = "LEADBRIDGE_CLOCK_SKEW_MINUTES"
+DEFAULT_CLOCK_SKEW_MINUTES = 60
+VOLUME_DROP_ENV = "LEADBRIDGE_VOLUME_DROP_MAX"
+DEFAULT_VOLUME_DROP_MAX = 0.5
+CONTRACT_SEEDS = DBT_PROJECT_DIR / "seeds" / "lead_contract"
+STAGE_MAPPINGS = CONTRACT_SEEDS / "lead_contract__stage_mappings.csv"
+STAGES = CONTRACT_SEEDS / "lead_contract__stages.csv"
+RAW_SCHEMAS = ("hubspot", "salesforce", "files")
+QUARANTINE_KEY = dg.AssetKey(["quarantine", "quarantined_rows"])
+
+
+def _parameter_name(*parts: str) -> str:
+    return "_".join(re.sub(r"[^a-z0-9]+", "_", p.lower()).strip("_") for p in parts)
+
+
+def contract_values(mappings: Path = STAGE_MAPPINGS) -> dict[str, list[str]]:
+    """`contract_<system>_<field>` → the source values the lead contract maps (matched
+    lower-cased and trimmed, as `stage_mapping_matches` does in dbt)."""
+    values: dict[str, set[str]] = {}
+    with mappings.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            name = _parameter_name("contract", row["source_system"], row["source_field"])
+            values.setdefault(name, set()).add(row["source_value"].strip().lower())
+    return {name: sorted(found) for name, found in values.items()}
+
+
+def suite_parameters(now: datetime | None = None) -> dict[str, Any]:
+    """The values of the suites' `$PARAMETER`s for a validation at `now`."""
+    now = now or datetime.now(UTC)
+    skew = float(os.environ.get(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_MINUTES))
+    latest = now + timedelta(minutes=skew)
+    with STAGES.open(newline="") as handle:
+        stages = sorted(row["stage_code"] for row in csv.DictReader(handle))
+    return {
+        "now": now,
+        "latest_allowed_timestamp": latest,
+        # marts hold UTC `timestamp`s without a zone (dbt's tz_to_utc)
+        "latest_allowed_timestamp_naive": latest.replace(tzinfo=None),
+        "contract_stages": stages,
+        **contract_values(),
+    }
 
 
 @dataclass(frozen=True)
@@ -34,6 +98,7 @@ class Suite:
     blocking: bool
     description: str
     definition: dict[str, Any]
+    query: str
 
     @classmethod
     def load(cls, path: Path) -> "Suite":
@@ -53,6 +118,7 @@ class Suite:
             blocking=bool(meta.get("blocking", True)),
             description=meta.get("description", f"Great Expectations suite {path.stem}"),
             definition=definition,
+            query=meta.get("query") or f"select * from {schema}.{table}",
         )
 
 
@@ -61,18 +127,21 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
     return [Suite.load(p) for p in sorted(folder.glob("*.json"))]
 
 
-def validate(suite: Suite, warehouse_file: Path) -> tuple[bool, dict[str, Any]]:
+def validate(
+    suite: Suite, warehouse_file: Path, parameters: dict[str, Any] | None = None
+) -> tuple[bool, dict[str, Any]]:
     """Run a suite on its table; (passed, metadata with failed counts and samples)."""
     import duckdb
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     with duckdb.connect(str(warehouse_file), read_only=True) as con:
-        frame = con.sql(f"select * from {suite.table}").df()
+        frame = con.sql(suite.query).df()
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    gx_suite = context.suites.add(gx.ExpectationSuite(**suite.definition))
+    definition = {k: v for k, v in suite.definition.items() if k != "meta"}
+    gx_suite = context.suites.add(gx.ExpectationSuite(**definition))
     expected = len(suite.definition["expectations"])
     if len(gx_suite.expectations) != expected:
         # GX drops an unknown expectation type with only a log line.
@@ -84,13 +153,22 @@ def validate(suite: Suite, warehouse_file: Path) -> tuple[bool, dict[str, Any]]:
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": frame}
     )
-    result = batch.validate(gx_suite, result_format="SUMMARY")
+    result = batch.validate(
+        gx_suite,
+        result_format="SUMMARY",
+        expectation_parameters=parameters if parameters is not None else suite_parameters(),
+    )
 
     failures = []
     for outcome in result.results:
         if outcome.success:
             continue
         config = outcome.expectation_config
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"{suite.name}: {config.type} raised "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
         failures.append(
             {
                 "expectation": config.type,
@@ -131,4 +209,142 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
     return _check
 
 
-QUALITY_CHECKS = [_suite_check(suite) for suite in load_suites()]
+def volume_drop_max() -> float:
+    """The share of rows a raw table may lose between successful runs before it fails."""
+    return float(os.environ.get(VOLUME_DROP_ENV, DEFAULT_VOLUME_DROP_MAX))
+
+
+def row_count(warehouse_file: Path, table: str) -> int:
+    """Rows of `schema.table`, 0 when the table does not exist (yet)."""
+    import duckdb
+
+    schema, _, name = table.partition(".")
+    with duckdb.connect(str(warehouse_file), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+        if not exists:
+            return 0
+        return con.execute(f'select count(*) from {schema}."{name}"').fetchall()[0][0]
+
+
+def previous_successful_count(
+    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey
+) -> int | None:
+    """`row_count` of this check's latest passed evaluation in a run that succeeded."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        check_key, limit=20, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
+    )
+    for record in records:
+        run = instance.get_run_by_id(record.run_id)
+        if run is None or run.status != dg.DagsterRunStatus.SUCCESS or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        value = (evaluation.metadata or {}).get("row_count")
+        if value is not None:
+            return int(value.value)
+    return None
+
+
+def volume_outcome(current: int, previous: int | None, max_drop: float) -> tuple[bool, float]:
+    """(passed, drop share): a drop of `max_drop` or more of the previous rows fails."""
+    if not previous:
+        return True, 0.0
+    drop = max(0.0, (previous - current) / previous)
+    return drop < max_drop, drop
+
+
+def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+    table = ".".join(asset_key.path)
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"volume_{'__'.join(asset_key.path)}",
+        description=f"`{table}` keeps its volume: a drop of {VOLUME_DROP_ENV} "
+        f"(default {DEFAULT_VOLUME_DROP_MAX:.0%}) or more of the rows counted in the "
+        "previous successful run fails.",
+        blocking=True,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        current = row_count(warehouse.file, table)
+        key = dg.AssetCheckKey(asset_key, f"volume_{'__'.join(asset_key.path)}")
+        previous = previous_successful_count(context.instance, key)
+        max_drop = volume_drop_max()
+        passed, drop = volume_outcome(current, previous, max_drop)
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "table": table,
+                "row_count": current,
+                "previous_row_count": previous if previous is not None else -1,
+                "drop_share": round(drop, 4),
+                "drop_max": max_drop,
+                "failed_rows": (previous or 0) - current if not passed else 0,
+            },
+        )
+
+    return _check
+
+
+def quarantine_counts(warehouse_file: Path) -> list[dict[str, Any]]:
+    """Quarantined rows by source table and rule (empty before the first build)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse_file), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'quarantine' and table_name = 'quarantined_rows'"
+        ).fetchall()[0][0]
+        if not exists:
+            return []
+        rows = con.execute(
+            "select source_table, rule, count(*), min(source_record_id) "
+            "from quarantine.quarantined_rows group by all order by 1, 2"
+        ).fetchall()
+    return [
+        {"source_table": t, "rule": r, "rows": n, "example_record_id": e} for t, r, n, e in rows
+    ]
+
+
+@dg.asset_check(
+    asset=QUARANTINE_KEY,
+    name="quarantine_summary",
+    description="Counts the source rows set aside in schema `quarantine` (rules the lead "
+    "contract tolerates), by table and rule. Never fails: quarantined rows are expected, "
+    "silently dropped ones are not.",
+    blocking=False,
+)
+def quarantine_summary(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Quarantine counts as check metadata, for the run summary."""
+    counts = quarantine_counts(warehouse.file)
+    return dg.AssetCheckResult(
+        passed=True,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "quarantined_rows": sum(c["rows"] for c in counts),
+            "quarantine": dg.MetadataValue.json(counts),
+        },
+    )
+
+
+def _raw_asset_keys() -> list[dg.AssetKey]:
+    from orchestration.defs.ingest import INGEST_ASSETS
+
+    return sorted(
+        (k for assets in INGEST_ASSETS for k in assets.keys if k.path[0] in RAW_SCHEMAS),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+QUALITY_CHECKS = [
+    *(_suite_check(suite) for suite in load_suites()),
+    *(_volume_check(key) for key in _raw_asset_keys()),
+    quarantine_summary,
+]

@@ -27,17 +27,36 @@ from pydantic import PrivateAttr
 from ingestion.pipelines import Connections, configured_connections
 from orchestration.paths import WAREHOUSE_ENV, warehouse_path
 
+PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"
+PUBLISHED_NAME = "leadbridge_marts.duckdb"
+
+
+def published_path(warehouse_file: Path, configured: str | None = None) -> Path:
+    """The serving file BI tools read: configured, else `$LEADBRIDGE_PUBLISHED`, else
+    `published/leadbridge_marts.duckdb` beside the warehouse (so a temp warehouse
+    publishes into its own temp folder, never into the repository's `data/`)."""
+    raw = configured or os.environ.get(PUBLISHED_ENV)
+    if raw:
+        return Path(raw).expanduser().resolve()
+    return warehouse_file.parent / "published" / PUBLISHED_NAME
+
 
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file, its dlt state folder and the cross-run lock."""
 
     path: str | None = None
+    published_path: str | None = None
     lock_timeout_seconds: float = 6 * 3600
 
     @property
     def file(self) -> Path:
         """Absolute path of the warehouse file."""
         return warehouse_path(self.path)
+
+    @property
+    def published_file(self) -> Path:
+        """The serving copy of the marts for BI tools (see orchestration.defs.publish)."""
+        return published_path(self.file, self.published_path)
 
     @property
     def pipelines_dir(self) -> Path:

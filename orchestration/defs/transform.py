@@ -13,7 +13,9 @@ Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares
 (`prepare_if_dev`); `make` targets and the tests run `dbt parse` first.
 """
 
+import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -54,6 +56,29 @@ TRANSLATOR = LayerTranslator(
 )
 
 
+SCHEDULED_TIME_TAG = "dagster/scheduled_execution_time"
+
+
+class NightConfig(dg.Config):
+    """Which night the marts describe: their "now" (open SLAs, hours in stage, KPI days)."""
+
+    as_of: str | None = None  # ISO timestamp; default: the schedule's tick, else now
+
+
+def night_of(config: NightConfig, tags: Mapping[str, str]) -> str | None:
+    """The run's `as_of` in UTC (`YYYY-MM-DD HH:MM:SS`), or None to mean "now".
+
+    A scheduled run is the night of its tick, so re-running that night (a re-execution
+    keeps the tick) rebuilds identical marts; an ad-hoc run describes the moment it runs.
+    """
+    raw = config.as_of or tags.get(SCHEDULED_TIME_TAG)
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(raw)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
@@ -61,8 +86,15 @@ TRANSLATOR = LayerTranslator(
     name="dbt_build",
 )
 def dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    config: NightConfig,
 ) -> Iterator[Any]:
     """`dbt build`: seeds, models, snapshots and tests in dependency order."""
-    context.log.info(f"building the warehouse {warehouse.file}")
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build"]
+    as_of = night_of(config, context.run.tags)
+    if as_of:
+        args += ["--vars", json.dumps({"as_of": as_of})]
+    context.log.info(f"building the warehouse {warehouse.file} as of {as_of or 'now'}")
+    yield from dbt.cli(args, context=context).stream()

@@ -1,19 +1,52 @@
-"""Great Expectations suites run on a DuckDB table and report what failed."""
+"""Great Expectations suites run on a DuckDB table and report what failed; the volume
+and quarantine checks read what they compare."""
 
 import json
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
-from orchestration.defs.quality import Suite, load_suites, validate
+from orchestration.defs.quality import (
+    Suite,
+    contract_values,
+    load_suites,
+    quarantine_counts,
+    row_count,
+    suite_parameters,
+    validate,
+    volume_outcome,
+)
 
 LEADS = """
 create schema salesforce;
 create table salesforce.lead as select * from (values
-  ('00Q1', 'ana@example.com ', true,  '0031', 'Qualified', '0051', now()),
-  ('00Q2', null,               false, null,   'Open',      '00G1', now()),
-  ('00Q3', 'bo@example.com',   false, null,   'Working',   '0052', now())
-) t(id, email, is_converted, converted_contact_id, status, owner_id, system_modstamp)
+  ('00Q1', 'ana@example.com ', true,  '0031', 'Qualified',           '0051',
+   timestamptz '2026-10-01 10:00:00+00', now()),
+  ('00Q2', null,               false, null,   'Open - Not Contacted', '00G1',
+   timestamptz '2026-10-02 10:00:00+00', now()),
+  ('00Q3', 'not-an-email',     false, null,   ' working - contacted', '0052',
+   timestamptz '2026-10-03 10:00:00+00', now())
+) t(id, email, is_converted, converted_contact_id, status, owner_id, created_date,
+    system_modstamp)
+"""
+
+OPPORTUNITIES = """
+create table salesforce.account as select * from (values ('0011', 'Acme')) t(id, name);
+create table salesforce.contact as select * from (values ('0031', '0011')) t(id, account_id);
+create table salesforce.opportunity_contact_role as select * from (values
+  ('00K1', '0062', '0031', false)) t(id, opportunity_id, contact_id, is_deleted);
+create table salesforce.opportunity as select * from (values
+  ('0061', '0011', '0031', 'Prospecting', 1000.0, 10.0, date '2026-12-01', false,
+   timestamptz '2026-10-01 10:00:00+00'),
+  ('0062', '0011', null,   'Closed Won',  500.0, 100.0, date '2026-10-01', false,
+   timestamptz '2026-10-01 10:00:00+00'),
+  ('0063', '001X', '003X', 'Prospecting', 10.0, 10.0, date '2026-12-01', false,
+   timestamptz '2026-10-01 10:00:00+00'),
+  ('0064', '001X', '003X', 'Prospecting', 10.0, 10.0, date '2026-12-01', true,
+   timestamptz '2026-10-01 10:00:00+00')
+) t(id, account_id, contact_id, stage_name, amount, probability, close_date, is_deleted,
+    created_date)
 """
 
 
@@ -29,35 +62,89 @@ def _suite(name: str) -> Suite:
     return next(s for s in load_suites() if s.name == name)
 
 
+def _failures(metadata) -> dict:
+    return {f["expectation"] + ":" + f["column"]: f for f in metadata["failures"].data}
+
+
 def test_every_suite_file_loads_with_its_expectations_understood_by_gx(tmp_path):
     suites = load_suites()
-    assert {s.name for s in suites} >= {"hubspot__contacts", "salesforce__lead"}
+    assert {s.name for s in suites} >= {
+        "hubspot__contacts",
+        "hubspot__email_events",
+        "hubspot__form_submissions",
+        "salesforce__lead",
+        "salesforce__contact",
+        "salesforce__opportunity",
+        "salesforce__task",
+        "marts__dim_person",
+        "marts__fct_lead_events",
+        "marts__fct_attribution",
+    }
     for suite in suites:
         assert suite.table == suite.name.replace("__", ".", 1)
+        assert "id" not in suite.definition  # stable files: no generated ids
+    assert _suite("marts__dim_person").asset_key.path == ["marts", "dim_person"]
 
 
-def test_clean_leads_pass(warehouse):
+def test_every_suite_parameter_is_provided_at_validation_time():
+    provided = suite_parameters()
+    for suite in load_suites():
+        for expectation in suite.definition["expectations"]:
+            for value in expectation["kwargs"].values():
+                if isinstance(value, dict) and "$PARAMETER" in value:
+                    assert value["$PARAMETER"] in provided, (suite.name, value)
+
+
+def test_stage_value_sets_come_from_the_lead_contract_lower_cased():
+    values = contract_values()
+    assert "working - contacted" in values["contract_salesforce_lead_status"]
+    assert "prospecting" in values["contract_salesforce_opportunity_stagename"]
+    assert "marketingqualifiedlead" in values["contract_hubspot_lifecyclestage"]
+
+
+def test_clean_leads_pass_and_a_malformed_email_is_left_to_the_quarantine(warehouse):
     passed, metadata = validate(_suite("salesforce__lead"), warehouse)
     assert passed, metadata
     assert metadata["rows_checked"] == 3
     assert metadata["failed_rows"] == 0
 
 
-def test_duplicate_key_bad_email_and_unlinked_conversion_fail_with_counts_and_samples(
+def test_duplicate_key_unknown_status_future_date_and_unlinked_conversion_fail_with_samples(
     warehouse,
 ):
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "insert into salesforce.lead values"
-            " ('00Q1', 'not-an-email', true, null, 'Open', '0051', now())"
+            " ('00Q1', 'x@example.com', true, null, 'Parked by a robot', '0051',"
+            "  timestamptz '2027-06-01 00:00:00+00', now())"
         )
-    passed, metadata = validate(_suite("salesforce__lead"), warehouse)
+    passed, metadata = validate(
+        _suite("salesforce__lead"), warehouse, suite_parameters(datetime.now(UTC))
+    )
     assert not passed
-    failures = {f["expectation"] + ":" + f["column"]: f for f in metadata["failures"].data}
+    failures = _failures(metadata)
     assert failures["expect_column_values_to_be_unique:id"]["failed_rows"] == 2
-    assert failures["expect_column_values_to_match_regex:email"]["sample"] == ["not-an-email"]
+    assert failures["expect_column_values_to_be_in_set:status_key"]["sample"] == [
+        "parked by a robot"
+    ]
+    assert failures["expect_column_values_to_be_between:created_date"]["failed_rows"] == 1
     assert failures["expect_column_values_to_not_be_null:converted_contact_id"]["failed_rows"] == 1
-    assert metadata["failed_expectations"] == 3
+    assert metadata["failed_expectations"] == 4
+
+
+def test_an_opportunity_without_an_existing_account_and_person_fails_unless_deleted(warehouse):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(OPPORTUNITIES)
+    passed, metadata = validate(_suite("salesforce__opportunity"), warehouse)
+    assert not passed
+    failures = _failures(metadata)
+    # 0062 has its person through a contact role; 0064 is deleted
+    assert failures["expect_column_values_to_be_in_set:has_account"]["failed_rows"] == 1
+    assert failures["expect_column_values_to_be_in_set:has_person"]["failed_rows"] == 1
+    assert set(failures) == {
+        "expect_column_values_to_be_in_set:has_account",
+        "expect_column_values_to_be_in_set:has_person",
+    }
 
 
 def test_an_expectation_gx_does_not_know_is_an_error_not_a_silent_pass(tmp_path, warehouse):
@@ -74,3 +161,39 @@ def test_an_expectation_gx_does_not_know_is_an_error_not_a_silent_pass(tmp_path,
     )
     with pytest.raises(ValueError, match="understood 0 of 1 expectations"):
         validate(Suite.load(bad), warehouse)
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "passed"),
+    [
+        (100, None, True),
+        (0, 0, True),
+        (60, 100, True),
+        (51, 100, True),
+        (50, 100, False),
+        (10, 100, False),
+        (150, 100, True),
+    ],
+)
+def test_a_volume_drop_of_half_or_more_against_the_previous_run_fails(current, previous, passed):
+    assert volume_outcome(current, previous, 0.5)[0] is passed
+
+
+def test_row_count_and_quarantine_counts_tolerate_missing_tables(warehouse):
+    assert row_count(warehouse, "salesforce.lead") == 3
+    assert row_count(warehouse, "files.list_members") == 0
+    assert quarantine_counts(warehouse) == []
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create schema quarantine; create table quarantine.quarantined_rows as "
+            "select * from (values ('salesforce.lead', '00Q3', 'email_format'),"
+            " ('salesforce.lead', '00Q4', 'email_format')) t(source_table, source_record_id, rule)"
+        )
+    assert quarantine_counts(warehouse) == [
+        {
+            "source_table": "salesforce.lead",
+            "rule": "email_format",
+            "rows": 2,
+            "example_record_id": "00Q3",
+        }
+    ]

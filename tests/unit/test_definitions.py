@@ -47,7 +47,7 @@ def test_groups_are_ingestion_staging_intermediate_marts_and_contract(definition
     graph = _graph(definitions)
     groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
     assert {"ingestion", "staging", "marts"} <= groups
-    assert groups <= {"ingestion", "staging", "intermediate", "marts", "lead_contract"}
+    assert groups <= {"ingestion", "staging", "intermediate", "marts", "lead_contract", "publish"}
 
 
 def test_the_nightly_schedule_runs_the_nightly_job_at_two_in_berlin(definitions):
@@ -72,10 +72,21 @@ def test_raw_table_checks_block_downstream(definitions):
 
 
 def test_the_dbt_build_waits_for_every_blocking_raw_check(definitions):
+    """Checks on the marts run after the build; those on raw tables must gate it."""
     from dagster._core.execution.api import create_execution_plan
 
     plan = create_execution_plan(definitions.resolve_job_def("nightly"))
     steps = {step.key: step for step in plan.steps}
     upstream = {key for inp in steps["dbt_build"].step_inputs for key in inp.dependency_keys}
-    gx_steps = {key for key in steps if "_gx_" in key}
-    assert gx_steps and gx_steps <= upstream
+    raw_feeds = ("hubspot__", "files__", "salesforce__")
+    raw_gx_steps = {key for key in steps if "_gx_" in key and key.startswith(raw_feeds)}
+    assert raw_gx_steps and raw_gx_steps <= upstream
+
+
+def test_a_scheduled_night_pins_the_marts_now_to_its_tick():
+    from orchestration.defs.transform import NightConfig, night_of
+
+    tick = {"dagster/scheduled_execution_time": "2026-11-28T02:00:00+01:00"}
+    assert night_of(NightConfig(), tick) == "2026-11-28 01:00:00"
+    assert night_of(NightConfig(as_of="2026-11-01 02:00:00"), tick) == "2026-11-01 02:00:00"
+    assert night_of(NightConfig(), {}) is None

@@ -12,7 +12,7 @@ renamed as (
         cast(row_number as {{ dbt.type_bigint() }}) as row_number,
         cast(list_name as {{ dbt.type_string() }}) as list_name,
         cast(email as {{ dbt.type_string() }}) as email,
-        {{ normalize_email('email') }} as email_normalized,
+        {{ quarantined_email('email') }} as email_normalized,  -- malformed: null, see quarantine
         cast(first_name as {{ dbt.type_string() }}) as first_name,
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast(company as {{ dbt.type_string() }}) as company_name,

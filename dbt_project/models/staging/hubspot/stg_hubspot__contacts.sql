@@ -10,7 +10,7 @@ renamed as (
     select
         cast(id as {{ dbt.type_string() }}) as contact_id,
         cast(email as {{ dbt.type_string() }}) as email,
-        {{ normalize_email('email') }} as email_normalized,
+        {{ quarantined_email('email') }} as email_normalized,  -- malformed: null, see quarantine
         cast(firstname as {{ dbt.type_string() }}) as first_name,
         cast(lastname as {{ dbt.type_string() }}) as last_name,
         cast(company as {{ dbt.type_string() }}) as company_name,

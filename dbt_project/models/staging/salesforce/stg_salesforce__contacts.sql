@@ -13,7 +13,7 @@ renamed as (
         cast(first_name as {{ dbt.type_string() }}) as first_name,
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast(email as {{ dbt.type_string() }}) as email,
-        {{ normalize_email('email') }} as email_normalized,
+        {{ quarantined_email('email') }} as email_normalized,  -- malformed: null, see quarantine
         cast(title as {{ dbt.type_string() }}) as title,
         cast(phone as {{ dbt.type_string() }}) as phone,
         cast(owner_id as {{ dbt.type_string() }}) as owner_id,
