@@ -67,10 +67,16 @@ class RunSummary:
         lines += [
             "",
             f"Warehouse: {self.warehouse} (marts in schema `marts`)",
-            "Try:",
-            f'  duckdb -readonly {self.warehouse} "{EXAMPLE_QUERY}"',
+            "Try (read-only, any DuckDB client):",
+            f'  duckdb -readonly {self._readable_file()} "{EXAMPLE_QUERY}"',
         ]
         return "\n".join(lines)
+
+    def _readable_file(self) -> Path:
+        """The published marts if there are any (what BI reads), else the warehouse."""
+        if self.published_file is not None and self.published_file.exists():
+            return self.published_file
+        return self.warehouse
 
     def publication_lines(self) -> list[str]:
         """Whether BI tools see this run's marts, and if not, what they see."""
