@@ -13,7 +13,7 @@ of a silently widened column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -114,11 +114,6 @@ class Table:
             elif data_type == "date":
                 record[key] = to_date(value)
         return record
-
-    def coerce_all(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Coerce each record of an iterable."""
-        for record in records:
-            yield self.coerce(record)
 
 
 def _parse(spec: str) -> tuple[list[str], dict[str, str]]:
