@@ -1,7 +1,9 @@
-"""Shared fixtures: the dbt manifest Dagster needs, and isolated warehouse folders."""
+"""Shared fixtures: the dbt manifest Dagster needs, isolated warehouse folders and a
+throw-away PostgreSQL server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -52,3 +54,18 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server on loopback (tests/support/postgres.py), installed
+    with apt-get where missing; tests using it are skipped with the reason where no
+    server can be started."""
+    from tests.support.postgres import PostgresUnavailable, postgres_server
+
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(postgres_server())
+        except PostgresUnavailable as error:
+            pytest.skip(f"PostgreSQL cannot be started here: {error}")
+        yield server

@@ -13,3 +13,32 @@
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
+
+{#- The `part_expression`-th (1-based, positive) part of a delimited string, where the
+    position is a column rather than a literal. dbt.split_part compares the position
+    with 0 at compile time on Postgres (to support negative positions), so it only takes
+    a literal there; both engines share the plain built-in for positive positions.
+    Postgres wants an integer position (dbt.generate_series yields double precision). -#}
+{% macro split_part_at(string_text, delimiter_text, part_expression) -%}
+    split_part({{ string_text }}, {{ delimiter_text }}, cast({{ part_expression }} as {{ dbt.type_int() }}))
+{%- endmacro %}
+
+{#- A double precision value as text, formatted as DuckDB formats it. Both engines print
+    the shortest text that reads back as the same double, but DuckDB keeps a `.0` on
+    whole numbers below 1e16 (`15.0`) where Postgres prints `15` (and switches to an
+    exponent from 1e15). -#}
+{% macro float_to_string(expression) -%}
+    {{ return(adapter.dispatch('float_to_string', 'leadbridge')(expression)) }}
+{%- endmacro %}
+
+{% macro default__float_to_string(expression) -%}
+    cast({{ expression }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro postgres__float_to_string(expression) -%}
+    case
+        when {{ expression }} = trunc({{ expression }}) and abs({{ expression }}) < 1e16
+            then cast(cast({{ expression }} as bigint) as text) || '.0'
+        else cast({{ expression }} as text)
+    end
+{%- endmacro %}

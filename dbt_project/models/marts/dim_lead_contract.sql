@@ -58,7 +58,7 @@ items as (
     select
         'target',
         cast(month_start as {{ dbt.type_string() }}) || ' ' || kpi,
-        cast(target_value as {{ dbt.type_string() }}),
+        {{ float_to_string('target_value') }},
         'Monthly target for ' || kpi,
         cast(month_start as {{ dbt.type_timestamp() }}),
         cast({{ dbt.dateadd('month', 1, 'month_start') }} as {{ dbt.type_timestamp() }}),

@@ -269,21 +269,19 @@ unioned as (
 
 )
 
+{#- Postgres types string expressions (and dbt.type_string()) as `text` while the
+    contract creates `varchar` columns; an incremental run compares the two
+    (on_schema_change), so string columns are cast to the contract's `varchar`. -#}
+{%- set string_type = 'varchar' %}
 select
-    {{ surrogate_key(['event_type', 'source_system', 'source_table', 'source_record_id']) }} as event_id,
-    person_id,
+    cast({{ surrogate_key(['event_type', 'source_system', 'source_table', 'source_record_id']) }} as {{ string_type }}) as event_id,
+    cast(person_id as {{ string_type }}) as person_id,
     occurred_at,
-    event_category,
-    event_type,
-    source_system,
-    source_table,
-    source_record_id,
-    campaign_key,
-    owner_key,
-    opportunity_id,
-    canonical_stage,
-    event_detail,
-    fingerprint.build_fingerprint
+    {%- for column in ['event_category', 'event_type', 'source_system', 'source_table', 'source_record_id',
+                       'campaign_key', 'owner_key', 'opportunity_id', 'canonical_stage', 'event_detail'] %}
+    cast({{ column }} as {{ string_type }}) as {{ column }},
+    {%- endfor %}
+    cast(fingerprint.build_fingerprint as {{ string_type }}) as build_fingerprint
 from unioned
 cross join {{ ref('int_lead_events__build_fingerprint') }} as fingerprint
 where person_id is not null and occurred_at is not null

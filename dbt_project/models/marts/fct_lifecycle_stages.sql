@@ -10,7 +10,7 @@ select
     valid_from,
     valid_to,
     is_current,
-    cast(round({{ dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute') }} / 60.0, 2) as numeric(18, 2)) as hours_in_stage,
+    cast({{ round_number(dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute') ~ ' / 60.0', 2) }} as numeric(18, 2)) as hours_in_stage,
     entered_by_rule,
     source_system,
     source_table,

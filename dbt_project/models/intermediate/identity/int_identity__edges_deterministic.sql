@@ -68,12 +68,12 @@ hubspot_merges as (
 
     select
         'hubspot_contact:' || hubspot_contacts.contact_id as node_a,
-        'hubspot_contact:' || trim({{ dbt.split_part('hubspot_contacts.merged_contact_ids', "';'", 'numbers.generated_number') }}) as node_b,
+        'hubspot_contact:' || trim({{ split_part_at('hubspot_contacts.merged_contact_ids', "';'", 'numbers.generated_number') }}) as node_b,
         'hubspot_merged_contact' as link_rule
     from hubspot_contacts
     cross join numbers
     where hubspot_contacts.merged_contact_ids is not null
-        and trim({{ dbt.split_part('hubspot_contacts.merged_contact_ids', "';'", 'numbers.generated_number') }}) <> ''
+        and trim({{ split_part_at('hubspot_contacts.merged_contact_ids', "';'", 'numbers.generated_number') }}) <> ''
 
 ),
 

@@ -44,7 +44,7 @@ select
     coalesce(per_person.max_funnel_stage_order >= (select stage_order from stage_orders where stage_code = '{{ stage }}'), false) as is_{{ stage }}_reached,
     {%- endfor %}
     {%- for from_stage, to_stage in durations %}
-    cast(round({{ dbt.datediff('per_person.first_' ~ from_stage ~ '_at', 'per_person.first_' ~ to_stage ~ '_at', 'minute') }} / 1440.0, 2) as numeric(18, 2)) as days_{{ from_stage }}_to_{{ to_stage }},
+    cast({{ round_number(dbt.datediff('per_person.first_' ~ from_stage ~ '_at', 'per_person.first_' ~ to_stage ~ '_at', 'minute') ~ ' / 1440.0', 2) }} as numeric(18, 2)) as days_{{ from_stage }}_to_{{ to_stage }},
     {%- endfor %}
     cast(per_person.mql_entries as {{ dbt.type_int() }}) as mql_entries,
     cast(per_person.reset_count as {{ dbt.type_int() }}) as reset_count,

@@ -125,7 +125,7 @@ with_deadline as (
         {{ local_to_utc(
             dbt.dateadd(
                 'second',
-                'cast(round((positioned.start_position + positioned.sla_hours - deadline_hour.business_hours_before) * 3600) as ' ~ dbt.type_int() ~ ')',
+                'cast(' ~ round_number('(positioned.start_position + positioned.sla_hours - deadline_hour.business_hours_before) * 3600') ~ ' as ' ~ dbt.type_int() ~ ')',
                 'deadline_hour.hour_start_local'
             ),
             'positioned.timezone_name'
@@ -151,8 +151,8 @@ select
     cast(sla_hours as numeric(18, 2)) as sla_hours,
     sla_deadline_at,
     cast(case when first_touch_at is not null
-        then round(end_position - start_position, 2) end as numeric(18, 2)) as business_hours_to_first_touch,
-    cast(round(end_position - start_position, 2) as numeric(18, 2)) as business_hours_elapsed,
+        then {{ round_number('end_position - start_position', 2) }} end as numeric(18, 2)) as business_hours_to_first_touch,
+    cast({{ round_number('end_position - start_position', 2) }} as numeric(18, 2)) as business_hours_elapsed,
     case
         when first_touch_at is not null and end_position - start_position <= sla_hours then 'met'
         when first_touch_at is not null then 'breached'

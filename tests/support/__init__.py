@@ -1,0 +1,1 @@
+"""Test support that is not a fixture of the data: throw-away servers and the like."""
