@@ -10,6 +10,7 @@ from orchestration.defs.nightly import nightly_job, nightly_schedule
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import SourceSystems, Warehouse
+from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
 from orchestration.defs.transform import DBT_PROJECT, dbt_build
 from orchestration.paths import DBT_EXECUTABLE
 
@@ -18,7 +19,7 @@ defs = dg.Definitions(
     asset_checks=QUALITY_CHECKS,
     jobs=[nightly_job],
     schedules=[nightly_schedule],
-    sensors=[nightly_failure_alert],
+    sensors=[nightly_failure_alert, nightly_summary_on_success, nightly_summary_on_failure],
     resources={
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),

@@ -36,6 +36,19 @@ class RunSummary:
     # When not published: the publication still in place (run_id, published_at), if any.
     previous_publication: dict[str, Any] | None = None
 
+    def tags(self) -> dict[str, str]:
+        """The summary as run tags: shown on the run's page and in the runs list of the
+        Dagster UI, and filterable there (e.g. `leadbridge/published: no`)."""
+        failed = [name for name, _ in self.checks_failed]
+        return {
+            "leadbridge/rows_loaded": str(sum(self.rows_loaded.values())),
+            "leadbridge/models_built": str(len(self.models_built)),
+            "leadbridge/checks": f"{len(self.checks_passed)} passed, {len(failed)} failed",
+            "leadbridge/checks_failed": ", ".join(failed)[:200] or "none",
+            "leadbridge/quarantined": str(sum(rows for _, _, rows in self.quarantined)),
+            "leadbridge/published": "yes" if self.published is not None else "no",
+        }
+
     def render(self) -> str:
         """Plain text for a terminal or a log."""
         lines = [
@@ -147,6 +160,20 @@ def summarize(
     if summary.published is None:
         summary.previous_publication = _publication_in_place(summary.published_file)
     return summary
+
+
+def summarize_run(instance: Any, run_id: str, warehouse: Path) -> RunSummary:
+    """The summary of a finished run, from its events in the Dagster instance."""
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    run = instance.get_run_by_id(run_id)
+    events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event is not None]
+    stats = instance.get_run_stats(run_id)
+    duration = (stats.end_time or 0) - (stats.start_time or 0)
+    result = SimpleNamespace(success=run.status == dg.DagsterRunStatus.SUCCESS, all_events=events)
+    return summarize(result, warehouse, max(duration, 0.0))
 
 
 def _publication_in_place(path: Path) -> dict[str, Any] | None:

@@ -16,8 +16,9 @@ Where it goes is deployment configuration, read when the sensor fires:
 Webhook URLs and SMTP passwords are secrets: logs name only the sink's kind and host.
 `LEADBRIDGE_UI_URL` (default http://127.0.0.1:3000) is the base of the run link.
 
-A run killed outright (SIGKILL, a power cut) writes no failure event, so no sensor sees
-it; its record stays "started" until Dagster's run monitoring marks it failed.
+A run killed outright (SIGKILL, a power cut) writes no failure event itself; the next
+run that takes the warehouse lock reports it failed (see `resources.Warehouse`), and
+that failure is alerted like any other, one run late.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from dlt.common.schema.exceptions import SchemaException
 
 from ingestion.pipelines import FEEDS, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
+from orchestration.defs.freshness import source_freshness_policies
 from orchestration.defs.resources import SourceSystems, Warehouse
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
@@ -73,7 +74,10 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 class FeedTranslator(DagsterDltTranslator):
-    """`[feed, table]` keys in the `ingestion` group, without placeholder upstreams."""
+    """`[feed, table]` keys in the `ingestion` group, without placeholder upstreams, with
+    the freshness their dbt source declares."""
+
+    freshness = source_freshness_policies()
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         """The asset spec of one dlt resource (one raw table)."""
@@ -87,6 +91,7 @@ class FeedTranslator(DagsterDltTranslator):
             description=f"Raw `{feed}.{resource.table_name}` loaded by dlt from "
             f"{FEEDS[feed].description}. Columns: docs/raw_tables.md.",
             kinds={"dlt", "duckdb"},
+            freshness_policy=self.freshness.get(dg.AssetKey([feed, str(resource.table_name)])),
         )
 
 

@@ -13,6 +13,7 @@ import dagster as dg
 
 TIMEZONE_ENV = "LEADBRIDGE_TIMEZONE"
 DEFAULT_TIMEZONE = "Europe/Berlin"
+MAX_RUNTIME_SECONDS = 8 * 3600
 
 nightly_job = dg.define_asset_job(
     name="nightly",
@@ -20,7 +21,9 @@ nightly_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Load HubSpot, Salesforce and file drops with dlt, check the raw tables "
     "with Great Expectations, then `dbt build` the lead-history warehouse and its tests.",
-    tags={"leadbridge/job": "nightly"},
+    # Past this the daemon's run monitoring terminates the run (dagster.yaml); it is the
+    # warehouse lock's wait (6 h) plus a generous run.
+    tags={"leadbridge/job": "nightly", "dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
 )
 
 nightly_schedule = dg.ScheduleDefinition(

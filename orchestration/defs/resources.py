@@ -9,6 +9,12 @@ open it, not even read-only. Leadbridge therefore serialises on two levels:
   exclusive lock on `<warehouse>.lock` while it works. A second run waits for the lock
   (logging that it waits) instead of failing with DuckDB's "Conflicting lock" error;
   the instance's run queue additionally admits one run at a time (dagster.yaml).
+
+The lock also tells a dead run from a live one. A run killed outright (SIGKILL, power
+cut) never records its end and stays STARTED in the instance, where it would hold the
+one-run queue for ever; but the kernel released its lock when its process died. So a run
+that gets the lock marks itself as the lock's holder (a run tag) and reports every other
+STARTED run that had held the same lock as failed: it cannot be alive.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ingestion.pipelines import Connections, configured_connections
 from orchestration.paths import WAREHOUSE_ENV, warehouse_path
 
 PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"
+LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
 PUBLISHED_NAME = "leadbridge_marts.duckdb"
 
 
@@ -86,11 +93,35 @@ class Warehouse(dg.ConfigurableResource):
                         announced = True
                     time.sleep(0.5)
             try:
+                _claim_lock(context, str(self.file))
                 # dbt runs as a subprocess and finds the file through this variable.
                 os.environ[WAREHOUSE_ENV] = str(self.file)
                 yield self
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _claim_lock(context: dg.InitResourceContext, warehouse: str) -> None:
+    """Tag this run as the lock's holder; fail the STARTED runs that held it before."""
+    instance, run_id = context.instance, context.run_id
+    if instance is None or run_id is None:
+        return
+    stale = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED], tags={LOCK_HOLDER_TAG: warehouse}
+        )
+    )
+    for run in stale:
+        if run.run_id == run_id:
+            continue
+        message = (
+            f"run {run.run_id} held the lock of {warehouse} and never finished: its process "
+            f"died (lock found free by run {run_id}); marked failed"
+        )
+        instance.report_run_failed(run, message=message)
+        if context.log:
+            context.log.warning(message)
+    instance.add_run_tags(run_id, {LOCK_HOLDER_TAG: warehouse})
 
 
 class SourceSystems(dg.ConfigurableResource):

@@ -1,20 +1,57 @@
-"""The nightly job end to end: demo sources → dlt → GX → dbt build, in a temp folder.
+"""The nightly job end to end on the demo sources: load, check, build, publish for BI.
 
-Three runs share one warehouse (module-scoped, in order): the first loads everything,
-the second finds no change, the third meets corrupted raw data and must not build.
+Three nights share one warehouse and one Dagster instance (module-scoped, in order):
+1. the first loads every source record, builds every mart and publishes them;
+2. the same night again, run while a reader in another process keeps opening the
+   published file: nothing new loads, and the published marts come out identical;
+3. corrupt raw data (a duplicated lead): the build is skipped, and both the working
+   marts and the published file stay exactly as they were, and the summary says so.
+
+"The same night" is the run config's `as_of` for `dbt_build` (the marts' notion of now:
+open SLAs, hours in the current stage, the KPI calendar's last day), as a scheduled run
+takes it from its tick; without it two runs a minute apart legitimately differ in
+`fct_sla.evaluated_at` and `fct_lifecycle_stages.hours_in_stage`.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
 
 import duckdb
 import pytest
 
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.salesforce import OBJECTS
-from orchestration.summary import summarize
+from orchestration.defs.publish import (
+    MART_KEYS,
+    PUBLICATION_TABLE,
+    content_hash,
+    read_publication,
+)
+from orchestration.summary import summarize, summarize_run
+from tests.e2e.support import (
+    isolated_home,
+    marts_fingerprint,
+    memory_instance,
+    run_nightly,
+    sql,
+    started_steps,
+)
 
-DEMO = {"demo_people": 80, "demo_months": 3, "demo_seed": 11}
-RUN_CONFIG = {"resources": {"sources": {"config": DEMO}}}
+pytestmark = pytest.mark.e2e
+
+DEMO = {"demo_people": 60, "demo_months": 3, "demo_seed": 11}
+AS_OF = "2026-11-01 02:00:00"
+RUN_CONFIG = {
+    "resources": {"sources": {"config": DEMO}},
+    "ops": {"dbt_build": {"config": {"as_of": AS_OF}}},
+}
 MARTS = {
     "dim_account",
     "dim_campaign",
@@ -23,6 +60,7 @@ MARTS = {
     "dim_person",
     "fct_attribution",
     "fct_funnel",
+    "fct_identity_links",
     "fct_lead_events",
     "fct_lifecycle_stages",
     "fct_sla",
@@ -30,24 +68,64 @@ MARTS = {
     "mart_kpis_daily",
     "mart_sync_health",
 }
+MIN_READS = 20
+
+# Runs in a separate process: opens the published file read-only in a loop until the
+# stop file appears, checks every read against its own `_publication`, reports as JSON.
+READER = r"""
+import json, os, sys, time
+import duckdb
+
+path, ready, stop, out = sys.argv[1:5]
+reads, errors, run_ids = 0, [], []
+while not os.path.exists(stop):
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            publication = con.execute(
+                "select run_id, table_name, row_count from main._publication"
+            ).fetchall()
+            tables = {r[0] for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts'"
+            ).fetchall()}
+            counts = {
+                t: con.execute(f'select count(*) from marts."{t}"').fetchall()[0][0]
+                for t in tables
+            }
+        ids = {r[0] for r in publication}
+        expected = {r[1]: r[2] for r in publication}
+        if len(ids) != 1 or not expected or counts != expected:
+            errors.append(f"inconsistent read: ids {ids}, {expected} vs {counts}")
+        else:
+            run_ids.append(ids.pop())
+        reads += 1
+    except Exception as error:
+        errors.append(f"{type(error).__name__}: {error}")
+    if reads == 1 and not os.path.exists(ready):
+        open(ready, "w").close()
+    time.sleep(0.25)  # leave the CPU to the run
+with open(out, "w") as handle:
+    json.dump({"reads": reads, "errors": errors[:20], "error_count": len(errors),
+               "run_ids": run_ids}, handle)
+"""
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     path = tmp_path_factory.mktemp("nightly")
-    (path / "dagster_home").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEADBRIDGE_WAREHOUSE", str(path / "leadbridge.duckdb"))
-        patch.setenv("DAGSTER_HOME", str(path / "dagster_home"))
-        patch.setenv("LEADBRIDGE_DLT_PROGRESS", "off")
+    with isolated_home(path, LEADBRIDGE_PUBLISHED=str(path / "bi" / "leadbridge_marts.duckdb")):
         yield path
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with memory_instance() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
 def world():
     """What the demo APIs expose, from the simulator itself (not from the warehouse)."""
-    from datetime import date
-
     config = SimulatorConfig(
         seed=DEMO["demo_seed"],
         people=DEMO["demo_people"],
@@ -57,28 +135,76 @@ def world():
     return SimulatedApis(config)
 
 
-def _run(definitions):
-    import dagster as dg
-
-    with dg.DagsterInstance.get() as instance:
-        return definitions.resolve_job_def("nightly").execute_in_process(
-            run_config=RUN_CONFIG, instance=instance, raise_on_error=False
-        )
-
-
-def _sql(home, sql):
-    with duckdb.connect(str(home / "leadbridge.duckdb"), read_only=True) as con:
-        return con.sql(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def first_run(definitions, home):
-    result = _run(definitions)
+def _run(definitions, instance, home):
+    result = run_nightly(definitions, instance, RUN_CONFIG)
     return result, summarize(result, home / "leadbridge.duckdb", 0)
 
 
-def test_the_first_night_loads_every_source_record_and_builds_every_mart(first_run, home, world):
-    result, summary = first_run
+def _published(home):
+    return home / "bi" / "leadbridge_marts.duckdb"
+
+
+def _tables(con, catalog):
+    return sorted(
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema = 'marts'",
+            [catalog],
+        ).fetchall()
+    )
+
+
+def _differing_rows(con, left, right, table):
+    """Rows of `left.marts.table` and `right.marts.table` that the other lacks (multiset)."""
+    a, b = f'{left}.marts."{table}"', f'{right}.marts."{table}"'
+    return con.execute(
+        f"select (select count(*) from (select * from {a} except all select * from {b})) "
+        f"+ (select count(*) from (select * from {b} except all select * from {a}))"
+    ).fetchall()[0][0]
+
+
+def _file_fingerprint(path):
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size, hashlib.sha256(path.read_bytes()).digest()
+
+
+@pytest.fixture(scope="module")
+def first_night(definitions, instance, home):
+    return _run(definitions, instance, home)
+
+
+@pytest.fixture(scope="module")
+def second_night(first_night, definitions, instance, home):
+    """The same night again, while another process keeps reading the published file."""
+    marts_before = marts_fingerprint(home)
+    copy = home / "first_publication.duckdb"
+    shutil.copyfile(_published(home), copy)
+    ready, stop, out = home / "reader.ready", home / "reader.stop", home / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(_published(home)), str(ready), str(stop), str(out)]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert reader.poll() is None, "the reader died before its first read"
+            assert time.monotonic() < deadline, "the reader never read the published file"
+            time.sleep(0.05)
+        result, summary = _run(definitions, instance, home)
+        time.sleep(0.5)  # a few reads of the new publication
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    return result, summary, copy, json.loads(out.read_text()), marts_before
+
+
+# --- the first night -------------------------------------------------------------------
+
+
+def test_the_first_night_loads_every_source_record_and_builds_every_mart(
+    first_night, home, world
+):
+    result, summary = first_night
     assert result.success, summary.render()
     assert summary.failed_steps == [] and summary.checks_failed == []
 
@@ -89,13 +215,13 @@ def test_the_first_night_loads_every_source_record_and_builds_every_mart(first_r
     expected["hubspot.contacts"] = len(world.expected("hubspot.contacts", include_deleted=True))
     expected["hubspot.form_submissions"] = len(world.expected("hubspot.form_submissions"))
     expected["hubspot.email_events"] = len(world.expected("hubspot.email_events"))
-    loaded = {t: _sql(home, f"select count(*) from {t}")[0][0] for t in expected}
+    loaded = {t: sql(home, f"select count(*) from {t}")[0][0] for t in expected}
     assert loaded == expected
     assert {t: summary.rows_loaded[t] for t in expected} == expected
 
     marts = {
         r[0]
-        for r in _sql(
+        for r in sql(
             home, "select table_name from information_schema.tables where table_schema = 'marts'"
         )
     }
@@ -103,70 +229,168 @@ def test_the_first_night_loads_every_source_record_and_builds_every_mart(first_r
     assert len([m for m in summary.models_built if m.startswith("marts/")]) >= len(MARTS)
 
 
-def test_the_marts_reconcile_with_the_raw_data(first_run, home):
-    people = _sql(home, "select count(*) from marts.dim_person")[0][0]
-    assert _sql(home, "select count(*) from marts.fct_funnel")[0][0] == people
+def test_the_marts_reconcile_with_the_raw_data(first_night, home):
+    people = sql(home, "select count(*) from marts.dim_person")[0][0]
+    assert people > 0
+    assert sql(home, "select count(*) from marts.fct_funnel")[0][0] == people
     # every raw form submission is one event on the unified timeline
-    submissions = _sql(home, "select count(*) from hubspot.form_submissions")[0][0]
-    assert (
-        _sql(
-            home, "select count(*) from marts.fct_lead_events where event_type = 'form_submission'"
-        )[0][0]
-        == submissions
-    )
+    submissions = sql(home, "select count(*) from hubspot.form_submissions")[0][0]
+    form_events = sql(
+        home, "select count(*) from marts.fct_lead_events where event_type = 'form_submission'"
+    )[0][0]
+    assert form_events == submissions > 0
     # a campaign run in both systems under one name is one campaign
-    names = _sql(home, "select count(distinct lower(trim(name))) from (select hs_name as name "
-                       "from hubspot.campaigns union all select name from salesforce.campaign)")
-    assert _sql(home, "select count(*) from marts.dim_campaign") == names
-        # every event row names its source record, once
-    assert (
-        _sql(
-            home,
-            "select count(*) from marts.fct_lead_events "
-            "where source_system is null or source_record_id is null",
-        )[0][0]
-        == 0
+    names = sql(
+        home,
+        "select count(distinct lower(trim(name))) from (select hs_name as name "
+        "from hubspot.campaigns union all select name from salesforce.campaign)",
     )
-    assert (
-        _sql(home, "select count(*) - count(distinct event_id) from marts.fct_lead_events")[0][0]
-        == 0
+    assert sql(home, "select count(*) from marts.dim_campaign") == names
+    # every event row names its source record, once
+    unnamed = sql(
+        home,
+        "select count(*) from marts.fct_lead_events "
+        "where source_system is null or source_record_id is null",
     )
+    assert unnamed == [(0,)]
+    duplicated = sql(home, "select count(*) - count(distinct event_id) from marts.fct_lead_events")
+    assert duplicated == [(0,)]
 
 
-def test_a_second_night_without_changes_loads_nothing_new_and_changes_no_mart(
-    first_run, definitions, home
-):
-    before = _sql(
-        home, "select count(*), sum(hash(person_id, current_stage)) from marts.dim_person"
+def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
+    result, summary = first_night
+    assert result.success, summary.render()
+    published = _published(home)
+    with duckdb.connect(str(published), read_only=True) as con:
+        con.execute(f"attach '{home / 'leadbridge.duckdb'}' as working (read_only)")
+        working_tables = _tables(con, "working")
+        published_tables = _tables(con, "leadbridge_marts")
+        # every dbt model of group `marts` is a table there, and nothing else is
+        assert working_tables == sorted(key.path[-1] for key in MART_KEYS)
+        assert published_tables == working_tables
+        for table in working_tables:
+            assert _differing_rows(con, "leadbridge_marts", "working", table) == 0, table
+        working_hashes = {t: content_hash(con, "marts", t, "working") for t in working_tables}
+        working_rows = {
+            t: con.execute(f'select count(*) from working.marts."{t}"').fetchall()[0][0]
+            for t in working_tables
+        }
+        distinct_ids = con.execute(
+            f"select count(distinct run_id) from main.{PUBLICATION_TABLE}"
+        ).fetchall()[0][0]
+    publication = read_publication(published)
+    assert publication.run_id == result.run_id and distinct_ids == 1
+    assert publication.rows == working_rows
+    assert working_rows["dim_person"] == working_rows["fct_funnel"] > 0
+    assert publication.hashes == working_hashes
+    # the file was swapped in whole: no temp file, no WAL left beside it
+    assert sorted(p.name for p in published.parent.iterdir()) == ["leadbridge_marts.duckdb"]
+    assert summary.published is not None and summary.published["tables"] == len(MART_KEYS)
+    total = sum(working_rows.values())
+    assert f"Published: {published} ({len(MART_KEYS)} tables, {total} rows" in summary.render()
+
+
+def test_the_ui_shows_the_run_summary_as_run_tags(first_night, instance):
+    """The daemon's sensor tags a finished run with what `make run` prints."""
+    import dagster as dg
+
+    from orchestration.defs.run_summary import nightly_summary_on_success
+
+    result, summary = first_night
+    success = next(
+        record.dagster_event
+        for record in instance.all_logs(result.run_id)
+        if record.dagster_event and record.dagster_event.event_type_value == "PIPELINE_SUCCESS"
     )
-    result = _run(definitions)
-    summary = summarize(result, home / "leadbridge.duckdb", 0)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="nightly_summary_on_success",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        dagster_event=success,
+    )
+    nightly_summary_on_success(context)
+    tags = instance.get_run_by_id(result.run_id).tags
+    expected = summary.tags()
+    assert {key: tags.get(key) for key in expected} == expected
+    assert tags["leadbridge/published"] == "yes" and tags["leadbridge/checks_failed"] == "none"
+    assert int(tags["leadbridge/rows_loaded"]) == sum(summary.rows_loaded.values()) > 0
+
+
+# --- the same night again --------------------------------------------------------------
+
+
+def test_the_same_night_again_loads_nothing_new_and_changes_no_mart(second_night, home):
+    result, summary, _, _, marts_before = second_night
     assert result.success, summary.render()
     # lead history is re-read over its look-back window and merged, not added
     assert {
         t: n for t, n in summary.rows_loaded.items() if n and t != "salesforce.lead_history"
     } == {}
-    assert (
-        _sql(home, "select count(*), sum(hash(person_id, current_stage)) from marts.dim_person")
-        == before
-    )
+    assert marts_fingerprint(home) == marts_before
 
 
-def test_corrupt_raw_data_stops_the_build_and_leaves_the_marts_alone(first_run, definitions, home):
-    before = _sql(
-        home, "select count(*), sum(hash(person_id, current_stage)) from marts.dim_person"
-    )
+def test_a_second_run_of_the_same_night_publishes_identical_marts(second_night, home):
+    result, summary, first_copy, _, _ = second_night
+    assert result.success, summary.render()
+    first, second = read_publication(first_copy), read_publication(_published(home))
+    assert first.run_id != second.run_id == result.run_id
+    assert second.hashes == first.hashes and len(second.hashes) == len(MART_KEYS)
+    assert second.rows == first.rows
+    with duckdb.connect(str(_published(home)), read_only=True) as con:
+        con.execute(f"attach '{first_copy}' as first (read_only)")
+        assert _tables(con, "first") == _tables(con, "leadbridge_marts")
+        differing = {
+            t: _differing_rows(con, "first", "leadbridge_marts", t) for t in _tables(con, "first")
+        }
+    assert differing == dict.fromkeys(differing, 0)
+
+
+def test_a_reader_never_sees_an_error_or_a_half_published_file_during_a_run(
+    first_night, second_night
+):
+    result, _, _, report, _ = second_night
+    assert report["error_count"] == 0, report["errors"]
+    assert report["reads"] >= MIN_READS
+    assert len(report["run_ids"]) == report["reads"]
+    # the swap happened while it read: first the old publication, then the new one
+    old, new = first_night[0].run_id, result.run_id
+    seen = report["run_ids"]
+    swapped_at = seen.index(new)
+    assert swapped_at > 0 and set(seen[:swapped_at]) == {old} and set(seen[swapped_at:]) == {new}
+
+
+# --- a bad night -----------------------------------------------------------------------
+
+
+def test_corrupt_raw_data_stops_the_build_and_leaves_marts_and_publication_alone(
+    second_night, definitions, instance, home
+):
+    published = _published(home)
+    publication_before = _file_fingerprint(published)
+    marts_before = marts_fingerprint(home)
     with duckdb.connect(str(home / "leadbridge.duckdb")) as con:
         con.execute("insert into salesforce.lead select * from salesforce.lead limit 1")
-    result = _run(definitions)
-    summary = summarize(result, home / "leadbridge.duckdb", 0)
+
+    result, summary = _run(definitions, instance, home)
+
     assert not result.success
     assert [name for name, _ in summary.checks_failed] == ["salesforce/lead:gx_salesforce__lead"]
     failure = dict(summary.checks_failed)["salesforce/lead:gx_salesforce__lead"]
     assert failure["failed_rows"] == 2  # the duplicated id, both copies
-    started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
-    assert "ingest_salesforce" in started and "dbt_build" not in started
+    started = started_steps(result)
+    assert "ingest_salesforce" in started
+    assert "dbt_build" not in started and "published__marts" not in started
+    assert marts_fingerprint(home) == marts_before
+    assert _file_fingerprint(published) == publication_before
+    in_place = read_publication(published)
+    assert in_place.run_id == second_night[0].run_id
+    assert summary.published is None
+    from_instance = summarize_run(instance, result.run_id, home / "leadbridge.duckdb")
+    assert from_instance.tags() == summary.tags()
+    assert summary.tags()["leadbridge/published"] == "no"
+    assert summary.tags()["leadbridge/checks_failed"] == "salesforce/lead:gx_salesforce__lead"
     assert (
-        _sql(home, "select count(*), sum(hash(person_id, current_stage)) from marts.dim_person")
-        == before
-    )
+        f"NOT published: yesterday's marts at {published} stay in place "
+        f"(published {in_place.published_at:%Y-%m-%d %H:%M} UTC "
+        f"by run {second_night[0].run_id})"
+    ) in summary.render()

@@ -43,6 +43,34 @@ def test_every_dbt_source_is_produced_by_a_dlt_asset(definitions):
     assert staging_parents and staging_parents <= raw
 
 
+def test_every_raw_asset_carries_the_freshness_its_dbt_source_declares(definitions):
+    """The thresholds live in the sources YAML; each raw asset gets them as its policy."""
+    import yaml
+
+    from orchestration.paths import DBT_PROJECT_DIR
+
+    declared = {}
+    for yml in (DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"):
+        for source in yaml.safe_load(yml.read_text())["sources"]:
+            freshness = source["freshness"]
+            for table in source["tables"]:
+                declared[(source["name"], table["name"])] = (
+                    freshness["warn_after"]["count"],
+                    freshness["error_after"]["count"],
+                )
+    graph = _graph(definitions)
+    raw = [
+        key for key in graph.materializable_asset_keys if graph.get(key).group_name == "ingestion"
+    ]
+    assert len(raw) == len(declared) == 21
+    for key in raw:
+        policy = graph.get(key).freshness_policy
+        assert policy is not None, key
+        warn, fail = declared[tuple(key.path)]
+        hours = (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta())
+        assert [h.total_seconds() / 3600 for h in hours] == [warn, fail], key
+
+
 def test_groups_are_ingestion_staging_intermediate_marts_and_contract(definitions):
     graph = _graph(definitions)
     groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}

@@ -1,0 +1,49 @@
+"""The run summary in the Dagster UI: every finished nightly run is tagged with it.
+
+`make run` prints the summary and tags its own run; runs of the schedule and the UI are
+tagged by these two run-status sensors (the daemon evaluates them), from the run's
+events in the instance. The tags (`leadbridge/rows_loaded`, `…/checks`,
+`…/quarantined`, `…/published`, see `RunSummary.tags`) show on the run's page and in the
+runs list, where they also filter: "every night that did not publish" is one click.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.nightly import nightly_job
+from orchestration.paths import warehouse_path
+from orchestration.summary import summarize_run
+
+
+def _tag(context: dg.RunStatusSensorContext) -> None:
+    run_id = context.dagster_run.run_id
+    if "leadbridge/published" in context.dagster_run.tags:
+        return  # `make run` tagged it already
+    summary = summarize_run(context.instance, run_id, warehouse_path())
+    context.instance.add_run_tags(run_id, summary.tags())
+    context.log.info(f"run {run_id}: {summary.tags()}")
+
+
+@dg.run_status_sensor(
+    name="nightly_summary_on_success",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[nightly_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Tags each successful nightly run with its summary (rows, checks, "
+    "quarantine, published).",
+)
+def nightly_summary_on_success(context: dg.RunStatusSensorContext) -> None:
+    """Tag a successful nightly run with its summary."""
+    _tag(context)
+
+
+@dg.run_failure_sensor(
+    name="nightly_summary_on_failure",
+    monitored_jobs=[nightly_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Tags each failed nightly run with its summary (what failed, not published).",
+)
+def nightly_summary_on_failure(context: dg.RunFailureSensorContext) -> None:
+    """Tag a failed nightly run with its summary."""
+    _tag(context)
