@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from dlt.common.json import json
 from dlt.sources.helpers.requests import Client
 
 
@@ -113,8 +114,9 @@ class ApiClient:
             if response.status_code >= 400:
                 raise ApiError(self.system, method, url, response.status_code, response.text)
             try:
-                return response.json()
-            except ValueError as exc:  # json's or simplejson's decode error: a cut-off body
+                # orjson (dlt's JSON) parses ~2x faster than `response.json()`
+                return json.loadb(response.content)
+            except ValueError as exc:  # orjson's decode error is one: a cut-off body
                 if attempt == self._max_attempts:
                     raise ApiError(
                         self.system,

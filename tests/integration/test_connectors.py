@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.pipelines import loaded_row_counts, make_pipeline
+from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.hubspot import HISTORY_PROPERTIES, hubspot_source
@@ -43,7 +43,7 @@ def _source(feed: str, sim: SimulatedApis, **options):
 def load(feed: str, sim: SimulatedApis, home: Path, **options) -> dict[str, int]:
     """Run one feed into home/w.duckdb; rows loaded per table."""
     pipeline = make_pipeline(feed, home / "w.duckdb", home / "pipelines")
-    pipeline.run(_source(feed, sim, **options), loader_file_format="jsonl")
+    pipeline.run(_source(feed, sim, **options), loader_file_format=FEEDS[feed].loader_file_format)
     return loaded_row_counts(pipeline)
 
 
@@ -428,7 +428,7 @@ def test_salesforce_oauth_client_credentials_flow(sim, tmp_path):
         objects=["User"],
     )
     pipeline = make_pipeline("salesforce", tmp_path / "w.duckdb", tmp_path / "pipelines")
-    pipeline.run(source, loader_file_format="jsonl")
+    pipeline.run(source, loader_file_format=FEEDS["salesforce"].loader_file_format)
     assert count(tmp_path, "salesforce.user") == len(sim.expected("salesforce.User"))
     with pytest.raises(Exception, match="SOURCES__SALESFORCE__CLIENT_SECRET"):
         salesforce_source(

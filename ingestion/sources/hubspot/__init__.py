@@ -19,6 +19,9 @@ Decisions:
 - Every property arrives as a string; the declared column types (`records.Table`) turn
   them into numbers, timestamps and dates. Custom properties (`hubspotDefined: false`)
   are requested too, so a new custom property lands as a new column.
+- Pages reach dlt as Arrow tables of up to 20,000 rows (`Table.batches`), loaded as
+  Parquet: the cursor logic above works on each page's dicts first, so only rows to
+  load are typed and built; the history transformer reads the ids off the Arrow table.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ApiClient, ApiError, require
@@ -110,7 +114,8 @@ def _flatten(obj: dict[str, Any], table: Table) -> dict[str, Any]:
         row[field] = obj.get(field)
     if "archived" in row:
         row["archived"] = bool(row["archived"])
-    return table.coerce(row)
+    # Types are applied column-wise when the rows become an Arrow table (`Table.arrow`).
+    return row
 
 
 class HubSpotApi:
@@ -219,8 +224,12 @@ class _Cursor:
         """The rows not loaded before; remembers the newest value and the ids there."""
         kept = []
         for row in rows:
-            value = row.get(field)
-            if value is None or value < self.since:
+            value = to_timestamp(row.get(field)) if row.get(field) not in (None, "") else None
+            if not isinstance(value, datetime):
+                if value is not None:
+                    kept.append(row)  # unparseable: `Table.arrow` refuses it by name
+                continue
+            if value < self.since:
                 continue
             if value == self.since and row["id"] in self._seen:
                 continue
@@ -241,22 +250,26 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
     """Changed objects via search plus newly archived ones via the archived list."""
 
     @table.resource()
-    def rows() -> Iterator[list[dict[str, Any]]]:
+    def rows() -> Iterator[pa.Table]:
         state = dlt.current.resource_state()
         modified = _Cursor.restore(state, "modified")
         archived = _Cursor.restore(state, "archived")
         properties = list(table.fields) + [
             p for p in api.custom_properties(object_type) if p not in table.fields
         ]
-        for page in api.search_since(object_type, table.cursor, modified.since, properties):
-            yield modified.keep([_flatten(o, table) for o in page], table.cursor)
+        changed = api.search_since(object_type, table.cursor, modified.since, properties)
+        yield from table.batches(
+            modified.keep([_flatten(o, table) for o in page], table.cursor) for page in changed
+        )
         archived_params = {
             "archived": "true",
             "limit": api.limit("list"),
             "properties": ",".join(properties),
         }
-        for page in api.pages(f"/crm/v3/objects/{object_type}", archived_params):
-            yield archived.keep([_flatten(o, table) for o in page], "archivedAt")
+        gone = api.pages(f"/crm/v3/objects/{object_type}", archived_params)
+        yield from table.batches(
+            archived.keep([_flatten(o, table) for o in page], "archivedAt") for page in gone
+        )
         # Reached only when every page was read: a failed run keeps the old cursors.
         modified.save(state, "modified")
         archived.save(state, "archived")
@@ -266,25 +279,28 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
 
 def _history_transformer(api: HubSpotApi, contacts: DltResource) -> DltResource:
     @CONTACT_PROPERTY_HISTORY.transformer(data_from=contacts)
-    def history(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        ids = [row["id"] for row in page if not row.get("archived")]
+    def history(page: pa.Table | list[dict[str, Any]]) -> Iterator[pa.Table]:
+        # a page is an Arrow table; plain dicts are accepted too (the row path's shape)
+        contacts = (
+            page.select(["id", "archived"]).to_pylist() if isinstance(page, pa.Table) else page
+        )
+        ids = [row["id"] for row in contacts if not row.get("archived")]
         changes = []
         for obj in api.history(ids):
             for prop, versions in (obj.get("propertiesWithHistory") or {}).items():
                 for v in versions:
                     changes.append(
-                        CONTACT_PROPERTY_HISTORY.coerce(
-                            {
-                                "contact_id": obj["id"],
-                                "property": prop,
-                                "value": v.get("value"),
-                                "timestamp": v.get("timestamp"),
-                                "source_type": v.get("sourceType"),
-                                "source_id": v.get("sourceId"),
-                            }
-                        )
+                        {
+                            "contact_id": obj["id"],
+                            "property": prop,
+                            "value": v.get("value"),
+                            "timestamp": v.get("timestamp"),
+                            "source_type": v.get("sourceType"),
+                            "source_id": v.get("sourceId"),
+                        }
                     )
-        yield changes
+        if changes:
+            yield CONTACT_PROPERTY_HISTORY.arrow(changes)
 
     return history
 
@@ -304,13 +320,15 @@ def _list_resource(
         updated: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "updatedAt", initial_value=EPOCH
         ),
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[pa.Table]:
         for archived in ("false", "true") if archived_too else (None,):
             query = dict(params or {}, limit=api.limit("list"))
             if archived:
                 query["archived"] = archived
-            for page in api.pages(path, query):
-                yield [_flatten(o, table) if flatten else table.coerce(o) for o in page]
+            yield from table.batches(
+                [_flatten(o, table) if flatten else o for o in page]
+                for page in api.pages(path, query)
+            )
 
     return rows
 
@@ -321,21 +339,29 @@ def _form_submissions(api: HubSpotApi) -> DltResource:
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "submitted_at", initial_value=EPOCH
         ),
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[pa.Table]:
         form_ids = [
             f["id"]
             for page in api.pages("/marketing/v3/forms", {"limit": api.limit("list")})
             for f in page
         ]
-        for form_id in form_ids:
-            path = f"/form-integrations/v1/submissions/forms/{form_id}"
-            for page in api.pages(path, {"limit": api.limit("submissions")}):
-                batch = [_submission(form_id, s) for s in page]
-                yield [s for s in batch if s["submitted_at"] >= cursor.start_value]
-                if any(s["submitted_at"] < cursor.start_value for s in batch):
-                    break  # newest first: the rest of this form was loaded before
+        yield from FORM_SUBMISSIONS.batches(
+            _new_submissions(api, form_id, cursor.start_value) for form_id in form_ids
+        )
 
     return rows
+
+
+def _new_submissions(api: HubSpotApi, form_id: str, since: datetime) -> list[dict[str, Any]]:
+    """One form's submissions at or after `since` (they come newest first)."""
+    kept: list[dict[str, Any]] = []
+    path = f"/form-integrations/v1/submissions/forms/{form_id}"
+    for page in api.pages(path, {"limit": api.limit("submissions")}):
+        batch = [_submission(form_id, s) for s in page]
+        kept.extend(s for s in batch if s["submitted_at"] >= since)
+        if any(s["submitted_at"] < since for s in batch):
+            break  # newest first: the rest of this form was loaded before
+    return kept
 
 
 def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
@@ -359,19 +385,26 @@ def _email_events(api: HubSpotApi) -> DltResource:
         cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
             "created", initial_value=EPOCH
         ),
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[pa.Table]:
         params: dict[str, Any] = {
             "startTimestamp": _ms(cursor.start_value),
             "limit": api.limit("events"),
         }
-        while True:
-            body = api.client.request("GET", "/email/public/v1/events", params=params)
-            yield [_email_event(e) for e in body.get("events", [])]
-            if not body.get("hasMore") or not body.get("offset"):
-                return
-            params["offset"] = body["offset"]
+        yield from EMAIL_EVENTS.batches(
+            [_email_event(e) for e in page] for page in _event_pages(api, params)
+        )
 
     return rows
+
+
+def _event_pages(api: HubSpotApi, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the legacy email events API, which links on with `offset`."""
+    while True:
+        body = api.client.request("GET", "/email/public/v1/events", params=params)
+        yield body.get("events", [])
+        if not body.get("hasMore") or not body.get("offset"):
+            return
+        params["offset"] = body["offset"]
 
 
 def _email_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -391,7 +424,7 @@ def _email_event(event: dict[str, Any]) -> dict[str, Any]:
     row["id"] = str(row["id"]) if row["id"] is not None else None
     # STATUSCHANGE events carry the portal-wide subscription status (e.g. UNSUBSCRIBED).
     row["subscriptionStatus"] = event.get("portalSubscriptionStatus")
-    return EMAIL_EVENTS.coerce(row)
+    return row
 
 
 @dlt.source(name="hubspot", max_table_nesting=0)
