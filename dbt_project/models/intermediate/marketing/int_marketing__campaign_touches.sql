@@ -1,6 +1,10 @@
 -- One row per campaign touch with a person: a HubSpot form submission whose page URL
 -- carries `utm_campaign=<campaign hs_utm>`, or a Salesforce campaign member who
 -- responded (touch time: first responded date, else the membership's creation).
+-- A UTM code that several HubSpot campaigns share (a copied campaign keeps its code)
+-- credits one of them, never all: the one that started last on or before the
+-- submission's day, else the first to start, then the lowest campaign id. Crediting
+-- every match would count one submission several times.
 with submissions as (
 
     select
@@ -33,6 +37,26 @@ record_persons as (
 
 ),
 
+form_campaigns as (
+
+    select
+        submissions.conversion_id,
+        campaigns.campaign_key,
+        row_number() over (
+            partition by submissions.conversion_id
+            order by
+                case when campaigns.start_date <= cast(submissions.submitted_at as date) then 0 else 1 end,
+                case when campaigns.start_date <= cast(submissions.submitted_at as date) then campaigns.start_date end desc nulls last,
+                campaigns.start_date nulls last,
+                campaigns.source_campaign_id
+        ) as utm_match_rank
+    from submissions
+    inner join campaigns
+        on campaigns.source_system = 'hubspot'
+        and lower(campaigns.utm_campaign) = lower(submissions.utm_campaign)
+
+),
+
 form_touches as (
 
     select
@@ -40,13 +64,13 @@ form_touches as (
         'form_submissions' as source_table,
         submissions.conversion_id as source_record_id,
         person_emails.person_id,
-        campaigns.campaign_key,
+        form_campaigns.campaign_key,
         submissions.submitted_at as touched_at,
         'form_submission' as touch_type
     from submissions
-    inner join campaigns
-        on campaigns.source_system = 'hubspot'
-        and lower(campaigns.utm_campaign) = lower(submissions.utm_campaign)
+    inner join form_campaigns
+        on form_campaigns.conversion_id = submissions.conversion_id
+        and form_campaigns.utm_match_rank = 1
     inner join person_emails on submissions.email_normalized = person_emails.email_normalized
 
 ),
