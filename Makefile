@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run test lint ui docs clean
+.PHONY: setup manifest run test lint ui docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -46,6 +46,10 @@ test: manifest lint
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+# Benchmark (issue 6, benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
+bench: manifest
+	$(VENV)/bin/python -m benchmarks $(ARGS)
 
 docs: manifest
 	$(DBT) docs generate --project-dir dbt_project --profiles-dir dbt_project

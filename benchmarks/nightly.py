@@ -1,0 +1,323 @@
+"""Run the real nightly Dagster job (or its warehouse part) and time its stages.
+
+Stage times come from the run's own event log (STEP_START and STEP_SUCCESS/FAILURE
+timestamps) and, inside each ingestion step, from dlt's trace of the feed's last
+`pipeline.run` (extract, normalize, load). Steps map to stages:
+
+- `ingest_<feed>` → extract / normalize / load (dlt trace) of that feed;
+- `dbt_build` → dbt build (the whole `dbt build`: seeds, models, tests, as one step);
+- every asset-check step (Great Expectations suites, volume checks, quarantine summary)
+  → checks;
+- `published__marts` → publish.
+
+Dagster overhead, as the issue puts it ("time outside the dlt and dbt work"), is
+    run wall time − Σ dlt `pipeline.run` time − dbt step − Σ check steps − publish step,
+i.e. run start and resource initialisation, the event log writes between steps,
+dagster-dlt's and dagster-dbt's wrapping (asset events per table and per model) and the
+run's end. The checks and the publish step are product work, not Dagster's, so they are
+subtracted too. `step_overhead_s` additionally reports wall − Σ all step durations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from benchmarks.memory import RssSampler
+
+FEED_NAMES = ("hubspot", "salesforce", "files")
+WAREHOUSE_JOB = "bench_warehouse"
+
+
+@dataclass
+class StepTime:
+    """One Dagster step: epoch start and end, success."""
+
+    key: str
+    start: float
+    end: float
+    success: bool
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class NightlyRun:
+    """What one run of the job took, step by step."""
+
+    job: str
+    success: bool
+    start: float
+    end: float
+    steps: list[StepTime]
+    dlt: dict[str, dict[str, Any]] = field(default_factory=dict)  # feed → trace facts
+    failed_steps: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    published_rows: int | None = None
+    dbt: dict[str, Any] | None = None
+
+    @property
+    def wall(self) -> float:
+        return self.end - self.start
+
+    def seconds(self, kind: str) -> float:
+        return sum(s.seconds for s in self.steps if step_kind(s.key) == kind)
+
+    def window(self, kind: str) -> tuple[float, float] | None:
+        chosen = [s for s in self.steps if step_kind(s.key) == kind]
+        if not chosen:
+            return None
+        return min(s.start for s in chosen), max(s.end for s in chosen)
+
+    @property
+    def dlt_seconds(self) -> float:
+        return sum(t["run_s"] for t in self.dlt.values())
+
+    @property
+    def dagster_overhead(self) -> float:
+        """Wall time outside dlt's runs, the dbt step, the check steps and publish."""
+        work = self.dlt_seconds + sum(self.seconds(k) for k in ("dbt", "checks", "publish"))
+        return self.wall - work
+
+    @property
+    def step_overhead(self) -> float:
+        return self.wall - sum(s.seconds for s in self.steps)
+
+
+def step_kind(key: str) -> str:
+    """The stage a step key belongs to."""
+    if key.startswith("ingest_"):
+        return "ingest"
+    if key == "dbt_build":
+        return "dbt"
+    if key.startswith("published"):
+        return "publish"
+    return "checks"
+
+
+def warehouse_only_defs() -> dg.Definitions:
+    """The nightly definitions plus a job without ingestion (raw tables made directly).
+
+    Everything but the dlt assets, and the asset checks of the raw tables, so the same
+    Great Expectations and volume checks run as in the nightly job.
+    """
+    from orchestration.definitions import defs
+    from orchestration.defs.ingest import INGEST_ASSETS
+
+    raw_keys = [key for assets in INGEST_ASSETS for key in assets.keys]
+    raw = dg.AssetSelection.assets(*raw_keys)
+    job = dg.define_asset_job(
+        WAREHOUSE_JOB,
+        selection=(dg.AssetSelection.all() - raw) | dg.AssetSelection.checks_for_assets(*raw_keys),
+        executor_def=dg.in_process_executor,
+    )
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[job],
+        resources=defs.resources,
+    )
+
+
+def run_job(
+    defs: dg.Definitions,
+    job: str,
+    instance: dg.DagsterInstance,
+    as_of: str,
+    pipelines_dir: Path,
+) -> NightlyRun:
+    """Execute `job` in process and collect its step times and dlt traces."""
+    run_config: dict[str, Any] = {
+        "ops": {"dbt_build": {"config": {"as_of": as_of}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    started = time.time()
+    result = defs.resolve_job_def(job).execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
+    ended = time.time()
+    run = NightlyRun(job, result.success, started, ended, _step_times(instance, result.run_id))
+    for event in result.all_events:
+        if event.is_step_failure:
+            run.failed_steps.append(event.step_key or "?")
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                run.errors.append(f"{event.step_key}: {error.message.strip()[:400]}")
+        elif event.is_step_materialization:
+            mat = event.step_materialization_data.materialization
+            if mat.asset_key.path == ["published", "marts"]:
+                value = mat.metadata.get("dagster/row_count")
+                run.published_rows = int(value.value) if value is not None else None
+    run.dbt = dbt_breakdown(result.run_id)
+    for feed in FEED_NAMES:
+        if any(s.key == f"ingest_{feed}" for s in run.steps):
+            run.dlt[feed] = dlt_trace(feed, pipelines_dir)
+    return run
+
+
+def _step_times(instance: dg.DagsterInstance, run_id: str) -> list[StepTime]:
+    starts: dict[str, float] = {}
+    steps: list[StepTime] = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            start = starts.get(event.step_key, entry.timestamp)
+            success = event.event_type_value == "STEP_SUCCESS"
+            steps.append(StepTime(event.step_key, start, entry.timestamp, success))
+    return steps
+
+
+def dlt_trace(feed: str, pipelines_dir: Path) -> dict[str, Any]:
+    """Step times and row counts of the feed's last `pipeline.run` (dlt's saved trace)."""
+    import dlt
+
+    pipeline = dlt.attach(pipeline_name=f"leadbridge_{feed}", pipelines_dir=str(pipelines_dir))
+    return trace_facts(pipeline.last_trace)
+
+
+def trace_facts(trace: Any) -> dict[str, Any]:
+    """Epoch start/end of extract, normalize, load and the whole run; rows normalized."""
+    facts: dict[str, Any] = {"rows": 0, "tables": {}}
+    if trace is None:
+        return facts | {"run_s": 0.0}
+
+    def epoch(moment: datetime) -> float:
+        return moment.timestamp()
+
+    for step in trace.steps:
+        if step.finished_at is None:
+            continue
+        name = "run" if step.step == "run" else step.step
+        facts[name] = (epoch(step.started_at), epoch(step.finished_at))
+    info = trace.last_normalize_info
+    counts = {
+        t: n for t, n in (info.row_counts if info else {}).items() if not t.startswith("_dlt")
+    }
+    facts["tables"] = dict(sorted(counts.items()))
+    facts["rows"] = sum(counts.values())
+    run_span = facts.get("run") or (epoch(trace.started_at), epoch(trace.finished_at))
+    facts["run_s"] = run_span[1] - run_span[0]
+    return facts
+
+
+def set_environment(warehouse: Path, drop_dir: Path, sim: Any | None) -> None:
+    """Point the product at this scale's warehouse and (real-account mode) simulator.
+
+    The simulator is started by the benchmark, not by the `sources` resource, so that
+    it can be advanced between runs; the connectors get its URLs as if they were real
+    accounts (the same code path as the demo, see ingestion.demo).
+    """
+    os.environ["LEADBRIDGE_WAREHOUSE"] = str(warehouse)
+    os.environ["SOURCES__FILES__DROP_DIR"] = str(drop_dir)
+    os.environ.setdefault("LEADBRIDGE_DLT_PROGRESS", "off")
+    if sim is not None:
+        os.environ["SOURCES__HUBSPOT__ACCESS_TOKEN"] = sim.token
+        os.environ["SOURCES__HUBSPOT__BASE_URL"] = sim.hubspot_base_url
+        os.environ["SOURCES__SALESFORCE__ACCESS_TOKEN"] = sim.token
+        os.environ["SOURCES__SALESFORCE__INSTANCE_URL"] = sim.salesforce_instance_url
+
+
+def stage_rows(run: NightlyRun, sampler: RssSampler) -> list[dict[str, Any]]:
+    """Stage records (seconds, rows, peak MiB) of one run, ready for the report."""
+    out: list[dict[str, Any]] = []
+    raw_rows = sum(t["rows"] for t in run.dlt.values())
+    for stage in ("extract", "normalize", "load"):
+        spans = [t[stage] for t in run.dlt.values() if stage in t]
+        if not spans:
+            continue
+        seconds = sum(b - a for a, b in spans)
+        peak = max(sampler.peak_mib(a, b) for a, b in spans)
+        out.append({"stage": stage, "seconds": seconds, "rows": raw_rows, "peak_mib": peak})
+    for stage, kind in (("dbt build", "dbt"), ("checks", "checks"), ("publish", "publish")):
+        window = run.window(kind)
+        if window is None:
+            continue
+        rows = run.published_rows if kind == "publish" else None
+        out.append(
+            {
+                "stage": stage,
+                "seconds": run.seconds(kind),
+                "rows": rows,
+                "peak_mib": sampler.peak_mib(*window),
+            }
+        )
+    out.append(
+        {
+            "stage": "dagster overhead",
+            "seconds": run.dagster_overhead,
+            "rows": None,
+            "peak_mib": None,
+        }
+    )
+    out.append(
+        {
+            "stage": "nightly run (total)",
+            "seconds": run.wall,
+            "rows": raw_rows or None,
+            "peak_mib": sampler.peak_mib(run.start, run.end),
+        }
+    )
+    return out
+
+
+def dbt_breakdown(run_id: str) -> dict[str, Any] | None:
+    """dbt's own timing of one build (run_results.json of the run's target folder).
+
+    Sums of node execution times (dbt runs 2 threads, so sums exceed wall time):
+    per resource type, and for the models and seeds the five core marts depend on
+    (what the baseline computes), which is the fairer comparison with the baseline.
+    """
+    import json
+
+    from benchmarks.baseline import CORE_MARTS
+    from orchestration.paths import DBT_PROJECT_DIR
+
+    folders = sorted((DBT_PROJECT_DIR / "target").glob(f"dbt_build-{run_id[:7]}-*"))
+    if not folders:
+        return None
+    folder = folders[-1]
+    results = json.loads((folder / "run_results.json").read_text())
+    nodes = json.loads((folder / "manifest.json").read_text())["nodes"]
+    lineage = {
+        u for u, n in nodes.items() if n["resource_type"] == "model" and n["name"] in CORE_MARTS
+    }
+    pending = list(lineage)
+    while pending:
+        for parent in nodes[pending.pop()]["depends_on"].get("nodes", []):
+            if (
+                parent in nodes
+                and parent not in lineage
+                and nodes[parent]["resource_type"] in ("model", "seed")
+            ):
+                lineage.add(parent)
+                pending.append(parent)
+    by_type: dict[str, float] = {}
+    core = 0.0
+    slowest = []
+    for result in results["results"]:
+        uid = result["unique_id"]
+        kind = uid.split(".")[0]
+        by_type[kind] = by_type.get(kind, 0.0) + result["execution_time"]
+        if uid in lineage:
+            core += result["execution_time"]
+        slowest.append((result["execution_time"], uid))
+    slowest.sort(reverse=True)
+    return {
+        "dbt_elapsed_s": results.get("elapsed_time"),
+        "node_seconds_by_type": {k: round(v, 2) for k, v in by_type.items()},
+        "core_marts_lineage_node_seconds": round(core, 2),
+        "core_marts_lineage_nodes": len(lineage),
+        "slowest_nodes": [{"node": u, "s": round(t, 2)} for t, u in slowest[:10]],
+    }
