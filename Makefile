@@ -41,8 +41,12 @@ run: manifest $(DAGSTER_HOME)/dagster.yaml
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# One pytest worker per core, a test file per worker (`loadfile`): module fixtures, such
+# as the nights the e2e tests share, stay in one process. Most tests wait on a
+# subprocess (dbt, a nightly run) or on I/O, so two workers keep two cores busy; the
+# crash tests (one file, ~6.5 min here) set the pace.
 test: manifest lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadfile
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
