@@ -101,14 +101,13 @@ def install_server_binaries() -> Path:
             "apt-get to install them"
         )
     log.warning("PostgreSQL server binaries not found: installing Debian's postgresql package")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]
-    result = subprocess.run(install, env=env, capture_output=True, text=True)
+    result = _apt(install)
     if result.returncode != 0:
         # A fresh machine may have no package lists yet.
         log.warning("apt-get install failed; running apt-get update and retrying")
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, text=True)
-        result = subprocess.run(install, env=env, capture_output=True, text=True)
+        _apt(["apt-get", "update", "-q"])
+        result = _apt(install)
     bin_dir = find_server_binaries()
     if result.returncode != 0 or bin_dir is None:
         raise PostgresUnavailable(
@@ -116,6 +115,22 @@ def install_server_binaries() -> Path:
             f"{result.returncode}): {(result.stderr or result.stdout)[-500:]}"
         )
     return bin_dir
+
+
+APT_TIMEOUT_SECONDS = 600
+
+
+def _apt(command: list[str]) -> subprocess.CompletedProcess:
+    """Run apt-get non-interactively; a hung mirror must skip the tests, not stall CI."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise PostgresUnavailable(
+            f"{' '.join(command)} did not finish within {APT_TIMEOUT_SECONDS} s"
+        ) from exc
 
 
 def _free_loopback_port() -> int:
