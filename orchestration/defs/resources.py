@@ -13,8 +13,10 @@ open it, not even read-only. Leadbridge therefore serialises on two levels:
 The lock also tells a dead run from a live one. A run killed outright (SIGKILL, power
 cut) never records its end and stays STARTED in the instance, where it would hold the
 one-run queue for ever; but the kernel released its lock when its process died. So a run
-that gets the lock marks itself as the lock's holder (a run tag) and reports every other
-STARTED run that had held the same lock as failed: it cannot be alive.
+that gets the lock tags itself as the lock's holder (warehouse, host and process id) and
+reports as failed every other STARTED run that held the same lock and whose process is
+gone. A holder whose process still lives is left alone: it has released the lock and is
+writing its last events. Holders on other hosts are left to run monitoring.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -35,6 +39,7 @@ from orchestration.paths import WAREHOUSE_ENV, warehouse_path
 
 PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"
 LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
+LOCK_PROCESS_TAG = "leadbridge/warehouse_lock_process"  # "<host>:<pid>" of the holder
 PUBLISHED_NAME = "leadbridge_marts.duckdb"
 
 
@@ -93,7 +98,8 @@ class Warehouse(dg.ConfigurableResource):
                         announced = True
                     time.sleep(0.5)
             try:
-                _claim_lock(context, str(self.file))
+                if context.instance is not None and context.run_id is not None:
+                    claim_lock(context.instance, context.run_id, str(self.file), context.log)
                 # dbt runs as a subprocess and finds the file through this variable.
                 os.environ[WAREHOUSE_ENV] = str(self.file)
                 yield self
@@ -101,27 +107,47 @@ class Warehouse(dg.ConfigurableResource):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _claim_lock(context: dg.InitResourceContext, warehouse: str) -> None:
-    """Tag this run as the lock's holder; fail the STARTED runs that held it before."""
-    instance, run_id = context.instance, context.run_id
-    if instance is None or run_id is None:
-        return
+def claim_lock(
+    instance: dg.DagsterInstance, run_id: str, warehouse: str, log: Any = None
+) -> list[str]:
+    """Tag run `run_id` as the holder of `warehouse`'s lock and report the STARTED runs
+    that held it before and whose process is dead as failed; returns their ids."""
     stale = instance.get_runs(
         filters=dg.RunsFilter(
             statuses=[dg.DagsterRunStatus.STARTED], tags={LOCK_HOLDER_TAG: warehouse}
         )
     )
+    failed = []
     for run in stale:
-        if run.run_id == run_id:
+        if run.run_id == run_id or not _holder_is_dead(run.tags.get(LOCK_PROCESS_TAG, "")):
             continue
         message = (
             f"run {run.run_id} held the lock of {warehouse} and never finished: its process "
             f"died (lock found free by run {run_id}); marked failed"
         )
         instance.report_run_failed(run, message=message)
-        if context.log:
-            context.log.warning(message)
-    instance.add_run_tags(run_id, {LOCK_HOLDER_TAG: warehouse})
+        failed.append(run.run_id)
+        if log:
+            log.warning(message)
+    instance.add_run_tags(
+        run_id,
+        {LOCK_HOLDER_TAG: warehouse, LOCK_PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}"},
+    )
+    return failed
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True only for a process of this host that no longer exists."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 class SourceSystems(dg.ConfigurableResource):
