@@ -41,7 +41,6 @@ from tests.e2e.support import (
     failed_steps,
     isolated_home,
     marts_fingerprint,
-    memory_instance,
     run_nightly,
     sql,
     started_steps,
@@ -103,12 +102,6 @@ def home(tmp_path_factory, sim):
         SOURCES__FILES__DROP_DIR=str(path / "inbox"),
     ):
         yield path
-
-
-@pytest.fixture(scope="module")
-def instance():
-    with memory_instance() as instance:
-        yield instance
 
 
 def _failures(metadata: dict) -> dict[tuple[str, str], dict]:

@@ -38,7 +38,6 @@ from orchestration.summary import summarize, summarize_run
 from tests.e2e.support import (
     isolated_home,
     marts_fingerprint,
-    memory_instance,
     run_nightly,
     sql,
     started_steps,
@@ -115,12 +114,6 @@ def home(tmp_path_factory):
     path = tmp_path_factory.mktemp("nightly")
     with isolated_home(path, LEADBRIDGE_PUBLISHED=str(path / "bi" / "leadbridge_marts.duckdb")):
         yield path
-
-
-@pytest.fixture(scope="module")
-def instance():
-    with memory_instance() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")
