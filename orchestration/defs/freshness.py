@@ -17,9 +17,11 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.paths import DBT_PROJECT_DIR
+# Through the dbt project, not a bare path: importing it prepares the manifest under
+# `dagster dev` before the raw assets read their thresholds from it.
+from orchestration.defs.transform import DBT_PROJECT
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST = DBT_PROJECT.manifest_path
 _PERIODS = {"minute": "minutes", "hour": "hours", "day": "days"}
 
 
