@@ -1,10 +1,9 @@
-"""Shared fixtures: the dbt manifest Dagster needs, isolated warehouse folders and a
+"""Shared fixtures: the dbt manifest Dagster needs and a
 throw-away PostgreSQL server."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,18 +41,6 @@ def definitions():
     from orchestration.definitions import defs
 
     return defs
-
-
-@pytest.fixture
-def isolated_home(tmp_path, monkeypatch) -> Path:
-    """A temp folder for the warehouse, dlt state and file drops; no real credentials."""
-    for key in list(os.environ):
-        if key.startswith(("SOURCES__", "DESTINATION__")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(tmp_path / "leadbridge.duckdb"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
-    return tmp_path
 
 
 @pytest.fixture(scope="session")
