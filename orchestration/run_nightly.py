@@ -7,7 +7,8 @@ The demo's size can be made smaller (tests, a quick look) with `LEADBRIDGE_DEMO_
 `LEADBRIDGE_DEMO_MONTHS` and `LEADBRIDGE_DEMO_SEED`; they become run config of the
 `sources` resource and change nothing when real accounts are configured.
 `LEADBRIDGE_AS_OF` (ISO timestamp) pins the night the marts describe, as a scheduled
-run's tick does; unset, the run describes the moment it runs.
+run's tick does; unset, the run describes the moment it runs. `LEADBRIDGE_TARGET=postgres`
+runs it on PostgreSQL instead of the DuckDB file (orchestration/engine.py).
 """
 
 from __future__ import annotations

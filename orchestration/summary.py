@@ -1,5 +1,6 @@
 """The human summary that closes a nightly run: what loaded, what built, what failed,
-and whether the marts were published for BI (see orchestration.defs.publish)."""
+and whether the marts were published for BI (see orchestration.defs.publish), on the
+engine of the run (orchestration.engine)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from orchestration.engine import Engine
 
 PUBLISHED_KEY = ("published", "marts")
 QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
@@ -21,7 +24,8 @@ class RunSummary:
 
     success: bool
     duration_seconds: float
-    warehouse: Path
+    # the DuckDB file, or the PostgreSQL database's `postgresql://host:port/database`
+    warehouse: Path | str
     rows_loaded: dict[str, int] = field(default_factory=dict)
     models_built: list[str] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
@@ -30,11 +34,13 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
     # Rows kept out of the marts by a tolerated contract rule: (table, rule, rows).
     quarantined: list[tuple[str, str, int]] = field(default_factory=list)
-    # The serving file, and what this run published into it (None: not published).
-    published_file: Path | None = None
+    # The serving file (on PostgreSQL `postgresql://…/database#published`), and what
+    # this run published into it (None: not published).
+    published_file: Path | str | None = None
     published: dict[str, Any] | None = None
     # When not published: the publication still in place (run_id, published_at), if any.
     previous_publication: dict[str, Any] | None = None
+    engine: str = "duckdb"
 
     def tags(self) -> dict[str, str]:
         """The summary as run tags: shown on the run's page and in the runs list of the
@@ -77,17 +83,24 @@ class RunSummary:
             lines.append(f"failed steps: {', '.join(self.failed_steps)}")
             lines += [f"  {error}" for error in self.errors]
         lines += ["", *self.publication_lines()]
-        lines += [
-            "",
-            f"Warehouse: {self.warehouse} (marts in schema `marts`)",
-            "Try (read-only, any DuckDB client):",
-            f'  duckdb -readonly {self._readable_file()} "{EXAMPLE_QUERY}"',
-        ]
+        lines += ["", f"Warehouse: {self.warehouse} ({self.engine}, marts in schema `marts`)"]
+        if self.engine == "postgres":
+            schema = "published" if self.published or self.previous_publication else "marts"
+            query = EXAMPLE_QUERY.replace("marts.", f"{schema}.")
+            lines += [
+                "Try (any PostgreSQL client, as a BI role):",
+                f'  psql {str(self.warehouse).split("#")[0]} -c "{query}"',
+            ]
+        else:
+            lines += [
+                "Try (read-only, any DuckDB client):",
+                f'  duckdb -readonly {self._readable_file()} "{EXAMPLE_QUERY}"',
+            ]
         return "\n".join(lines)
 
-    def _readable_file(self) -> Path:
+    def _readable_file(self) -> Path | str:
         """The published marts if there are any (what BI reads), else the warehouse."""
-        if self.published_file is not None and self.published_file.exists():
+        if isinstance(self.published_file, Path) and self.published_file.exists():
             return self.published_file
         return self.warehouse
 
@@ -115,18 +128,29 @@ class RunSummary:
 
 
 def summarize(
-    result: Any, warehouse: Path, duration_seconds: float, published_file: Path | None = None
+    result: Any,
+    warehouse: Path,
+    duration_seconds: float,
+    published_file: Path | None = None,
+    engine: Engine | None = None,
 ) -> RunSummary:
     """Build the summary from an `ExecuteInProcessResult` (or any run's event list).
 
-    `published_file` defaults to the serving file of `warehouse` (`$LEADBRIDGE_PUBLISHED`,
-    else `published/` beside it). When the run did not publish, the publication still in
-    place is read from that file (read-only) to say what BI tools keep seeing.
+    `engine` defaults to `$LEADBRIDGE_TARGET`'s with the warehouse file `warehouse`. On
+    DuckDB `published_file` defaults to the serving file of `warehouse`
+    (`$LEADBRIDGE_PUBLISHED`, else `published/` beside it); on PostgreSQL the serving
+    schema is `published`. When the run did not publish, the publication still in place
+    is read (read-only) to say what BI tools keep seeing.
     """
     from orchestration.defs.resources import published_path
 
-    summary = RunSummary(result.success, duration_seconds, warehouse)
-    summary.published_file = published_file or published_path(warehouse)
+    engine = engine or Engine.resolve(warehouse)
+    summary = RunSummary(result.success, duration_seconds, warehouse, engine=engine.name)
+    if engine.postgres is not None:
+        summary.warehouse = engine.location
+        summary.published_file = f"{engine.location}#published"
+    else:
+        summary.published_file = published_file or published_path(warehouse)
     for event in result.all_events:
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
@@ -158,7 +182,7 @@ def summarize(
             if error is not None:
                 summary.errors.append(f"{event.step_key}: {error.message.strip()[:500]}")
     if summary.published is None:
-        summary.previous_publication = _publication_in_place(summary.published_file)
+        summary.previous_publication = _publication_in_place(engine, summary.published_file)
     return summary
 
 
@@ -176,17 +200,25 @@ def summarize_run(instance: Any, run_id: str, warehouse: Path) -> RunSummary:
     return summarize(result, warehouse, max(duration, 0.0))
 
 
-def _publication_in_place(path: Path) -> dict[str, Any] | None:
+def _publication_in_place(engine: Engine, path: Path | str | None) -> dict[str, Any] | None:
     """Run id and time of the publication BI tools currently read; None if there is none."""
-    import duckdb
+    query = "select run_id, max(published_at) from {}._publication group by 1"
+    if engine.postgres is not None:
+        try:
+            with engine.reader() as reader:
+                if not reader.table_exists("published", "_publication"):
+                    return None
+                rows = reader.rows(query.format("published"))
+        except Exception:  # an unreachable server must not break the summary
+            rows = []
+    else:
+        import duckdb
 
-    if not path.exists():
-        return None
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            rows = con.execute(
-                "select run_id, max(published_at) from main._publication group by 1"
-            ).fetchall()
-    except duckdb.Error:  # an unreadable serving file must not break the summary
-        rows = []
+        if not isinstance(path, Path) or not path.exists():
+            return None
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                rows = con.execute(query.format("main")).fetchall()
+        except duckdb.Error:  # an unreadable serving file must not break the summary
+            rows = []
     return {"run_id": rows[0][0], "published_at": rows[0][1]} if len(rows) == 1 else {}

@@ -30,10 +30,11 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema.exceptions import SchemaException
 
-from ingestion.pipelines import FEEDS, make_pipeline
+from ingestion.pipelines import FEEDS, loader_file_format, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
 from orchestration.defs.freshness import source_freshness_policies
 from orchestration.defs.resources import SourceSystems, Warehouse
+from orchestration.engine import target_name
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "hubspot": {"access_token": "definition-time", "base_url": "http://definition.invalid"},
@@ -90,7 +91,7 @@ class FeedTranslator(DagsterDltTranslator):
             group_name="ingestion",
             description=f"Raw `{feed}.{resource.table_name}` loaded by dlt from "
             f"{FEEDS[feed].description}. Columns: docs/raw_tables.md.",
-            kinds={"dlt", "duckdb"},
+            kinds={"dlt", target_name()},
             freshness_policy=self.freshness.get(dg.AssetKey([feed, str(resource.table_name)])),
         )
 
@@ -118,14 +119,21 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         sources: SourceSystems,
     ) -> Iterator[Any]:
         source = FEEDS[feed].make_source(**sources.connections.for_feed(feed))
-        pipeline = make_pipeline(feed, warehouse.file, warehouse.pipelines_dir)
-        context.log.info(f"loading {feed} ({sources.mode} sources) into {warehouse.file}")
+        engine = warehouse.engine
+        pipeline = make_pipeline(
+            feed, warehouse.file, engine.pipelines_dir, engine.dlt_destination()
+        )
+        file_format = loader_file_format(feed, pipeline)
+        context.log.info(
+            f"loading {feed} ({sources.mode} sources) into {engine.name} "
+            f"{engine.location} ({file_format} files)"
+        )
         try:
             yield from dlt.run(
                 context=context,
                 dlt_source=source,
                 dlt_pipeline=pipeline,
-                loader_file_format=FEEDS[feed].loader_file_format,
+                loader_file_format=file_format,
             )
         except Exception as error:
             if _is_permanent(error):

@@ -1,4 +1,7 @@
-"""Write–audit–publish: the marts BI tools read are a separate file, swapped in whole.
+"""Write–audit–publish: the marts BI tools read are a separate copy, swapped in whole.
+
+On DuckDB (the default) the copy is a separate file; on PostgreSQL
+(`LEADBRIDGE_TARGET=postgres`) it is a schema, swapped in one transaction (at the end).
 
 The nightly run writes (dlt loads, `dbt build`) and audits (Great Expectations checks on
 the raw tables, dbt tests on every model) inside the working warehouse, the private
@@ -35,23 +38,54 @@ DuckDB's `hash()`: compare publications made by the same DuckDB version.
 The serving file has schema `marts` (the same queries work on the warehouse and on it)
 and `main._publication`, one row per table. Its freshness policy (Dagster's freshness
 daemon, on by default since 1.12) turns the asset stale in the UI when no night has
-published for 25 h (warn) / 26 h (fail).
+published for 25 h (warn) / 26 h (fail). Schema `restricted` (clear contact details,
+PostgreSQL roles only) never goes into the serving file.
+
+On PostgreSQL, BI tools connect to the warehouse's server with their own roles, and a
+schema swap does what the file swap does, with the server's transactions instead of
+`os.replace`:
+1. every table of schema `marts` is copied into a fresh schema `published__incoming`,
+   with the table privileges the catalog holds for the working table (dbt's `grants:`
+   put them there) and USAGE on the schema for those grantees: a role sees in
+   `published` exactly the tables it may read in `marts`, and nothing of the working
+   schemas, where it has no USAGE;
+2. `published__incoming._publication` records run, time, rows and content hash per
+   table (the same columns as the file's), readable by the same grantees;
+3. then, in one transaction, `published` is renamed away, `published__incoming` renamed
+   to `published`, and the old one dropped.
+`restricted` becomes `published_restricted` the same way, in the same swap transaction,
+when the schema exists. A reader sees the old schemas or the new ones, whole; a crash
+before the swap leaves only an incoming schema, which the next publication drops. The
+swap waits at most `SWAP_LOCK_TIMEOUT` for a BI session that keeps a transaction open on
+the old tables, and is retried `SWAP_ATTEMPTS` times, then fails the run rather than
+hang (yesterday's marts stay). The content hash there is a sum of the rows' md5 (first
+64 bits) over their text form, with the same rounding and column list: compare it with
+other PostgreSQL publications, not with DuckDB's.
 """
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import dbt_build
+from orchestration.engine import PostgresSettings, target_name
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
 MARTS_SCHEMA = "marts"
+RESTRICTED_SCHEMA = "restricted"
 PUBLICATION_TABLE = "_publication"
+# Working schema → the schema BI roles read (PostgreSQL).
+SERVING_SCHEMAS = {MARTS_SCHEMA: "published", RESTRICTED_SCHEMA: "published_restricted"}
+INCOMING, RETIRED = "__incoming", "__retired"
+SWAP_LOCK_TIMEOUT = "120s"
+SWAP_ATTEMPTS = 3
 # The nightly runs at 02:00; a day and two hours without a publication means a night
 # was missed (or failed), a day and one hour is worth a warning.
 FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -61,15 +95,21 @@ MART_KEYS = sorted(
     (spec.key for spec in dbt_build.specs if spec.group_name == MARTS_SCHEMA),
     key=lambda key: key.to_user_string(),
 )
+RESTRICTED_KEYS = sorted(
+    (spec.key for spec in dbt_build.specs if spec.group_name == RESTRICTED_SCHEMA),
+    key=lambda key: key.to_user_string(),
+)
 
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+_PG_FLOAT_TYPES = {"double precision", "real"}
 
 
 @dataclass(frozen=True)
 class Publication:
-    """What one publication put into the serving file."""
+    """What one publication put into the serving file (or a PostgreSQL serving schema)."""
 
-    path: Path
+    # the serving file; on PostgreSQL `postgresql://host:port/database#schema`
+    path: Path | str
     run_id: str
     published_at: datetime
     rows: dict[str, int]
@@ -206,27 +246,215 @@ def read_publication(path: Path) -> Publication | None:
     )
 
 
+def publish_postgres(settings: PostgresSettings, run_id: str) -> dict[str, Publication]:
+    """Copy `marts` (and `restricted`, when it exists) into fresh schemas, then swap them
+    onto their serving schemas in one transaction; the publications by working schema."""
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    connection = settings.connect()
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select nspname from pg_namespace where nspname = any(%s)",
+                (list(SERVING_SCHEMAS),),
+            )
+            present = {row[0] for row in cursor.fetchall()}
+            if MARTS_SCHEMA not in present:
+                raise RuntimeError(f"{settings.url} has no schema {MARTS_SCHEMA}")
+            publications = {
+                source: _stage_schema(cursor, settings, source, serving, run_id, published_at)
+                for source, serving in SERVING_SCHEMAS.items()
+                if source in present
+            }
+        _swap_all(connection, [SERVING_SCHEMAS[source] for source in publications])
+    finally:
+        connection.close()
+    return publications
+
+
+def _swap_all(connection, servings: list[str]) -> None:
+    """Swap every incoming schema in one transaction. Dropping the old tables takes their
+    locks one by one, so a BI statement reading several of them can deadlock with it;
+    the server then aborts one side, and when that is us the swap is simply retried."""
+    import psycopg2.errors
+
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(f"set local lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+                for serving in servings:
+                    _swap(cursor, serving)
+            return
+        except (psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable):
+            if attempt == SWAP_ATTEMPTS:
+                raise
+            time.sleep(attempt)
+
+
+def _stage_schema(cursor, settings, source, serving, run_id, published_at) -> Publication:
+    """Copy every table of `source` with its grants into `<serving>__incoming`."""
+    incoming = _quote(serving + INCOMING)
+    cursor.execute(f"drop schema if exists {incoming} cascade")
+    cursor.execute(f"create schema {incoming}")
+    cursor.execute(
+        "select table_name from information_schema.tables where table_schema = %s order by 1",
+        (source,),
+    )
+    tables = [row[0] for row in cursor.fetchall()]
+    if source == MARTS_SCHEMA and not tables:
+        raise RuntimeError(f"{settings.url} has no tables in schema {source}")
+    grantees: set[str] = set()
+    rows, hashes = {}, {}
+    for table in tables:
+        cursor.execute(
+            f"create table {incoming}.{_quote(table)} as "
+            f"select * from {_quote(source)}.{_quote(table)}"
+        )
+        for grantee, privilege, grantable in _table_grants(cursor, source, table):
+            role = "public" if grantee is None else _quote(grantee)
+            cursor.execute(
+                f"grant {privilege} on {incoming}.{_quote(table)} to {role}"
+                + (" with grant option" if grantable else "")
+            )
+            grantees.add(role)
+        cursor.execute(f"select count(*) from {incoming}.{_quote(table)}")
+        rows[table] = cursor.fetchone()[0]
+        hashes[table] = postgres_content_hash(cursor, serving + INCOMING, table)
+    cursor.execute(
+        f"create table {incoming}.{PUBLICATION_TABLE} (run_id text not null, "
+        "published_at timestamp not null, table_schema text not null, "
+        "table_name text not null, row_count bigint not null, content_hash text not null)"
+    )
+    for table in tables:
+        cursor.execute(
+            f"insert into {incoming}.{PUBLICATION_TABLE} values (%s, %s, %s, %s, %s, %s)",
+            (run_id, published_at, serving, table, rows[table], hashes[table]),
+        )
+    for role in sorted(grantees):
+        cursor.execute(f"grant usage on schema {incoming} to {role}")
+        cursor.execute(f"grant select on {incoming}.{PUBLICATION_TABLE} to {role}")
+    return Publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes)
+
+
+def _table_grants(cursor, schema: str, table: str) -> list[tuple[str | None, str, bool]]:
+    """(grantee, privilege, grantable) of a table from its ACL, the owner's own left out;
+    grantee None is PUBLIC."""
+    cursor.execute(
+        "select case when a.grantee = 0 then null else pg_get_userbyid(a.grantee) end, "
+        "a.privilege_type, a.is_grantable "
+        "from pg_class c join pg_namespace n on n.oid = c.relnamespace, "
+        "lateral aclexplode(c.relacl) a "
+        "where n.nspname = %s and c.relname = %s and a.grantee <> c.relowner "
+        "order by 1, 2",
+        (schema, table),
+    )
+    return cursor.fetchall()
+
+
+def _swap(cursor, serving: str) -> None:
+    """Inside the caller's transaction: the incoming schema becomes `serving`."""
+    retired = _quote(serving + RETIRED)
+    cursor.execute(f"drop schema if exists {retired} cascade")
+    cursor.execute("select 1 from pg_namespace where nspname = %s", (serving,))
+    if cursor.fetchone():
+        cursor.execute(f"alter schema {_quote(serving)} rename to {retired}")
+    cursor.execute(f"alter schema {_quote(serving + INCOMING)} rename to {_quote(serving)}")
+    cursor.execute(f"drop schema if exists {retired} cascade")
+
+
+def postgres_content_hash(cursor, schema: str, table: str) -> str:
+    """Order-independent hash of a PostgreSQL table's columns (names, types) and rows."""
+    cursor.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, table),
+    )
+    columns = cursor.fetchall()
+    if not columns:
+        raise ValueError(f"no table {schema}.{table}")
+    expressions = [
+        f"round({_quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else _quote(name)
+        for name, dtype in columns
+    ]
+    # row(...)::text tells NULL from '' and needs no separator that data could contain
+    cursor.execute(
+        "select coalesce(sum(('x' || left(md5(row(" + ", ".join(expressions) + ")::text), "
+        f"16))::bit(64)::bigint), 0) from {_quote(schema)}.{_quote(table)}"
+    )
+    total = cursor.fetchone()[0]
+    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_postgres_publication(
+    settings: PostgresSettings, schema: str = SERVING_SCHEMAS[MARTS_SCHEMA]
+) -> Publication | None:
+    """The `_publication` record of a serving schema; None if there is none."""
+    connection = settings.connect()
+    try:
+        connection.set_session(readonly=True, autocommit=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select 1 from information_schema.tables "
+                "where table_schema = %s and table_name = %s",
+                (schema, PUBLICATION_TABLE),
+            )
+            if cursor.fetchone() is None:
+                return None
+            cursor.execute(
+                "select run_id, published_at, table_name, row_count, content_hash "
+                f"from {_quote(schema)}.{PUBLICATION_TABLE} order by table_name"
+            )
+            records = cursor.fetchall()
+    finally:
+        connection.close()
+    if not records:
+        return None
+    return Publication(
+        path=f"{settings.url}#{schema}",
+        run_id=records[0][0],
+        published_at=records[0][1],
+        rows={r[2]: r[3] for r in records},
+        hashes={r[2]: r[4] for r in records},
+    )
+
+
 @dg.asset(
     key=PUBLISHED_KEY,
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, *RESTRICTED_KEYS],
     group_name="publish",
-    kinds={"duckdb"},
+    kinds={target_name()},
     freshness_policy=FRESHNESS,
-    description="The marts as BI tools read them: a read-only DuckDB file "
+    description="The marts as BI tools read them, replaced atomically only after every "
+    "blocking check of the night passed. DuckDB: a read-only file "
     "(`data/published/leadbridge_marts.duckdb`, or `$LEADBRIDGE_PUBLISHED`), schema "
-    "`marts`, replaced atomically only after every blocking check of the night passed. "
-    "`_publication` records the run, the time and rows and a content hash per table.",
+    "`marts`. PostgreSQL: schema `published` (and `published_restricted` for the "
+    "restricted models), with the grants dbt gave the working tables. `_publication` "
+    "records the run, the time and rows and a content hash per table.",
 )
 def published_marts(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """Publish schema `marts` of the working warehouse to the serving file."""
-    target = warehouse.published_file
-    publication = publish_marts(warehouse.file, target, context.run.run_id)
+    """Publish schema `marts` of the working warehouse to the serving file or schema."""
+    engine = warehouse.engine
+    extra: dict[str, Any] = {}
+    if engine.postgres is not None:
+        publications = publish_postgres(engine.postgres, context.run.run_id)
+        publication = publications[MARTS_SCHEMA]
+        extra["location"] = str(publication.path)
+        restricted = publications.get(RESTRICTED_SCHEMA)
+        if restricted is not None:
+            extra["restricted_tables"] = len(restricted.rows)
+            extra["restricted_content_hash"] = restricted.content_hash
+            context.log.info(
+                f"published {len(restricted.rows)} restricted tables to {restricted.path}"
+            )
+    else:
+        publication = publish_marts(warehouse.file, warehouse.published_file, context.run.run_id)
+        extra["path"] = dg.MetadataValue.path(str(publication.path))
     total = sum(publication.rows.values())
     context.log.info(
-        f"published {len(publication.rows)} tables ({total} rows) to {target} "
-        f"(content hash {publication.content_hash})"
+        f"published {len(publication.rows)} tables ({total} rows) on {engine.name} to "
+        f"{publication.path} (content hash {publication.content_hash})"
     )
     table = "\n".join(
         ["| table | rows | content hash |", "|---|---:|---|"]
@@ -237,7 +465,8 @@ def published_marts(
     )
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(target)),
+            **extra,
+            "engine": engine.name,
             "tables": len(publication.rows),
             "dagster/row_count": total,
             "content_hash": publication.content_hash,

@@ -6,12 +6,16 @@ Blocking checks on the raw tables run right after ingestion, so a failing one sk
 dbt build and bad data never reaches the marts.
 
 GX's SQL datasource does not work on DuckDB here, so the table is read read-only into
-pandas and validated with the pandas datasource. GX is imported inside the check: its
-import takes several seconds that loading the definitions should not pay.
+pandas and validated with the pandas datasource, on PostgreSQL too (through the engine
+of orchestration/engine.py): one code path, and the same suites, on both engines. GX is
+imported inside the check: its import takes several seconds that loading the
+definitions should not pay.
 
 A suite's `meta.query` may replace `select * from <table>` with a query over several
 tables (cross-system referential integrity: an opportunity's account and person must
-exist). Suites use GX suite parameters filled at validation time (`PARAMETERS`):
+exist). It runs on DuckDB and on PostgreSQL alike, so it is written in their common SQL
+(`double precision`, not `double`). Suites use GX suite parameters filled at validation
+time (`PARAMETERS`):
 `latest_allowed_timestamp` (now plus `LEADBRIDGE_CLOCK_SKEW_MINUTES`, default 60; a
 `_naive` twin for the marts' zone-less UTC timestamps), `contract_stages` (the canonical
 stage codes) and `contract_<system>_<field>`: every source value the contract maps,
@@ -41,6 +45,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
+from orchestration.engine import Engine, as_engine
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 10
@@ -128,15 +133,15 @@ def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
 
 
 def validate(
-    suite: Suite, warehouse_file: Path, parameters: dict[str, Any] | None = None
+    suite: Suite, warehouse: Engine | Path, parameters: dict[str, Any] | None = None
 ) -> tuple[bool, dict[str, Any]]:
-    """Run a suite on its table; (passed, metadata with failed counts and samples)."""
-    import duckdb
+    """Run a suite on its table of `warehouse` (an engine, or a DuckDB file's path);
+    (passed, metadata with failed counts and samples)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    with duckdb.connect(str(warehouse_file), read_only=True) as con:
-        frame = con.sql(suite.query).df()
+    with as_engine(warehouse).reader() as reader:
+        frame = reader.frame(suite.query)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -199,7 +204,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         blocking=suite.blocking,
     )
     def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        passed, metadata = validate(suite, warehouse.file)
+        passed, metadata = validate(suite, warehouse.engine)
         return dg.AssetCheckResult(
             passed=passed,
             severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
@@ -214,20 +219,13 @@ def volume_drop_max() -> float:
     return float(os.environ.get(VOLUME_DROP_ENV, DEFAULT_VOLUME_DROP_MAX))
 
 
-def row_count(warehouse_file: Path, table: str) -> int:
+def row_count(warehouse: Engine | Path, table: str) -> int:
     """Rows of `schema.table`, 0 when the table does not exist (yet)."""
-    import duckdb
-
     schema, _, name = table.partition(".")
-    with duckdb.connect(str(warehouse_file), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-        if not exists:
+    with as_engine(warehouse).reader() as reader:
+        if not reader.table_exists(schema, name):
             return 0
-        return con.execute(f'select count(*) from {schema}."{name}"').fetchall()[0][0]
+        return int(reader.rows(f'select count(*) from {schema}."{name}"')[0][0])
 
 
 def previous_successful_count(
@@ -272,7 +270,7 @@ def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
         blocking=True,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        current = row_count(warehouse.file, table)
+        current = row_count(warehouse.engine, table)
         key = dg.AssetCheckKey(asset_key, f"volume_{'__'.join(asset_key.path)}")
         previous = previous_successful_count(context.instance, key)
         max_drop = volume_drop_max()
@@ -293,23 +291,18 @@ def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     return _check
 
 
-def quarantine_counts(warehouse_file: Path) -> list[dict[str, Any]]:
+def quarantine_counts(warehouse: Engine | Path) -> list[dict[str, Any]]:
     """Quarantined rows by source table and rule (empty before the first build)."""
-    import duckdb
-
-    with duckdb.connect(str(warehouse_file), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'quarantine' and table_name = 'quarantined_rows'"
-        ).fetchall()[0][0]
-        if not exists:
+    with as_engine(warehouse).reader() as reader:
+        if not reader.table_exists("quarantine", "quarantined_rows"):
             return []
-        rows = con.execute(
+        rows = reader.rows(
             "select source_table, rule, count(*), min(source_record_id) "
-            "from quarantine.quarantined_rows group by all order by 1, 2"
-        ).fetchall()
+            "from quarantine.quarantined_rows group by 1, 2 order by 1, 2"
+        )
     return [
-        {"source_table": t, "rule": r, "rows": n, "example_record_id": e} for t, r, n, e in rows
+        {"source_table": t, "rule": r, "rows": int(n), "example_record_id": e}
+        for t, r, n, e in rows
     ]
 
 
@@ -323,7 +316,7 @@ def quarantine_counts(warehouse_file: Path) -> list[dict[str, Any]]:
 )
 def quarantine_summary(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Quarantine counts as check metadata, for the run summary."""
-    counts = quarantine_counts(warehouse.file)
+    counts = quarantine_counts(warehouse.engine)
     return dg.AssetCheckResult(
         passed=True,
         severity=dg.AssetCheckSeverity.WARN,

@@ -17,12 +17,21 @@ that gets the lock tags itself as the lock's holder (warehouse, host and process
 reports as failed every other STARTED run that held the same lock and whose process is
 gone. A holder whose process still lives is left alone: it has released the lock and is
 writing its last events. Holders on other hosts are left to run monitoring.
+
+On PostgreSQL (`LEADBRIDGE_TARGET=postgres`, orchestration/engine.py) the server admits
+many writers, but two nightly runs must still not interleave their loads, builds and
+schema swaps. The lock is then a session-level `pg_advisory_lock` taken on a connection
+of its own, held open for the whole run: the server releases it when that session ends,
+however the run ends (a killed process's socket closes), which is what makes the same
+dead-run reaping correct. It waits, logs and times out like the file lock, and the lock
+tag names the database as `postgresql://host:port/database`, never the password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import socket
 import time
@@ -35,12 +44,20 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ingestion.pipelines import Connections, configured_connections
+from orchestration.engine import TARGET_ENV, Engine
 from orchestration.paths import WAREHOUSE_ENV, warehouse_path
 
 PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"
 LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
 LOCK_PROCESS_TAG = "leadbridge/warehouse_lock_process"  # "<host>:<pid>" of the holder
 PUBLISHED_NAME = "leadbridge_marts.duckdb"
+# The advisory lock key every Leadbridge run on one database agrees on: the first 8
+# bytes of sha256("leadbridge/nightly"), as a signed bigint.
+ADVISORY_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"leadbridge/nightly").digest()[:8], "big", signed=True
+)
+LOCK_POLL_SECONDS = 0.5
+DEFAULT_LOCK_TIMEOUT_SECONDS = 6 * 3600
 
 
 def published_path(warehouse_file: Path, configured: str | None = None) -> Path:
@@ -54,16 +71,25 @@ def published_path(warehouse_file: Path, configured: str | None = None) -> Path:
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse file, its dlt state folder and the cross-run lock."""
+    """The warehouse of the run (DuckDB file or PostgreSQL database, see
+    orchestration.engine), its dlt state folder and the cross-run lock."""
 
     path: str | None = None
     published_path: str | None = None
-    lock_timeout_seconds: float = 6 * 3600
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    # None: `$LEADBRIDGE_TARGET` when the run starts (default duckdb).
+    target: str | None = None
 
     @property
     def file(self) -> Path:
-        """Absolute path of the warehouse file."""
+        """Absolute path of the DuckDB warehouse file (on Postgres: the local folder's
+        anchor, see orchestration.engine)."""
         return warehouse_path(self.path)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine and connection settings of this warehouse."""
+        return Engine.resolve(self.file, self.target)
 
     @property
     def published_file(self) -> Path:
@@ -72,39 +98,89 @@ class Warehouse(dg.ConfigurableResource):
 
     @property
     def pipelines_dir(self) -> Path:
-        """dlt working folders, beside the warehouse (see ingestion.pipelines)."""
-        return self.file.parent / ".dlt_pipelines"
+        """dlt working folders of the engine, beside the warehouse file (see
+        ingestion.pipelines)."""
+        return self.engine.pipelines_dir
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
         """Hold the warehouse's run lock for the whole run; wait for another run first."""
+        engine = self.engine
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        log = context.log
-        with open(str(self.file) + ".lock", "w") as handle:
-            started = time.monotonic()
-            announced = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    waited = time.monotonic() - started
-                    if waited > self.lock_timeout_seconds:
-                        raise TimeoutError(
-                            f"another run held {self.file} for {waited:.0f} s; giving up"
-                        ) from None
-                    if not announced and log:
-                        log.info(f"another run is using {self.file}; waiting for it to finish")
-                        announced = True
-                    time.sleep(0.5)
+        with hold_warehouse_lock(engine, self.lock_timeout_seconds, context.log):
+            if context.instance is not None and context.run_id is not None:
+                claim_lock(context.instance, context.run_id, engine.location, context.log)
+            # dbt runs as a subprocess and finds its target and file through these.
+            if self.target is not None:
+                os.environ[TARGET_ENV] = engine.name
+            os.environ[WAREHOUSE_ENV] = str(self.file)
+            yield self
+
+
+def hold_warehouse_lock(
+    engine: Engine, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS, log: Any = None
+) -> contextlib.AbstractContextManager[None]:
+    """The run lock of `engine`'s warehouse, for a run or a command that writes outside
+    one (the erasure): a file lock on DuckDB, an advisory lock on PostgreSQL."""
+    hold = _advisory_lock if engine.postgres else _file_lock
+    return hold(engine, timeout, log)
+
+
+def _wait(try_lock: Any, engine: Engine, timeout: float, log: Any) -> None:
+    """Call `try_lock` until it succeeds; say once that we wait; give up after `timeout`."""
+    started = time.monotonic()
+    announced = False
+    while not try_lock():
+        waited = time.monotonic() - started
+        if waited > timeout:
+            raise TimeoutError(f"another run held {engine.location} for {waited:.0f} s; giving up")
+        if not announced and log:
+            log.info(f"another run is using {engine.location}; waiting for it to finish")
+            announced = True
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine, timeout: float, log: Any) -> Iterator[None]:
+    """An exclusive `flock` on `<warehouse>.lock` (DuckDB)."""
+    with open(str(engine.file) + ".lock", "w") as handle:
+
+        def try_lock() -> bool:
             try:
-                if context.instance is not None and context.run_id is not None:
-                    claim_lock(context.instance, context.run_id, str(self.file), context.log)
-                # dbt runs as a subprocess and finds the file through this variable.
-                os.environ[WAREHOUSE_ENV] = str(self.file)
-                yield self
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
+
+        _wait(try_lock, engine, timeout, log)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _advisory_lock(engine: Engine, timeout: float, log: Any) -> Iterator[None]:
+    """A session-level advisory lock on a connection held for the run (PostgreSQL)."""
+    assert engine.postgres is not None
+    connection = engine.postgres.connect(application_name="leadbridge-run-lock")
+    try:
+        connection.autocommit = True  # a session lock: no transaction left open
+
+        def try_lock() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+                return bool(cursor.fetchone()[0])
+
+        _wait(try_lock, engine, timeout, log)
+        try:
+            yield
+        finally:
+            # closing the session releases it anyway
+            with contextlib.suppress(Exception), connection.cursor() as cursor:
+                cursor.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    finally:
+        connection.close()
 
 
 def claim_lock(

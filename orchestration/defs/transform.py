@@ -6,8 +6,9 @@ tests run inside the build and surface as Dagster asset checks on the models. db
 source tests run in the build too (a failure fails it) but are not shown as checks on
 the raw assets: when the dbt step owns checks on an asset, Dagster (1.13) no longer
 makes the step wait for the blocking Great Expectations checks of that asset.
-Groups follow the dbt folders: staging, intermediate, marts; contract seeds form
-`lead_contract`.
+Groups follow the dbt folders: staging, intermediate, marts, restricted; contract seeds
+form `lead_contract`. The engine dbt builds on is `LEADBRIDGE_TARGET` (profiles.yml's
+`target:` reads it; orchestration/engine.py), and the assets' kinds name it.
 
 Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares it
 (`prepare_if_dev`); `make` targets and the tests run `dbt parse` first.
@@ -28,16 +29,26 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.resources import Warehouse
+from orchestration.engine import target_name
 from orchestration.paths import DBT_PROJECT_DIR
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_PROJECT.prepare_if_dev()
 
-_LAYERS = ("staging", "intermediate", "marts")
+_LAYERS = ("staging", "intermediate", "marts", "restricted")
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """dbt nodes grouped by layer folder; seeds are the lead contract."""
+    """dbt nodes grouped by layer folder; seeds are the lead contract; kinds name the
+    engine of `LEADBRIDGE_TARGET`, not the adapter the manifest was parsed with."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        """The spec dagster-dbt builds, with the engine in use as its kind."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        kinds = {"dbt", target_name()} | ({"view"} & spec.kinds)
+        return spec.replace_attributes(kinds=kinds)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """The asset group of one dbt node."""
@@ -96,5 +107,8 @@ def dbt_build(
     as_of = night_of(config, context.run.tags)
     if as_of:
         args += ["--vars", json.dumps({"as_of": as_of})]
-    context.log.info(f"building the warehouse {warehouse.file} as of {as_of or 'now'}")
+    engine = warehouse.engine
+    context.log.info(
+        f"building the warehouse ({engine.name} {engine.location}) as of {as_of or 'now'}"
+    )
     yield from dbt.cli(args, context=context).stream()

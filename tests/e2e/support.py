@@ -61,8 +61,7 @@ def marts_fingerprint(home: Path) -> dict[str, str]:
     """A content hash of every mart of the working warehouse (order-independent)."""
     tables = sql(
         home,
-        "select table_name from information_schema.tables "
-        "where table_schema = 'marts' order by 1",
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1",
     )
     out = {}
     for (table,) in tables:

@@ -9,10 +9,7 @@ change and the incremental check run against copies of that warehouse.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +19,6 @@ import pytest
 
 from tests.fixtures.raw_scenario import (
     A1,
-    AS_OF,
     C1,
     C8,
     L1,
@@ -30,61 +26,30 @@ from tests.fixtures.raw_scenario import (
     L3B,
     L4,
     L5,
-    L6,
-    L7,
     O1,
     SC1,
     SC2,
     create_raw_scenario,
 )
+from tests.support.dbt_scenario import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    DBT_PROJECT,
+    ERIN,
+    FIONA,
+    FRANK,
+    GINA,
+    INFO_HUBSPOT,
+    run_dbt,
+)
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT = REPO_ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
 
-
-def person(anchor: str) -> str:
-    """The person key: md5 of the identity cluster's anchor (earliest record)."""
-    return hashlib.md5(anchor.encode()).hexdigest()
-
-
-ALICE = person("hubspot_contact:101")
-BOB = person("hubspot_contact:202")  # the merged-away contact is older: it anchors Bob
-CAROL = person("hubspot_contact:301")
-DAN = person("hubspot_contact:401")
-ERIN = person("hubspot_contact:501")
-INFO_HUBSPOT = person("hubspot_contact:601")
-FRANK = person(f"salesforce_lead:{L6}")
-FIONA = person(f"salesforce_lead:{L7}")
-GINA = person(f"salesforce_contact:{C8}")
-
-
-def run_dbt(args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT) -> str:
-    """Run dbt with the repo's profile against `warehouse`; target and logs stay in `work`."""
-    env = {
-        **os.environ,
-        "LEADBRIDGE_WAREHOUSE": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    command = [
-        str(DBT),
-        *args,
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-        "--vars",
-        f"{{as_of: '{AS_OF}'}}",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    return result.stdout
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
@@ -130,11 +95,18 @@ def test_build_runs_every_model_and_test_green(built):
         "mart_sync_health",
         "metricflow_time_spine",
     } <= set(tables)
+    restricted = {
+        row[0]
+        for row in query(
+            warehouse, "select table_name from duckdb_tables() where schema_name = 'restricted'"
+        )
+    }
+    assert restricted == {"person_contacts", "owner_contacts", "handoff_queue_contacts"}
     schemas = {
         row[0]
         for row in query(warehouse, "select distinct table_schema from information_schema.tables")
     }
-    assert {"staging", "intermediate", "marts", "lead_contract"} <= schemas
+    assert {"staging", "intermediate", "marts", "restricted", "lead_contract"} <= schemas
 
 
 def test_identity_links_record_their_rule(built):
@@ -174,18 +146,19 @@ def test_people_are_unified_and_ambiguous_emails_are_not_guessed(built):
             warehouse,
             """
         select person_id, hubspot_contact_id, salesforce_lead_id, salesforce_contact_id,
-               email, current_stage, has_ambiguous_email
+               email_hash, current_stage, has_ambiguous_email
         from marts.dim_person""",
         )
     }
     assert set(people) == {ALICE, BOB, CAROL, DAN, ERIN, INFO_HUBSPOT, FRANK, FIONA, GINA}
-    assert people[ALICE] == ("101", L1, C1, "alice@acme.com", "customer", False)
-    assert people[BOB] == ("201", None, None, "bob@beta.io", "lead", False)  # live survivor
-    assert people[CAROL] == ("301", L3, None, "carol@gamma.com", "sal", False)
+    assert people[ALICE] == ("101", L1, C1, sha256("alice@acme.com"), "customer", False)
+    # live survivor; "Carol@Gamma.COM " is hashed in its normalized form
+    assert people[BOB] == ("201", None, None, sha256("bob@beta.io"), "lead", False)
+    assert people[CAROL] == ("301", L3, None, sha256("carol@gamma.com"), "sal", False)
     assert people[ERIN][4] == "mql"
-    assert people[GINA] == (None, None, C8, "gina@acme.com", "opportunity", False)
+    assert people[GINA] == (None, None, C8, sha256("gina@acme.com"), "opportunity", False)
     for ambiguous in (INFO_HUBSPOT, FRANK, FIONA):
-        assert people[ambiguous][3] == "info@delta.org"
+        assert people[ambiguous][3] == sha256("info@delta.org")
         assert people[ambiguous][5] is True
     account = query(
         warehouse, f"select account_key from marts.dim_person where person_id = '{ALICE}'"
@@ -195,6 +168,64 @@ def test_people_are_unified_and_ambiguous_emails_are_not_guessed(built):
         "select salesforce_account_id, hubspot_company_id from marts.dim_account"
         f" where account_key = '{account}'",
     ) == [(A1, "c-1")]
+
+
+def test_clear_contact_details_are_in_restricted_only(built):
+    warehouse, _ = built
+    contacts = {
+        row[0]: row[1:]
+        for row in query(
+            warehouse,
+            """
+        select person_id, email, full_name, phone, job_title, company_name,
+               primary_record_type, primary_record_id
+        from restricted.person_contacts""",
+        )
+    }
+    assert contacts[ALICE] == (
+        "alice@acme.com",
+        "Alice Anders",
+        "+1 555 0101",
+        "CTO",
+        "Acme",
+        "hubspot_contact",
+        "101",
+    )
+    # the primary record is the live contact 201, not the merged-away (older) 202
+    assert contacts[BOB][:2] == ("bob@beta.io", "Bob Brown")
+    # Salesforce-only: name, phone and title from the Salesforce contact
+    assert contacts[GINA] == (
+        "gina@acme.com",
+        "Gina Gold",
+        "+1 555 0108",
+        "VP Ops",
+        None,
+        "salesforce_contact",
+        C8,
+    )
+    owners = dict(query(warehouse, "select owner_name, email from restricted.owner_contacts"))
+    assert owners == {
+        "Sam Seller": "sam@leadbridge.test",
+        "Rita Rep": "rita@leadbridge.test",
+        "Quinn Closer": "quinn@leadbridge.test",
+    }
+    owner_hashes = {row[0] for row in query(warehouse, "select email_hash from marts.dim_owner")}
+    assert sha256("sam@leadbridge.test") in owner_hashes
+    mart_columns = {
+        row[0]
+        for row in query(
+            warehouse,
+            "select column_name from information_schema.columns where table_schema = 'marts'",
+        )
+    }
+    assert not mart_columns & {"email", "full_name", "owner_name", "company_name", "phone"}
+    # a rep's task or meeting subject is free text and stays out of the marts
+    details = query(
+        warehouse,
+        "select distinct event_detail from marts.fct_lead_events"
+        " where event_category = 'sales_activity'",
+    )
+    assert details == [(None,)]
 
 
 def stages_of(warehouse: Path, person_id: str) -> list[tuple[str, str, int]]:
@@ -402,6 +433,15 @@ def test_handoff_queue_and_sync_health(built):
     assert len(queue) == 1
     assert queue[0][:4] == (ERIN, "2026-01-23 22:00:00", Decimal("7.00"), False)
     assert queue[0][4].startswith("2026-01-23 ")
+    work_list = query(
+        warehouse,
+        """
+        select person_id, queue_position, full_name, email, phone, owner_name, is_overdue
+        from restricted.handoff_queue_contacts""",
+    )
+    assert work_list == [
+        (ERIN, 1, "Erin Evans", "erin@zeta.com", "+1 555 0105", "Sam Seller", False)
+    ]
     presence = dict(
         query(warehouse, "select system_presence, count(*) from marts.mart_sync_health group by 1")
     )

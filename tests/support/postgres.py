@@ -66,6 +66,19 @@ class PostgresServer:
             **kwargs,
         )
 
+    def admin_connect(self, **kwargs):
+        """A psycopg2 connection to the test database as the superuser (unix socket):
+        for what the test role may not do, e.g. `set role` to a role it is not in."""
+        import psycopg2
+
+        return psycopg2.connect(
+            host=str(self.socket_dir),
+            port=self.port,
+            user=_SUPERUSER,
+            dbname=self.database,
+            **kwargs,
+        )
+
     def dbt_env(self) -> dict[str, str]:
         """The LEADBRIDGE_PG_* variables the `postgres` target of dbt_project/profiles.yml reads."""
         return {
@@ -229,7 +242,9 @@ def postgres_server(
         try:
             admin.autocommit = True
             with admin.cursor() as cursor:
-                cursor.execute(f'create role "{user}" login password %s', (password,))
+                # CREATEROLE: dbt's on-run-start creates the BI access roles where they are
+                # missing (dbt_project/macros/access.sql), as a deployment's dbt user may.
+                cursor.execute(f'create role "{user}" login createrole password %s', (password,))
                 cursor.execute(f'create database "{database}" owner "{user}"')
         finally:
             admin.close()

@@ -71,11 +71,19 @@ def test_every_raw_asset_carries_the_freshness_its_dbt_source_declares(definitio
         assert [h.total_seconds() / 3600 for h in hours] == [warn, fail], key
 
 
-def test_groups_are_ingestion_staging_intermediate_marts_and_contract(definitions):
+def test_groups_are_ingestion_staging_intermediate_marts_restricted_and_contract(definitions):
     graph = _graph(definitions)
     groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
-    assert {"ingestion", "staging", "marts"} <= groups
-    assert groups <= {"ingestion", "staging", "intermediate", "marts", "lead_contract", "publish"}
+    assert {"ingestion", "staging", "marts", "restricted"} <= groups
+    assert groups <= {
+        "ingestion",
+        "staging",
+        "intermediate",
+        "marts",
+        "restricted",
+        "lead_contract",
+        "publish",
+    }
 
 
 def test_the_nightly_schedule_runs_the_nightly_job_at_two_in_berlin(definitions):

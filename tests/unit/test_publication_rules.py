@@ -20,11 +20,16 @@ def _upstream_steps(defs):
 
 
 def test_publishing_waits_for_the_dbt_build_and_depends_on_every_mart(definitions):
-    from orchestration.defs.publish import MART_KEYS
+    from orchestration.defs.publish import MART_KEYS, RESTRICTED_KEYS
 
     graph = definitions.resolve_asset_graph()
-    marts = {k for k in graph.materializable_asset_keys if graph.get(k).group_name == "marts"}
-    assert set(graph.get(PUBLISHED).parent_keys) == marts == set(MART_KEYS)
+
+    def group(name: str) -> set[dg.AssetKey]:
+        return {k for k in graph.materializable_asset_keys if graph.get(k).group_name == name}
+
+    assert group("marts") == set(MART_KEYS) and group("restricted") == set(RESTRICTED_KEYS)
+    assert RESTRICTED_KEYS  # the restricted contacts are published too (on PostgreSQL)
+    assert set(graph.get(PUBLISHED).parent_keys) == group("marts") | group("restricted")
     assert graph.get(PUBLISHED).group_name == "publish"
     assert "dbt_build" in _upstream_steps(definitions)
 

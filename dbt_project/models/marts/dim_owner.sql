@@ -7,8 +7,8 @@ with owners as (
 
 select
     owner_key,
-    max(owner_name) as owner_name,
-    max(email_normalized) as email,
+    -- employees' names and clear emails are in restricted.owner_contacts (see README)
+    {{ sha256_hex('max(email_normalized)') }} as email_hash,
     max(case when source_system = 'hubspot' then source_owner_id end) as hubspot_owner_id,
     max(case when source_system = 'salesforce' then source_owner_id end) as salesforce_user_id,
     {{ dbt.bool_or('is_queue') }} as is_queue,

@@ -20,15 +20,7 @@ person_records as (
         row_number() over (
             partition by record_persons.person_id, records.record_type
             order by case when records.is_removed then 1 else 0 end, records.created_at, records.record_id
-        ) as rank_in_type,
-        row_number() over (
-            partition by record_persons.person_id
-            order by
-                case when records.is_removed then 1 else 0 end,
-                case records.record_type when 'hubspot_contact' then 1 when 'salesforce_contact' then 2 else 3 end,
-                records.created_at,
-                records.record_id
-        ) as rank_in_person
+        ) as rank_in_type
     from record_persons
     inner join records on record_persons.node_key = records.node_key
 
@@ -43,9 +35,6 @@ persons as (
         max(case when record_type = 'salesforce_contact' and rank_in_type = 1 then record_id end) as salesforce_contact_id,
         sum(case when source_system = 'hubspot' then 1 else 0 end) as hubspot_record_count,
         sum(case when source_system = 'salesforce' then 1 else 0 end) as salesforce_record_count,
-        max(case when rank_in_person = 1 then email_normalized end) as email,
-        max(case when rank_in_person = 1 then trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) end) as full_name,
-        max(case when rank_in_person = 1 then company_name end) as company_name,
         {{ dbt.bool_or('has_ambiguous_email') }} as has_ambiguous_email,
         min(created_at) as created_at
     from person_records
@@ -123,6 +112,12 @@ milestones as (
 
     select * from {{ ref('int_lifecycle__person_milestones') }}
 
+),
+
+contacts as (
+
+    select * from {{ ref('int_people__contacts') }}
+
 )
 
 select
@@ -132,9 +127,8 @@ select
     persons.salesforce_contact_id,
     cast(persons.hubspot_record_count as {{ dbt.type_int() }}) as hubspot_record_count,
     cast(persons.salesforce_record_count as {{ dbt.type_int() }}) as salesforce_record_count,
-    persons.email,
-    nullif(persons.full_name, '') as full_name,
-    persons.company_name,
+    -- clear contact details are in restricted.person_contacts (PII, see README)
+    {{ sha256_hex('contacts.email') }} as email_hash,
     milestones.current_stage,
     milestones.current_stage_since,
     current_owner.owner_key,
@@ -150,6 +144,7 @@ select
     persons.created_at
 from persons
 left join milestones on persons.person_id = milestones.person_id
+left join contacts on persons.person_id = contacts.person_id
 left join current_owner on persons.person_id = current_owner.person_id
 left join link_rules on persons.person_id = link_rules.person_id
 left join hubspot_contacts on persons.hubspot_contact_id = hubspot_contacts.contact_id

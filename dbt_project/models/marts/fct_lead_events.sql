@@ -140,7 +140,8 @@ tasks as (
         sales_owners.owner_key,
         cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}),
-        tasks.subject
+        -- a subject is free text a rep typed (names, phone numbers): PII, not published
+        cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_salesforce__tasks') }} as tasks
     inner join record_persons on tasks.who_id = record_persons.record_id
     left join sales_owners on tasks.owner_id = sales_owners.source_owner_id
@@ -162,7 +163,7 @@ meetings as (
         sales_owners.owner_key,
         cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}),
-        events.subject
+        cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_salesforce__events') }} as events
     inner join record_persons on events.who_id = record_persons.record_id
     left join sales_owners on events.owner_id = sales_owners.source_owner_id

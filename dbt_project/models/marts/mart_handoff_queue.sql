@@ -1,4 +1,5 @@
 -- One row per person waiting for a first sales touch after an MQL hand-off (SLA open or breached without a touch), as of now: what sales should act on next.
+-- Without contact details: sales works the queue from restricted.handoff_queue_contacts.
 with handoffs as (
 
     select * from {{ ref('int_sla__handoffs') }}
@@ -22,12 +23,6 @@ latest_handoff as (
 milestones as (
 
     select * from {{ ref('int_lifecycle__person_milestones') }}
-
-),
-
-persons as (
-
-    select * from {{ ref('dim_person') }}
 
 ),
 
@@ -58,9 +53,6 @@ recent_history as (
 select
     latest_handoff.person_id,
     latest_handoff.handoff_id,
-    persons.full_name,
-    persons.email,
-    persons.company_name,
     latest_handoff.owner_key_at_handoff as owner_key,
     latest_handoff.handoff_at,
     latest_handoff.sla_deadline_at,
@@ -72,7 +64,6 @@ select
     cast(row_number() over (order by latest_handoff.sla_deadline_at, latest_handoff.person_id) as {{ dbt.type_int() }}) as queue_position
 from latest_handoff
 inner join milestones on latest_handoff.person_id = milestones.person_id
-inner join persons on latest_handoff.person_id = persons.person_id
 left join recent_history on latest_handoff.person_id = recent_history.person_id
 -- still in the hand-off: not recycled, disqualified or already moved on in the funnel
 where milestones.current_stage = 'mql'

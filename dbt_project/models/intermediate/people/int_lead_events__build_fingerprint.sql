@@ -1,5 +1,6 @@
 -- One row: a fingerprint of everything that restates old history in fct_lead_events
--- (the lead contract, the identity map, and the campaign and owner keys events carry).
+-- (the lead contract, the identity map, the campaign and owner keys events carry, and
+-- the version of what a row holds).
 -- When it changes, fct_lead_events' next incremental run drops its rows and rebuilds
 -- them all (see its pre-hook).
 with contract_rows as (
@@ -29,6 +30,14 @@ identity_rows as (
     select 'owner|' || source_system || '|' || source_owner_id || '|' || owner_key
     from {{ ref('int_owners__unified') }}
 
+),
+
+-- What a stored row holds: a new version restates old history too. v2: sales-activity
+-- subjects (free text, PII) left event_detail, and must leave the stored rows as well.
+row_definition as (
+
+    select 'rows|v2' as item
+
 )
 
 select
@@ -37,4 +46,6 @@ from (
     select item from contract_rows
     union all
     select item from identity_rows
+    union all
+    select item from row_definition
 ) as items

@@ -1,0 +1,272 @@
+"""Which database the nightly job runs on: the one place that knows.
+
+`LEADBRIDGE_TARGET` chooses the engine for the whole job: `duckdb` (default; the
+warehouse is the file `$LEADBRIDGE_WAREHOUSE`) or `postgres` (a PostgreSQL server
+reached through `LEADBRIDGE_PG_HOST`, `…_PORT`, `…_USER`, `…_PASSWORD`, `…_DATABASE`,
+`…_SSLMODE`, the variables the `postgres` target of dbt_project/profiles.yml reads, whose
+`target:` is the same setting). dlt's destination, dbt's target, the checks' reads, the
+run lock and the publication all follow it; nothing else calls `duckdb.connect` or
+`psycopg2.connect` on the warehouse.
+
+On either engine the local data folder (the parent of the DuckDB file path) still holds
+what is not warehouse data: dlt's working folders, the file drop inbox, `alerts.log`.
+
+The target is read when a run starts (the `Warehouse` resource), so one process can run
+a night on each engine. Only asset `kinds` are fixed when the definitions load: they
+name the engine of `LEADBRIDGE_TARGET` at that moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TARGET_ENV = "LEADBRIDGE_TARGET"
+DUCKDB, POSTGRES = "duckdb", "postgres"
+TARGETS = (DUCKDB, POSTGRES)
+PG_ENV = {
+    "host": "LEADBRIDGE_PG_HOST",
+    "port": "LEADBRIDGE_PG_PORT",
+    "user": "LEADBRIDGE_PG_USER",
+    "password": "LEADBRIDGE_PG_PASSWORD",
+    "database": "LEADBRIDGE_PG_DATABASE",
+    "sslmode": "LEADBRIDGE_PG_SSLMODE",
+}
+# The same defaults as dbt_project/profiles.yml, so dbt and everything else meet.
+PG_DEFAULTS = {
+    "host": "localhost",
+    "port": "5432",
+    "user": "leadbridge",
+    "password": "",
+    "database": "leadbridge",
+    "sslmode": "prefer",
+}
+PG_CONNECT_TIMEOUT_SECONDS = 10
+
+
+class UnknownTarget(ValueError):
+    """`LEADBRIDGE_TARGET` names no engine Leadbridge runs on."""
+
+
+def target_name(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The engine to run on: `configured`, else `$LEADBRIDGE_TARGET`, else duckdb."""
+    env = os.environ if environ is None else environ
+    raw = configured if configured is not None else env.get(TARGET_ENV, "")
+    name = raw.strip().lower() or DUCKDB
+    if name not in TARGETS:
+        raise UnknownTarget(
+            f"{TARGET_ENV}={raw!r} is not a target Leadbridge runs on; "
+            f"valid values: {', '.join(TARGETS)}"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Where the PostgreSQL warehouse is; `url` names it without the password."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    database: str
+    sslmode: str = "prefer"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresSettings:
+        """The `LEADBRIDGE_PG_*` settings, with profiles.yml's defaults."""
+        env = os.environ if environ is None else environ
+        values = {key: env.get(var) or PG_DEFAULTS[key] for key, var in PG_ENV.items()}
+        if not values["port"].isdigit():
+            raise ValueError(f"{PG_ENV['port']}={values['port']!r} is not a port number")
+        return cls(**{**values, "port": int(values["port"])})
+
+    @property
+    def url(self) -> str:
+        """`postgresql://host:port/database`: for logs and run tags (no credentials)."""
+        return f"postgresql://{self.host}:{self.port}/{self.database}"
+
+    def connect(self, **kwargs: Any):
+        """A new psycopg2 connection whose session runs in UTC, as dbt's models assume."""
+        import psycopg2
+
+        kwargs.setdefault("application_name", "leadbridge")
+        return psycopg2.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.database,
+            sslmode=self.sslmode,
+            connect_timeout=PG_CONNECT_TIMEOUT_SECONDS,
+            # timestamptz values and `now()` must not depend on the server's TimeZone.
+            options="-c TimeZone=UTC",
+            **kwargs,
+        )
+
+    def dlt_credentials(self) -> dict[str, Any]:
+        """The credentials dlt's postgres destination takes."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.user,
+            "password": self.password,
+            "database": self.database,
+            "query": {"sslmode": self.sslmode},
+        }
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The warehouse of one run: its engine, where it is and how to read it."""
+
+    name: str
+    # The DuckDB warehouse file; on Postgres its folder still holds the local state.
+    file: Path
+    postgres: PostgresSettings | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        file: Path,
+        target: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Engine:
+        """The engine `target` (default `$LEADBRIDGE_TARGET`) with the warehouse `file`."""
+        name = target_name(target, environ)
+        settings = PostgresSettings.from_env(environ) if name == POSTGRES else None
+        return cls(name, file, settings)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the warehouse is a PostgreSQL database."""
+        return self.name == POSTGRES
+
+    @property
+    def location(self) -> str:
+        """The warehouse for logs and lock tags: the file, or `postgresql://host:port/db`."""
+        return self.postgres.url if self.postgres else str(self.file)
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt working folders of this target: state lives and dies with its data, so a
+        switch of target never reuses a cursor kept for the other warehouse."""
+        local = self.file.parent
+        if self.postgres is None:
+            return local / ".dlt_pipelines"
+        server = f"{self.postgres.host}_{self.postgres.port}_{self.postgres.database}"
+        return local / ".dlt_pipelines_postgres" / server.replace("/", "_")
+
+    def dlt_destination(self):
+        """The dlt destination that loads into this warehouse."""
+        import dlt
+
+        if self.postgres is None:
+            return dlt.destinations.duckdb(str(self.file))
+        return dlt.destinations.postgres(credentials=self.postgres.dlt_credentials())
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """A read-only session on the warehouse for the length of the block."""
+        if self.postgres is None:
+            import duckdb
+
+            with duckdb.connect(str(self.file), read_only=True) as con:
+                yield Reader(DUCKDB, con)
+            return
+        connection = self.postgres.connect()
+        try:
+            connection.set_session(readonly=True, autocommit=True)
+            yield Reader(POSTGRES, connection)
+        finally:
+            connection.close()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Any]:
+        """A read-write DB-API connection for the block (DuckDB: the file, exclusively;
+        PostgreSQL: a transaction committed when the block ends without an error)."""
+        if self.postgres is None:
+            import duckdb
+
+            with duckdb.connect(str(self.file)) as con:
+                yield con
+            return
+        connection = self.postgres.connect()
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def vacuum_full(self, tables: Sequence[str]) -> None:
+        """PostgreSQL: rewrite `tables` (`schema.table`) so that the row versions an UPDATE
+        replaced leave their data files (plain VACUUM only marks them reusable)."""
+        if self.postgres is None or not tables:
+            return
+        connection = self.postgres.connect()
+        try:
+            connection.autocommit = True  # VACUUM cannot run inside a transaction
+            with connection.cursor() as cursor:
+                for table in tables:
+                    schema, _, name = table.partition(".")
+                    cursor.execute(f'vacuum full "{schema}"."{name}"')
+        finally:
+            connection.close()
+
+
+def as_engine(warehouse: Engine | Path | str) -> Engine:
+    """An engine from what callers pass: an `Engine`, or the path of a DuckDB file."""
+    if isinstance(warehouse, Engine):
+        return warehouse
+    return Engine(DUCKDB, Path(warehouse))
+
+
+@dataclass
+class Reader:
+    """Queries on one open warehouse session; parameters are written `?` on both engines."""
+
+    engine: str
+    connection: Any
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of `sql`."""
+        if self.engine == DUCKDB:
+            # fetch all: a half-read result blocks the next statement (duckdb 2.0)
+            return self.connection.execute(sql, list(params)).fetchall()
+        with self.connection.cursor() as cursor:
+            if params:
+                cursor.execute(_pyformat(sql), tuple(params))
+            else:  # without parameters psycopg2 takes the text as it is
+                cursor.execute(sql)
+            return cursor.fetchall()
+
+    def frame(self, sql: str):
+        """`sql` as a pandas DataFrame (DECIMAL columns as floats on both engines)."""
+        if self.engine == DUCKDB:
+            return self.connection.sql(sql).df()
+        import pandas as pd
+
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            columns = [column.name for column in cursor.description]
+            records = cursor.fetchall()
+        # coerce_float: psycopg2 returns NUMERIC as Decimal, DuckDB's df() as float64
+        return pd.DataFrame.from_records(records, columns=columns, coerce_float=True)
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        """Whether `schema.table` exists (a table or a view)."""
+        found = self.rows(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+        return bool(found[0][0])
+
+
+def _pyformat(sql: str) -> str:
+    """`?` placeholders as psycopg2's `%s` (and a literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")

@@ -1,0 +1,101 @@
+"""Running the dbt project on the hand-written raw scenario (tests/fixtures/raw_scenario.py).
+
+Shared by the integration tests that build the scenario (DuckDB, PostgreSQL, PII): the
+`dbt` command with the repo's profile and the pinned `AS_OF`, and the person keys the
+identity rules give the scenario's people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tests.fixtures.raw_scenario import AS_OF, C8, L6, L7
+from tests.support.postgres import PostgresServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"
+
+
+def person(anchor: str) -> str:
+    """The person key: md5 of the identity cluster's anchor (earliest record)."""
+    return hashlib.md5(anchor.encode()).hexdigest()
+
+
+ALICE = person("hubspot_contact:101")
+BOB = person("hubspot_contact:202")  # the merged-away contact is older: it anchors Bob
+CAROL = person("hubspot_contact:301")
+DAN = person("hubspot_contact:401")
+ERIN = person("hubspot_contact:501")
+INFO_HUBSPOT = person("hubspot_contact:601")
+FRANK = person(f"salesforce_lead:{L6}")
+FIONA = person(f"salesforce_lead:{L7}")
+GINA = person(f"salesforce_contact:{C8}")
+
+
+def run_dbt(args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT) -> str:
+    """Run dbt with the repo's profile against `warehouse`; target and logs stay in `work`."""
+    env = {
+        **os.environ,
+        "LEADBRIDGE_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        f"{{as_of: '{AS_OF}'}}",
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+# The superuser tests/support/postgres.py initialises the throw-away server with; it
+# connects over the server's unix socket without a password.
+_PG_SUPERUSER = "postgres"
+
+
+def postgres_admin(server: PostgresServer, database: str | None = None):
+    """An autocommit superuser connection (unix socket) to `database` (default: the server's)."""
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=str(server.socket_dir),
+        port=server.port,
+        user=_PG_SUPERUSER,
+        dbname=database or server.database,
+    )
+    connection.autocommit = True
+    return connection
+
+
+def scenario_database(server: PostgresServer, name: str) -> PostgresServer:
+    """A fresh database `name` on the server, owned by the test role, for one test module.
+
+    Modules building the scenario each get their own database: the raw tables are created
+    once per database. The test role may create roles, because the project's
+    `on-run-start` creates the access roles (bi_reader, marketing, sales) when missing.
+    """
+    admin = postgres_admin(server, "postgres")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'alter role "{server.user}" createrole')
+            cursor.execute(f'drop database if exists "{name}"')
+            cursor.execute(f'create database "{name}" owner "{server.user}"')
+    finally:
+        admin.close()
+    return replace(server, database=name)

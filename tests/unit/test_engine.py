@@ -1,0 +1,90 @@
+"""`LEADBRIDGE_TARGET` picks the engine of the whole nightly job (orchestration/engine.py)."""
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.pipelines import loader_file_format, make_pipeline
+from orchestration.engine import (
+    Engine,
+    PostgresSettings,
+    UnknownTarget,
+    as_engine,
+    target_name,
+)
+
+PG = {
+    "LEADBRIDGE_PG_HOST": "db.internal",
+    "LEADBRIDGE_PG_PORT": "6543",
+    "LEADBRIDGE_PG_USER": "loader",
+    "LEADBRIDGE_PG_PASSWORD": "s3cret-pw",
+    "LEADBRIDGE_PG_DATABASE": "crm",
+    "LEADBRIDGE_PG_SSLMODE": "require",
+}
+
+
+def test_the_target_defaults_to_duckdb_and_accepts_postgres():
+    assert target_name(environ={}) == "duckdb"
+    assert target_name(environ={"LEADBRIDGE_TARGET": ""}) == "duckdb"
+    assert target_name(environ={"LEADBRIDGE_TARGET": " Postgres "}) == "postgres"
+    assert target_name("duckdb", environ={"LEADBRIDGE_TARGET": "postgres"}) == "duckdb"
+
+
+def test_an_unknown_target_is_an_error_naming_the_valid_values():
+    with pytest.raises(UnknownTarget, match=r"LEADBRIDGE_TARGET='snowflake'.*duckdb, postgres"):
+        target_name(environ={"LEADBRIDGE_TARGET": "snowflake"})
+    with pytest.raises(ValueError, match="valid values: duckdb, postgres"):
+        Engine.resolve(Path("/w/leadbridge.duckdb"), environ={"LEADBRIDGE_TARGET": "pg"})
+
+
+def test_postgres_settings_come_from_the_profiles_variables_and_never_show_the_password():
+    settings = PostgresSettings.from_env(PG)
+    assert (settings.host, settings.port, settings.user, settings.database) == (
+        "db.internal",
+        6543,
+        "loader",
+        "crm",
+    )
+    assert settings.sslmode == "require"
+    assert settings.url == "postgresql://db.internal:6543/crm"
+    assert "s3cret-pw" not in repr(settings)
+    engine = Engine.resolve(
+        Path("/w/leadbridge.duckdb"), environ={**PG, "LEADBRIDGE_TARGET": "postgres"}
+    )
+    assert engine.location == "postgresql://db.internal:6543/crm"
+    assert "s3cret-pw" not in repr(engine)
+
+
+def test_postgres_defaults_are_those_of_profiles_yml():
+    settings = PostgresSettings.from_env({})
+    assert settings.url == "postgresql://localhost:5432/leadbridge"
+    assert (settings.user, settings.sslmode) == ("leadbridge", "prefer")
+    with pytest.raises(ValueError, match="LEADBRIDGE_PG_PORT"):
+        PostgresSettings.from_env({"LEADBRIDGE_PG_PORT": "fivefourthreetwo"})
+
+
+def test_each_target_keeps_its_own_dlt_working_folder():
+    file = Path("/w/leadbridge.duckdb")
+    duck = Engine.resolve(file, environ={})
+    pg = Engine.resolve(file, environ={**PG, "LEADBRIDGE_TARGET": "postgres"})
+    other = Engine.resolve(
+        file, environ={**PG, "LEADBRIDGE_PG_DATABASE": "crm2", "LEADBRIDGE_TARGET": "postgres"}
+    )
+    assert duck.pipelines_dir == Path("/w/.dlt_pipelines")  # unchanged for DuckDB
+    assert len({duck.pipelines_dir, pg.pipelines_dir, other.pipelines_dir}) == 3
+    assert all(p.parent.parent == Path("/w") for p in (pg.pipelines_dir, other.pipelines_dir))
+    assert as_engine(file) == duck
+
+
+def test_the_loader_file_format_follows_the_destination(tmp_path):
+    settings = PostgresSettings.from_env(PG)
+    duck = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "duck")
+    pg = make_pipeline(
+        "files",
+        tmp_path / "w.duckdb",
+        tmp_path / "pg",
+        Engine("postgres", tmp_path / "w.duckdb", settings).dlt_destination(),
+    )
+    assert loader_file_format("files", duck) == "parquet"
+    assert loader_file_format("files", pg) == "csv"  # COPY; Parquet would need ADBC
+    assert pg.destination.destination_name == "postgres"
