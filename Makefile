@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run test lint ui docs bench clean
+.PHONY: setup manifest run erase test lint ui docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -37,6 +37,12 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 
 run: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/python -m orchestration.run_nightly
+
+# Erase one person (orchestration/erase.py): `make erase EMAIL=jane@example.com`, or
+# RECORD=salesforce_lead:00Q…; REASON="ticket 4711" is kept with the request.
+erase: manifest $(DAGSTER_HOME)/dagster.yaml
+	@test -n "$(EMAIL)$(RECORD)" || { echo "usage: make erase EMAIL=<address> | RECORD=<kind>:<id> [REASON=…]" >&2; exit 2; }
+	$(VENV)/bin/python -m orchestration.erase $(if $(EMAIL),--email "$(EMAIL)") $(if $(RECORD),--record "$(RECORD)") $(if $(REASON),--reason "$(REASON)")
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,7 @@ from dagster_dlt import DagsterDltResource
 
 from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
-from orchestration.defs.nightly import nightly_job, nightly_schedule
+from orchestration.defs.nightly import erasure_rebuild_job, nightly_job, nightly_schedule
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import SourceSystems, Warehouse
@@ -17,7 +17,7 @@ from orchestration.paths import DBT_EXECUTABLE
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],
     asset_checks=QUALITY_CHECKS,
-    jobs=[nightly_job],
+    jobs=[nightly_job, erasure_rebuild_job],
     schedules=[nightly_schedule],
     sensors=[nightly_failure_alert, nightly_summary_on_success, nightly_summary_on_failure],
     resources={

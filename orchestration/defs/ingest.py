@@ -17,6 +17,9 @@ once, without retries. A retry is safe: dagster-dlt drops the pipeline's local s
 is committed together with the data it describes. The assets are the `multi_asset` that
 `@dlt_assets` builds, spelled out because dagster-dlt 0.29's decorator takes no retry
 policy.
+
+After its load each step pseudonymizes again the people erased earlier whose records the
+source sent again (orchestration.erasure), so erased data never reaches a check or a model.
 """
 
 import tempfile
@@ -34,7 +37,9 @@ from ingestion.pipelines import FEEDS, loader_file_format, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
 from orchestration.defs.freshness import source_freshness_policies
 from orchestration.defs.resources import SourceSystems, Warehouse
+from orchestration.defs.transform import DBT_PROJECT
 from orchestration.engine import target_name
+from orchestration.erasure import reapply_after_load
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "hubspot": {"access_token": "definition-time", "base_url": "http://definition.invalid"},
@@ -139,6 +144,13 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             if _is_permanent(error):
                 raise dg.Failure(description=f"{feed}: {error}", allow_retries=False) from error
             raise
+        # Inside the step, so no check or model reads an erased person's new rows first.
+        erased = reapply_after_load(engine, DBT_PROJECT.manifest_path, feed)
+        if erased:
+            context.log.info(
+                f"{feed}: pseudonymized {sum(erased.values())} values of people erased "
+                f"earlier, loaded again ({', '.join(sorted(erased))})"
+            )
 
     return _assets
 

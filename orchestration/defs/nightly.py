@@ -26,6 +26,18 @@ nightly_job = dg.define_asset_job(
     tags={"leadbridge/job": "nightly", "dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
 )
 
+# What an erasure rebuilds (orchestration/erase.py): everything derived from the raw
+# tables, with the mart checks, and the publication; the raw tables' own checks ride on
+# the ingestion assets and are left out with them.
+erasure_rebuild_job = dg.define_asset_job(
+    name="erasure_rebuild",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingestion"),
+    executor_def=dg.in_process_executor,
+    description="After an erasure scrubbed the raw tables: `dbt build` everything again, "
+    "check the marts and publish, so no mart keeps the erased person's data.",
+    tags={"leadbridge/job": "erasure_rebuild", "dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
+)
+
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_at_two",
     job=nightly_job,

@@ -1,0 +1,471 @@
+"""Erasure of one person's personal data (GDPR art. 17): raw tables, history and marts.
+
+What is personal and how a raw row belongs to a person is declared once, in the dbt
+sources YAML (dbt_project/models/staging/<system>/_<system>__sources.yml):
+- a column with `meta: {pii: clear}` holds personal data in clear; `erase_as` says what
+  replaces it (`text`, the default: the constant `erased`, which keeps not-null rules
+  true; `email`: the request's pseudonymous address; `json`: `{}`; `null`), and
+  `erase_when` an SQL condition that limits the erasure to some rows (a history table's
+  value columns hold personal data only for some fields);
+- a table's `meta: {person_link: {<column>: <kind>}}` says which columns tie a row to a
+  person: `email` (an address), `hubspot_contact`, `salesforce_lead`,
+  `salesforce_contact` (record ids) or `salesforce_person` (a lead or contact id, as in
+  a task's `who_id`).
+A source table with clear PII and no `person_link` is an error: it could not be erased.
+
+An erasure request names an email address or a source record (`salesforce_lead:00Q…`).
+`resolve` widens it to the whole person: every record the identity resolution put in the
+same cluster (intermediate.int_identity__record_persons), every address of those
+records, and the records that carry one of those addresses in the raw tables. The
+request is recorded in schema `privacy` with the identifiers only — record ids and the
+SHA-256 of each normalized address, never the address — so that `reapply` can pseudonymize
+the same person again when a source sends one of their records after the erasure: the
+nightly ingestion calls it after every load, before any check or model reads the rows.
+
+Each of the person's rows keeps its ids, dates and stages (the funnel still counts an
+anonymous lead) and loses its personal values: names become `erased`, addresses one
+pseudonymous `erased-<request>@erased.invalid` per request (so the person's records stay
+one person), free text `erased`. On DuckDB the warehouse file is then rewritten
+(`compact_duckdb`): an UPDATE leaves the old values in the file's free blocks until they
+are reused. Marts and the published file are rebuilt from the scrubbed raw tables by the
+`erasure` command (orchestration.erase), not patched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+PRIVACY_SCHEMA = "privacy"
+REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
+IDENTIFIERS_TABLE = f"{PRIVACY_SCHEMA}.erased_identifiers"
+ID_KINDS = ("hubspot_contact", "salesforce_lead", "salesforce_contact")
+LINK_KINDS = (*ID_KINDS, "email", "salesforce_person")
+ERASE_AS = ("text", "email", "json", "null")
+ERASED_TEXT = "erased"
+RECORD_PERSONS = "intermediate.int_identity__record_persons"
+IDENTITY_RECORDS = "intermediate.int_identity__records"
+
+
+class ErasureError(ValueError):
+    """A request or a declaration that cannot be carried out; the message says why."""
+
+
+class Sql(Protocol):
+    """The little the erasure needs from a warehouse connection."""
+
+    dialect: str  # "duckdb" | "postgres"
+
+    def execute(self, sql: str) -> int:
+        """Run a statement; the number of rows it changed (-1 when unknown)."""
+
+    def fetchall(self, sql: str) -> list[tuple]:
+        """Run a query; its rows."""
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        """Whether `schema.table` exists."""
+
+
+# -- the plan: what the sources YAML declares ---------------------------------------------
+@dataclass(frozen=True)
+class ErasableColumn:
+    """A column of clear PII and what replaces it."""
+
+    name: str
+    erase_as: str = "text"
+    erase_when: str | None = None
+
+
+@dataclass(frozen=True)
+class ErasableTable:
+    """A raw table with personal data: how its rows tie to a person, what to erase."""
+
+    schema: str
+    table: str
+    links: Mapping[str, str]
+    columns: tuple[ErasableColumn, ...]
+
+    @property
+    def relation(self) -> str:
+        """`schema."table"` (Salesforce's `user` is a reserved word)."""
+        return f"{self.schema}.{quote(self.table)}"
+
+
+def _meta(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+
+
+def erasure_plan(manifest: Path | Mapping[str, Any]) -> list[ErasableTable]:
+    """Every source table with clear PII, from the dbt manifest; errors on gaps."""
+    if not isinstance(manifest, Mapping):
+        manifest = json.loads(Path(manifest).read_text())
+    plan, problems = [], []
+    for node in manifest.get("sources", {}).values():
+        name = f"{node['source_name']}.{node['name']}"
+        columns = []
+        for column in node.get("columns", {}).values():
+            meta = _meta(column)
+            if meta.get("pii") != "clear":
+                continue
+            erase_as = meta.get("erase_as", "text")
+            if erase_as not in ERASE_AS:
+                problems.append(f"{name}.{column['name']}: erase_as {erase_as!r} not in {ERASE_AS}")
+            columns.append(ErasableColumn(column["name"], erase_as, meta.get("erase_when")))
+        links = _meta(node).get("person_link") or {}
+        for column, kind in links.items():
+            if kind not in LINK_KINDS:
+                problems.append(f"{name}: person_link {column}: {kind!r} not in {LINK_KINDS}")
+        if columns and not links:
+            problems.append(f"{name} has clear PII but no person_link: it could not be erased")
+        if columns:
+            plan.append(ErasableTable(node["source_name"], node["name"], links, tuple(columns)))
+    if problems:
+        raise ErasureError("the sources YAML cannot be erased by: " + "; ".join(sorted(problems)))
+    return sorted(plan, key=lambda t: (t.schema, t.table))
+
+
+# -- who: the person's identifiers --------------------------------------------------------
+def normalize_email(email: str) -> str:
+    """The address as the warehouse matches it (`email_normalized`: trimmed, lower-cased)."""
+    return email.strip().lower()
+
+
+def email_hash(email: str) -> str:
+    """Hex SHA-256 of the normalized address: what `privacy` keeps instead of it."""
+    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
+
+
+@dataclass
+class Identifiers:
+    """What ties rows to one person: record ids by kind and address hashes."""
+
+    ids: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in ID_KINDS})
+    email_hashes: set[str] = field(default_factory=set)
+
+    def add_record(self, kind: str, record_id: str | None) -> bool:
+        """Add one record id; True when it was new."""
+        if not record_id or kind not in self.ids or record_id in self.ids[kind]:
+            return False
+        self.ids[kind].add(record_id)
+        return True
+
+    def is_empty(self) -> bool:
+        """Nothing to match."""
+        return not self.email_hashes and not any(self.ids.values())
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(kind, value) pairs, `email_sha256` for the hashes."""
+        out = [("email_sha256", h) for h in sorted(self.email_hashes)]
+        return out + [(kind, value) for kind in ID_KINDS for value in sorted(self.ids[kind])]
+
+
+def parse_record(text: str) -> tuple[str, str]:
+    """`salesforce_lead:00Q…` → (kind, id), with a clear error for anything else."""
+    kind, _, record_id = text.partition(":")
+    if kind not in ID_KINDS or not record_id.strip():
+        raise ErasureError(
+            f"record {text!r}: expected <kind>:<id> with kind one of {', '.join(ID_KINDS)}"
+        )
+    return kind, record_id.strip()
+
+
+def _sha256_sql(dialect: str, expression: str) -> str:
+    """Hex SHA-256 of a text expression; the engines spell it differently."""
+    if dialect == "postgres":
+        return f"encode(sha256(convert_to({expression}, 'UTF8')), 'hex')"
+    return f"sha256({expression})"
+
+
+def _email_match(sql: Sql, expression: str, hashes: Iterable[str]) -> str:
+    """SQL: the address in `expression` is one of the hashed ones."""
+    values = ", ".join(literal(h) for h in sorted(hashes))
+    if not values:
+        return "false"
+    return f"{_sha256_sql(sql.dialect, f'lower(trim({expression}))')} in ({values})"
+
+
+def _in(expression: str, values: Iterable[str]) -> str:
+    found = ", ".join(literal(v) for v in sorted(values))
+    return f"{expression} in ({found})" if found else "false"
+
+
+def _row_belongs(sql: Sql, table: ErasableTable, who: Identifiers) -> str:
+    """SQL condition: the row is tied to the person by any of its link columns."""
+    terms = []
+    for column, kind in sorted(table.links.items()):
+        if kind == "email":
+            terms.append(_email_match(sql, quote(column), who.email_hashes))
+        elif kind == "salesforce_person":
+            people = who.ids["salesforce_lead"] | who.ids["salesforce_contact"]
+            terms.append(_in(quote(column), people))
+        else:
+            terms.append(_in(quote(column), who.ids[kind]))
+    return "(" + " or ".join(terms) + ")"
+
+
+def resolve(
+    sql: Sql, plan: list[ErasableTable], emails: Iterable[str] = (), records: Iterable[str] = ()
+) -> Identifiers:
+    """The whole person behind an address or a record: their identity cluster, its
+    addresses, and every record that carries one of them, until nothing new is found."""
+    who = Identifiers()
+    who.email_hashes.update(email_hash(e) for e in emails if e.strip())
+    for text in records:
+        who.add_record(*parse_record(text))
+    if who.is_empty():
+        raise ErasureError("an erasure request needs an email address or a source record")
+    clustered = sql.table_exists(*RECORD_PERSONS.split(".")) and sql.table_exists(
+        *IDENTITY_RECORDS.split(".")
+    )
+    for _ in range(10):  # each round follows links one step further
+        before = (len(who.email_hashes), sum(len(v) for v in who.ids.values()))
+        if clustered:
+            _widen_by_cluster(sql, who)
+        for table in plan:
+            _widen_by_rows(sql, table, who)
+        if (len(who.email_hashes), sum(len(v) for v in who.ids.values())) == before:
+            return who
+    return who
+
+
+def _widen_by_cluster(sql: Sql, who: Identifiers) -> None:
+    keys = [f"{kind}:{value}" for kind in ID_KINDS for value in who.ids[kind]]
+    persons = sql.fetchall(
+        f"select distinct p.person_id from {RECORD_PERSONS} p "
+        f"left join {IDENTITY_RECORDS} r on r.node_key = p.node_key "
+        f"where {_in('p.node_key', keys)} "
+        f"or {_email_match(sql, 'r.email_normalized', who.email_hashes)}"
+    )
+    if not persons:
+        return
+    for record_type, record_id, email in sql.fetchall(
+        f"select p.record_type, p.record_id, r.email_normalized from {RECORD_PERSONS} p "
+        f"left join {IDENTITY_RECORDS} r on r.node_key = p.node_key "
+        f"where p.person_id in ({', '.join(literal(p[0]) for p in persons)})"
+    ):
+        who.add_record(record_type, record_id)
+        if email:
+            who.email_hashes.add(email_hash(email))
+
+
+def _widen_by_rows(sql: Sql, table: ErasableTable, who: Identifiers) -> None:
+    """Rows tied to the person that carry another id or address of theirs."""
+    if not sql.table_exists(table.schema, table.table):
+        return
+    columns = sorted(table.links)
+    found = sql.fetchall(
+        f"select {', '.join(quote(c) for c in columns)} from {table.relation} "
+        f"where {_row_belongs(sql, table, who)}"
+    )
+    for row in found:
+        for column, value in zip(columns, row, strict=True):
+            kind = table.links[column]
+            if value is None:
+                continue
+            if kind == "email":
+                who.email_hashes.add(email_hash(str(value)))
+            elif kind in ID_KINDS:
+                who.add_record(kind, str(value))
+
+
+# -- what: recording and scrubbing --------------------------------------------------------
+def pseudonymous_email(request_id: str) -> str:
+    """The address every erased address of one request becomes (RFC 2606 `.invalid`)."""
+    return f"erased-{request_id[:12]}@erased.invalid"
+
+
+def ensure_privacy_tables(sql: Sql) -> None:
+    """Schema `privacy` with its two tables; dbt never builds into it."""
+    sql.execute(f"create schema if not exists {PRIVACY_SCHEMA}")
+    sql.execute(
+        f"create table if not exists {REQUESTS_TABLE} (request_id varchar primary key, "
+        "requested_at timestamp not null, reason varchar, identifiers integer not null)"
+    )
+    sql.execute(
+        f"create table if not exists {IDENTIFIERS_TABLE} (request_id varchar not null, "
+        "kind varchar not null, value varchar not null, primary key (request_id, kind, value))"
+    )
+
+
+def record_request(sql: Sql, who: Identifiers, reason: str | None = None) -> str:
+    """Store the request's identifiers (ids and address hashes only); its id."""
+    ensure_privacy_tables(sql)
+    request_id = uuid.uuid4().hex
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    pairs = who.rows()
+    sql.execute(
+        f"insert into {REQUESTS_TABLE} values ({literal(request_id)}, "
+        f"cast({literal(now)} as timestamp), {literal(reason) if reason else 'null'}, "
+        f"{len(pairs)})"
+    )
+    for kind, value in pairs:
+        sql.execute(
+            f"insert into {IDENTIFIERS_TABLE} values "
+            f"({literal(request_id)}, {literal(kind)}, {literal(value)})"
+        )
+    return request_id
+
+
+def recorded_requests(sql: Sql) -> dict[str, Identifiers]:
+    """request id → the identifiers it recorded (empty before the first request)."""
+    if not sql.table_exists(PRIVACY_SCHEMA, "erased_identifiers"):
+        return {}
+    out: dict[str, Identifiers] = {}
+    for request_id, kind, value in sql.fetchall(
+        f"select request_id, kind, value from {IDENTIFIERS_TABLE} order by 1, 2, 3"
+    ):
+        who = out.setdefault(request_id, Identifiers())
+        if kind == "email_sha256":
+            who.email_hashes.add(value)
+        else:
+            who.add_record(kind, value)
+    return out
+
+
+def _replacement(column: ErasableColumn, request_id: str) -> str:
+    return {
+        "text": literal(ERASED_TEXT),
+        "email": literal(pseudonymous_email(request_id)),
+        "json": literal("{}"),
+        "null": "null",
+    }[column.erase_as]
+
+
+def scrub(
+    sql: Sql,
+    plan: list[ErasableTable],
+    who: Identifiers,
+    request_id: str,
+    schemas: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """Pseudonymize the person's clear PII in the raw tables (of `schemas`, default all);
+    rows changed per table. Idempotent: a scrubbed value is not changed again."""
+    wanted = set(schemas) if schemas is not None else None
+    changed: dict[str, int] = {}
+    for table in plan:
+        if wanted is not None and table.schema not in wanted:
+            continue
+        if not sql.table_exists(table.schema, table.table):
+            continue
+        # One statement per table: a column replaced first (the address) must not stop
+        # the row from matching for the next one (the form's values).
+        assignments, needs = [], []
+        for column in table.columns:
+            name, replacement = quote(column.name), _replacement(column, request_id)
+            # a NULL stays NULL (nothing personal in it); a replaced value stays as it is
+            need = f"{name} is not null and {name} is distinct from {replacement}"
+            if column.erase_when:
+                need += f" and ({column.erase_when})"
+            assignments.append(f"{name} = case when {need} then {replacement} else {name} end")
+            needs.append(f"({need})")
+        count = sql.execute(
+            f"update {table.relation} set {', '.join(assignments)} "
+            f"where {_row_belongs(sql, table, who)} and ({' or '.join(needs)})"
+        )
+        changed[f"{table.schema}.{table.table}"] = max(0, count)
+    return changed
+
+
+def reapply(sql: Sql, plan: list[ErasableTable], schemas: Iterable[str]) -> dict[str, int]:
+    """Scrub every recorded request again in `schemas` (after a load): rows changed per
+    table, only tables where something changed."""
+    totals: dict[str, int] = {}
+    schemas = list(schemas)
+    for request_id, who in recorded_requests(sql).items():
+        for table, count in scrub(sql, plan, who, request_id, schemas).items():
+            if count:
+                totals[table] = totals.get(table, 0) + count
+    return totals
+
+
+def reapply_after_load(engine: Any, manifest: Path, schema: str) -> dict[str, int]:
+    """Pseudonymize again, in the raw `schema` a load just wrote, every person erased
+    before; rows changed per table. Nothing is opened for writing before the first
+    request. On DuckDB a change is followed by `compact_duckdb`."""
+    with engine.reader() as reader:
+        if not reader.table_exists(PRIVACY_SCHEMA, "erased_identifiers"):
+            return {}
+    plan = erasure_plan(manifest)
+    with engine.writer() as connection:
+        sql = DbApiSql(connection, engine.name)
+        changed = reapply(sql, plan, [schema])
+    if changed and not engine.is_postgres:
+        compact_duckdb(engine.file)
+    if changed and engine.is_postgres:
+        engine.vacuum_full(sorted(changed))
+    return changed
+
+
+def compact_duckdb(path: Path) -> None:
+    """Rewrite a DuckDB file so values replaced by an UPDATE are gone from it: copy every
+    schema into a new file, then swap it in (old blocks may otherwise keep them)."""
+    import duckdb
+
+    temp = path.with_name(f"{path.name}.compact-{os.getpid()}")
+    temp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(":memory:") as con:
+            con.execute(f"attach {literal(str(path))} as old (read_only)")
+            con.execute(f"attach {literal(str(temp))} as new")
+            con.execute("copy from database old to new")
+            con.execute("detach new")
+            con.execute("detach old")
+        os.replace(temp, path)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+    finally:
+        temp.unlink(missing_ok=True)
+        Path(f"{temp}.wal").unlink(missing_ok=True)
+
+
+def quote(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class DbApiSql:
+    """`Sql` over a DB-API connection (duckdb or psycopg2)."""
+
+    def __init__(self, connection: Any, dialect: str) -> None:
+        self.connection = connection
+        self.dialect = dialect
+
+    def execute(self, sql: str) -> int:
+        """Run a statement; rows changed (-1 when the driver does not say)."""
+        if self.dialect == "duckdb":
+            # On the connection itself: a DuckDB cursor is a connection of its own, outside
+            # the caller's transaction. A DML statement answers with the count it changed.
+            result = self.connection.execute(sql)
+            if sql.lstrip()[:6].lower() in ("update", "delete", "insert"):
+                return int(result.fetchall()[0][0])
+            return -1
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.rowcount
+
+    def fetchall(self, sql: str) -> list[tuple]:
+        """Run a query; its rows."""
+        if self.dialect == "duckdb":
+            return [tuple(row) for row in self.connection.execute(sql).fetchall()]
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        """Whether `schema.table` exists (a table or a view)."""
+        rows = self.fetchall(
+            "select count(*) from information_schema.tables "
+            f"where table_schema = {literal(schema)} and table_name = {literal(table)}"
+        )
+        return bool(rows[0][0])

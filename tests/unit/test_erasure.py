@@ -1,0 +1,199 @@
+"""The erasure plan read from the sources YAML, and scrubbing on an in-memory DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration.erasure import (
+    DbApiSql,
+    ErasureError,
+    Identifiers,
+    email_hash,
+    erasure_plan,
+    parse_record,
+    pseudonymous_email,
+    reapply,
+    record_request,
+    resolve,
+    scrub,
+)
+
+
+def _source(schema: str, table: str, columns: dict, link: dict | None = None) -> dict:
+    return {
+        "source_name": schema,
+        "name": table,
+        "meta": {"person_link": link} if link else {},
+        "columns": {name: {"name": name, "meta": meta} for name, meta in columns.items()},
+    }
+
+
+MANIFEST = {
+    "sources": {
+        "s.crm.lead": _source(
+            "crm",
+            "lead",
+            {
+                "id": {},
+                "email": {"pii": "clear", "erase_as": "email"},
+                "last_name": {"pii": "clear"},
+                "phone": {"pii": "clear", "erase_as": "null"},
+                "status": {},
+            },
+            {"id": "salesforce_lead", "email": "email", "contact_id": "salesforce_contact"},
+        ),
+        "s.crm.task": _source(
+            "crm",
+            "task",
+            {"id": {}, "subject": {"pii": "clear"}},
+            {"who_id": "salesforce_person"},
+        ),
+        "s.crm.history": _source(
+            "crm",
+            "history",
+            {"new_value": {"pii": "clear", "erase_when": "field = 'Email'"}},
+            {"lead_id": "salesforce_lead"},
+        ),
+        "s.crm.form": _source(
+            "crm",
+            "form",
+            {
+                "email": {"pii": "clear", "erase_as": "email"},
+                "body": {"pii": "clear", "erase_as": "json"},
+            },
+            {"email": "email"},
+        ),
+        "s.crm.account": _source("crm", "account", {"name": {}}),
+    }
+}
+
+
+def test_the_plan_lists_only_tables_with_clear_pii_and_their_links() -> None:
+    plan = erasure_plan(MANIFEST)
+    assert [t.relation for t in plan] == ['crm."form"', 'crm."history"', 'crm."lead"', 'crm."task"']
+    lead = plan[2]
+    assert [(c.name, c.erase_as) for c in lead.columns] == [
+        ("email", "email"),
+        ("last_name", "text"),
+        ("phone", "null"),
+    ]
+    assert plan[1].columns[0].erase_when == "field = 'Email'"
+
+
+def test_clear_pii_without_a_person_link_is_refused_naming_the_table() -> None:
+    manifest = {"sources": {"x": _source("crm", "notes", {"body": {"pii": "clear"}})}}
+    with pytest.raises(ErasureError, match=r"crm\.notes has clear PII but no person_link"):
+        erasure_plan(manifest)
+
+
+def test_an_unknown_link_kind_or_replacement_is_refused() -> None:
+    manifest = {
+        "sources": {
+            "x": _source("crm", "t", {"a": {"pii": "clear", "erase_as": "blank"}}, {"i": "fax"})
+        }
+    }
+    with pytest.raises(ErasureError, match="erase_as 'blank'") as error:
+        erasure_plan(manifest)
+    assert "person_link i: 'fax'" in str(error.value)
+
+
+def test_record_references_are_checked() -> None:
+    assert parse_record("salesforce_lead: 00Q1") == ("salesforce_lead", "00Q1")
+    for bad in ("00Q1", "salesforce_opportunity:006", "hubspot_contact:"):
+        with pytest.raises(ErasureError, match="expected <kind>:<id>"):
+            parse_record(bad)
+
+
+def test_addresses_are_matched_normalized() -> None:
+    assert email_hash("  Jane.Doe@Example.COM ") == email_hash("jane.doe@example.com")
+    assert len(email_hash("a@b.c")) == 64
+
+
+@pytest.fixture()
+def crm() -> DbApiSql:
+    connection = duckdb.connect()
+    connection.execute("create schema crm")
+    connection.execute(
+        "create table crm.lead as select * from (values "
+        "('L1', ' Jane@Example.com', 'Doe', '555-1', 'MQL', null), "
+        "('L2', 'jane@example.com', 'Doe', null, 'SQL', 'C9'), "
+        "('L3', 'bob@example.com', 'Roe', '555-3', 'MQL', null)) "
+        "t(id, email, last_name, phone, status, contact_id)"
+    )
+    connection.execute(
+        "create table crm.task as select * from (values "
+        "('T1', 'L1', 'call Jane about pricing'), ('T2', 'C9', 'Jane signed'), "
+        "('T3', 'L3', 'call Bob')) t(id, who_id, subject)"
+    )
+    connection.execute(
+        "create table crm.history as select * from (values "
+        "('L1', 'Email', 'jane@example.com'), ('L1', 'Status', 'MQL'), "
+        "('L3', 'Email', 'bob@example.com')) t(lead_id, field, new_value)"
+    )
+    connection.execute(
+        "create table crm.form as select * from (values "
+        "('jane@example.com', '[{\"name\": \"Jane\"}]'), ('bob@example.com', '[]')) "
+        "t(email, body)"
+    )
+    return DbApiSql(connection, "duckdb")
+
+
+def test_a_person_is_widened_from_one_address_to_every_linked_record(crm) -> None:
+    who = resolve(crm, erasure_plan(MANIFEST), emails=["JANE@example.com"])
+    assert who.ids["salesforce_lead"] == {"L1", "L2"}
+    assert who.ids["salesforce_contact"] == {"C9"}  # found on lead L2
+    assert who.email_hashes == {email_hash("jane@example.com")}
+
+
+def test_scrub_pseudonymizes_only_the_persons_pii_and_is_idempotent(crm) -> None:
+    plan = erasure_plan(MANIFEST)
+    who = resolve(crm, plan, emails=["jane@example.com"])
+    changed = scrub(crm, plan, who, "r" * 32)
+    assert changed == {"crm.form": 1, "crm.history": 1, "crm.lead": 2, "crm.task": 2}  # rows
+    # the row still counts as Jane's for its body after its address was replaced
+    assert crm.fetchall("select email, body from crm.form order by 2") == [
+        ("bob@example.com", "[]"),
+        (pseudonymous_email("r" * 32), "{}"),
+    ]
+    pseudonym = pseudonymous_email("r" * 32)
+    assert crm.fetchall("select id, email, last_name, phone, status from crm.lead order by id") == [
+        ("L1", pseudonym, "erased", None, "MQL"),
+        ("L2", pseudonym, "erased", None, "SQL"),
+        ("L3", "bob@example.com", "Roe", "555-3", "MQL"),
+    ]
+    assert crm.fetchall("select subject from crm.task order by id") == [
+        ("erased",),
+        ("erased",),
+        ("call Bob",),
+    ]
+    # only the Email field's values are personal in the history table
+    assert crm.fetchall("select field, new_value from crm.history order by 1, 2") == [
+        ("Email", "bob@example.com"),
+        ("Email", "erased"),
+        ("Status", "MQL"),
+    ]
+    assert set(scrub(crm, plan, who, "r" * 32).values()) == {0}
+
+
+def test_a_recorded_request_keeps_only_hashes_and_is_reapplied_to_new_rows(crm) -> None:
+    plan = erasure_plan(MANIFEST)
+    who = resolve(crm, plan, records=["salesforce_lead:L1"])
+    request_id = record_request(crm, who, reason="ticket 7")
+    scrub(crm, plan, who, request_id)
+    stored = crm.fetchall("select kind, value from privacy.erased_identifiers order by 1, 2")
+    assert ("email_sha256", email_hash("jane@example.com")) in stored
+    assert not any("jane" in value for _, value in stored)
+
+    # the source sends Jane again: a new task and her lead, changed
+    crm.execute("insert into crm.task values ('T4', 'L1', 'Jane called back')")
+    crm.execute("update crm.lead set email = 'Jane@example.com', last_name = 'Doe' where id = 'L1'")
+    assert reapply(crm, plan, ["crm"]) == {"crm.lead": 1, "crm.task": 1}
+    assert crm.fetchall("select count(*) from crm.task where subject like '%Jane%'") == [(0,)]
+    assert crm.fetchall("select count(*) from crm.lead where email ilike '%jane%'") == [(0,)]
+
+
+def test_a_request_without_an_address_or_record_is_refused(crm) -> None:
+    with pytest.raises(ErasureError, match="needs an email address or a source record"):
+        resolve(crm, erasure_plan(MANIFEST), emails=["  "])
+    assert Identifiers().is_empty()
