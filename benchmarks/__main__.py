@@ -119,8 +119,7 @@ def _scale(
     from benchmarks import scale as scales_module
 
     if n <= args.http_max:
-        # baseline.sql is regenerated from the models at every loaded scale: it is what ran
-        return scales_module.http_scale(n, args.seed, work, sampler, write_baseline_sql=True)
+        return scales_module.http_scale(n, args.seed, work, sampler)
     return scales_module.tiled_scale(n, base_dir, BASE_PEOPLE, work, sampler)
 
 

@@ -227,14 +227,19 @@ def target_table(rows: list[dict[str, Any]]) -> str:
 
 def comparison_table(results: dict[str, Any]) -> str:
     lines = [
-        "| scale | mart | rows dbt | rows baseline | columns matching | result |",
-        "|---|---|---:|---:|---:|---|",
+        "| scale | mart | rows dbt | rows baseline | columns matching | not compared | result |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for name, sc in (results.get("scales") or {}).items():
         for mart, c in ((sc.get("baseline") or {}).get("comparison") or {}).items():
             result = "match" if c["match"] else f"DIFFER: {', '.join(c['columns_differing'])}"
+            # dbt-only columns: PII and bookkeeping by design; anything else is flagged
+            missing = c.get("columns_missing") or []
+            if missing:
+                result += f"; baseline lacks {', '.join(missing)}"
             lines.append(
                 f"| {name} | {mart} | {c['rows_dbt']:,} | {c['rows_baseline']:,} | "
-                f"{c['columns_matching']}/{c['columns_compared']} | {result} |"
+                f"{c['columns_matching']}/{c['columns_compared']} | "
+                f"{', '.join(c.get('columns_only_in_dbt') or []) or '–'} | {result} |"
             )
     return "\n".join(lines)

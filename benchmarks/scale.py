@@ -139,13 +139,11 @@ def _run_three(
 
 
 def run_baseline(
-    scale: str, work: Path, as_of: str, stages: list[dict], sampler: RssSampler, write_sql: bool
+    scale: str, work: Path, as_of: str, stages: list[dict], sampler: RssSampler
 ) -> dict[str, Any]:
     """Baseline on a copy of the full run's warehouse; compared with its dbt marts."""
     copy = work / "baseline_copy.duckdb"
     shutil.copy(work / "after_full.duckdb", copy)
-    if write_sql:
-        baseline.write_baseline_sql(copy, as_of, work)
     print(f"[{scale}] baseline SQL", flush=True)
     started = time.time()
     seconds = baseline.run_baseline(copy, as_of)
@@ -166,9 +164,7 @@ def run_baseline(
     return {"seconds": seconds, "comparison": comparison}
 
 
-def http_scale(
-    people: int, seed: int, work: Path, sampler: RssSampler, *, write_baseline_sql: bool
-) -> dict[str, Any]:
+def http_scale(people: int, seed: int, work: Path, sampler: RssSampler) -> dict[str, Any]:
     """A scale loaded through the real connectors from the simulator over HTTP."""
     from ingestion.demo import write_trade_show_export
     from ingestion.simulator import SimulatedApis
@@ -217,7 +213,7 @@ def http_scale(
         )
     finally:
         sim.stop()
-    return _finish(scale, people, work, runs, stages, sampler, deviation, write_baseline_sql)
+    return _finish(scale, people, work, runs, stages, sampler, deviation)
 
 
 def _finish(
@@ -228,7 +224,6 @@ def _finish(
     stages: list[dict],
     sampler: RssSampler,
     deviation: dict | None,
-    write_baseline_sql: bool,
 ) -> dict[str, Any]:
     full = runs["full"]
     result: dict[str, Any] = {
@@ -281,9 +276,7 @@ def _finish(
     elif full.success:
         as_of = (work / "as_of_full.txt").read_text().strip()
         try:
-            result["baseline"] = run_baseline(
-                scale, work, as_of, stages, sampler, write_baseline_sql
-            )
+            result["baseline"] = run_baseline(scale, work, as_of, stages, sampler)
         except Exception as error:  # a broken baseline must not lose the scale's figures
             print(f"[{scale}] baseline FAILED: {error}", flush=True)
             result["baseline"] = {"error": f"{type(error).__name__}: {error}"[:2000]}
@@ -359,7 +352,7 @@ def tiled_scale(
         lambda: sum(raw_counts(work / WAREHOUSE).values()),
         stages,
     )
-    result = _finish(scale, people, work, runs, stages, sampler, None, False)
+    result = _finish(scale, people, work, runs, stages, sampler, None)
     result["tiling"] = {"base": base_work.name, "copies": copies, "merge": merges}
     return result
 
