@@ -47,12 +47,12 @@ erase: manifest $(DAGSTER_HOME)/dagster.yaml
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# One pytest worker per core, a test file per worker (`loadfile`): module fixtures, such
-# as the nights the e2e tests share, stay in one process. Most tests wait on a
-# subprocess (dbt, a nightly run) or on I/O, so two workers keep two cores busy; the
-# crash tests (one file, ~6.5 min here) set the pace.
+# A test file per worker (`loadfile`): module fixtures, such as the nights the e2e tests
+# share, stay in one process. Three workers on two cores: with two, the cores were idle
+# a quarter of the time (tests wait on dbt and nightly subprocesses, the simulator, the
+# PostgreSQL server, a killed run's phase); the crash tests (one file) set the pace.
 test: manifest lint
-	$(VENV)/bin/pytest -n auto --dist loadfile
+	$(VENV)/bin/pytest -n 3 --dist loadfile
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

@@ -9,6 +9,7 @@ change and the incremental check run against copies of that warehouse.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Iterator
 from decimal import Decimal
@@ -67,6 +68,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     create_raw_scenario(warehouse)
     output = run_dbt(["build"], warehouse, work)
     assert "ERROR=0" in output and "WARN=0" in output
+    # the dbt unit tests run here (the nightly job leaves them out)
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) >= 10 and {r["status"] for r in unit_tests} == {"pass"}
     yield warehouse, work
 
 
