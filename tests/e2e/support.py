@@ -31,6 +31,23 @@ def isolated_home(path: Path, **env: str) -> Iterator[Path]:
         yield path
 
 
+@contextlib.contextmanager
+def simulated_home(path: Path, sim, **env: str) -> Iterator[Path]:
+    """`isolated_home` whose sources are the simulator `sim`, configured as real accounts
+    (so a test can switch its faults on), with an empty file drop folder."""
+    (path / "inbox").mkdir(parents=True, exist_ok=True)
+    with isolated_home(
+        path,
+        SOURCES__HUBSPOT__BASE_URL=sim.hubspot_base_url,
+        SOURCES__HUBSPOT__ACCESS_TOKEN=sim.token,
+        SOURCES__SALESFORCE__INSTANCE_URL=sim.salesforce_instance_url,
+        SOURCES__SALESFORCE__ACCESS_TOKEN=sim.token,
+        SOURCES__FILES__DROP_DIR=str(path / "inbox"),
+        **env,
+    ):
+        yield path
+
+
 def memory_instance():
     """A Dagster instance that keeps runs and events in memory, for one test module.
 

@@ -39,9 +39,9 @@ from tests.e2e.support import (
     check_metadata,
     failed_checks,
     failed_steps,
-    isolated_home,
     marts_fingerprint,
     run_nightly,
+    simulated_home,
     sql,
     started_steps,
 )
@@ -92,15 +92,7 @@ def sim():
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, sim):
     path = tmp_path_factory.mktemp("defects")
-    (path / "inbox").mkdir()
-    with isolated_home(
-        path,
-        SOURCES__HUBSPOT__BASE_URL=sim.hubspot_base_url,
-        SOURCES__HUBSPOT__ACCESS_TOKEN=sim.token,
-        SOURCES__SALESFORCE__INSTANCE_URL=sim.salesforce_instance_url,
-        SOURCES__SALESFORCE__ACCESS_TOKEN=sim.token,
-        SOURCES__FILES__DROP_DIR=str(path / "inbox"),
-    ):
+    with simulated_home(path, sim):
         yield path
 
 

@@ -26,7 +26,7 @@ from orchestration.engine import Engine
 from orchestration.erase import erase, main
 from orchestration.erasure import email_hash, pseudonymous_email
 from orchestration.paths import DBT_PROJECT_DIR
-from tests.e2e.support import failed_checks, isolated_home, run_nightly, sql
+from tests.e2e.support import failed_checks, run_nightly, simulated_home, sql
 
 pytestmark = pytest.mark.e2e
 
@@ -45,16 +45,7 @@ def sim():
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, sim):
     path = tmp_path_factory.mktemp("erasure")
-    (path / "inbox").mkdir()
-    with isolated_home(
-        path,
-        SOURCES__HUBSPOT__BASE_URL=sim.hubspot_base_url,
-        SOURCES__HUBSPOT__ACCESS_TOKEN=sim.token,
-        SOURCES__SALESFORCE__INSTANCE_URL=sim.salesforce_instance_url,
-        SOURCES__SALESFORCE__ACCESS_TOKEN=sim.token,
-        SOURCES__FILES__DROP_DIR=str(path / "inbox"),
-        LEADBRIDGE_AS_OF=AS_OF,
-    ):
+    with simulated_home(path, sim, LEADBRIDGE_AS_OF=AS_OF):
         yield path
 
 

@@ -44,8 +44,8 @@ from orchestration.defs.resources import (
 from orchestration.engine import PostgresSettings
 from orchestration.summary import summarize
 from tests.e2e.support import isolated_home, memory_instance, run_nightly
-from tests.integration.test_dbt_postgres import sorted_rows
 from tests.support.postgres import PostgresServer
+from tests.support.rows import sorted_rows
 
 pytestmark = pytest.mark.e2e
 

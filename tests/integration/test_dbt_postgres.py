@@ -9,13 +9,11 @@ Skipped, with the reason, only where no PostgreSQL server can be started.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pytest
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import ALICE, CAROL, DAN, ERIN, run_dbt, scenario_database
 from tests.support.postgres import PostgresServer, copy_duckdb_schemas
+from tests.support.rows import sorted_rows
 
 pytestmark = pytest.mark.integration
 
@@ -100,31 +99,6 @@ COLUMNS_SQL = """
     select table_schema || '.' || table_name, column_name from information_schema.columns
     where table_schema in ('marts', 'restricted')
     order by table_schema, table_name, ordinal_position"""
-
-
-def normalise(value: object) -> object:
-    """One value as both engines' drivers should agree on it.
-
-    Only two things are normalised. Floats are rounded to 9 significant digits: double
-    precision arithmetic may differ in the last bits between engines (summation order),
-    which is not a difference in the result. Timestamps with a time zone become naive UTC:
-    psycopg2 returns them in the session's time zone, DuckDB's driver in its own; the
-    marts declare `timestamp` (naive UTC) throughout, so this only guards the comparison
-    itself. Decimals, integers, text, booleans and dates are compared exactly.
-    """
-    if isinstance(value, float) and math.isfinite(value) and value != 0:
-        return round(value, 8 - int(math.floor(math.log10(abs(value)))))
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def sorted_rows(rows: list[tuple]) -> list[tuple]:
-    def key(row: tuple) -> tuple:
-        # None sorts first; values of one column share a type, so they compare.
-        return tuple((value is not None, value if value is not None else 0) for value in row)
-
-    return sorted((tuple(normalise(value) for value in row) for row in rows), key=key)
 
 
 def build_summary(output: str) -> dict[str, int]:

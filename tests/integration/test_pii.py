@@ -218,6 +218,9 @@ def leaked(value: object, clear: set[str]) -> str | None:
     return None
 
 
+MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
+
+
 @dataclass(frozen=True)
 class DuckdbBuild:
     raw: Path
@@ -234,7 +237,8 @@ def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> DuckdbBuild:
     create_raw_scenario(raw)
     warehouse = work / "warehouse.duckdb"
     shutil.copy(raw, warehouse)
-    run_dbt(["build"], warehouse, work)
+    # models only: the data and unit tests run in test_dbt_scenario / test_dbt_postgres
+    run_dbt(["build", *MODELS_ONLY], warehouse, work)
     tags = manifest_tags(json.loads((work / "target" / "manifest.json").read_text()))
     return DuckdbBuild(raw, warehouse, work, tags, clear_raw_values(raw, tags))
 
@@ -358,7 +362,7 @@ def postgres_build(
         for key, value in server.dbt_env().items():
             patch.setenv(key, value)
         # `warehouse` is unused by the postgres target
-        run_dbt(["build", "--target", "postgres"], duckdb_build.warehouse, work)
+        run_dbt(["build", "--target", "postgres", *MODELS_ONLY], duckdb_build.warehouse, work)
         # a rebuilt table is a new table: the grants must come back with it
         run_dbt(
             ["run", "--target", "postgres", "--select", "dim_owner", "owner_contacts"],
