@@ -23,12 +23,13 @@ the same person again when a source sends one of their records after the erasure
 nightly ingestion calls it after every load, before any check or model reads the rows.
 
 Each of the person's rows keeps its ids, dates and stages (the funnel still counts an
-anonymous lead) and loses its personal values: names become `erased`, addresses one
-pseudonymous `erased-<request>@erased.invalid` per request (so the person's records stay
-one person), free text `erased`. On DuckDB the warehouse file is then rewritten
-(`compact_duckdb`): an UPDATE leaves the old values in the file's free blocks until they
-are reused. Marts and the published file are rebuilt from the scrubbed raw tables by the
-`erasure` command (orchestration.erase), not patched.
+anonymous lead) and loses its personal values: names and free text become `erased`,
+addresses one pseudonymous `erased-<request>@erased.invalid` per request (so the
+person's records stay one person), phones and job titles null. Marts and the published
+file are rebuilt from the scrubbed raw tables by the erase command (orchestration.erase),
+not patched; after that rebuild the DuckDB warehouse file is rewritten
+(`compact_duckdb`), since an UPDATE and a dropped table leave the old values in the
+file's free blocks until they are reused.
 """
 
 from __future__ import annotations
