@@ -170,35 +170,37 @@ class Engine:
         return dlt.destinations.postgres(credentials=self.postgres.dlt_credentials())
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[Reader]:
+    def reader(self) -> Iterator[Session]:
         """A read-only session on the warehouse for the length of the block."""
         if self.postgres is None:
             import duckdb
 
             with duckdb.connect(str(self.file), read_only=True) as con:
-                yield Reader(DUCKDB, con)
+                yield Session(DUCKDB, con)
             return
         connection = self.postgres.connect()
         try:
             connection.set_session(readonly=True, autocommit=True)
-            yield Reader(POSTGRES, connection)
+            yield Session(POSTGRES, connection)
         finally:
             connection.close()
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[Any]:
-        """A read-write DB-API connection for the block (DuckDB: the file, exclusively;
-        PostgreSQL: a transaction committed when the block ends without an error)."""
+    def writer(self) -> Iterator[Session]:
+        """A read-write session for the block, one transaction committed when the block
+        ends without an error (DuckDB: the file, exclusively)."""
         if self.postgres is None:
             import duckdb
 
             with duckdb.connect(str(self.file)) as con:
-                yield con
+                con.execute("begin transaction")
+                yield Session(DUCKDB, con)
+                con.execute("commit")  # an error leaves it uncommitted: closing rolls back
             return
         connection = self.postgres.connect()
         try:
-            with connection:
-                yield connection
+            with connection:  # psycopg2 opens the transaction and commits it
+                yield Session(POSTGRES, connection)
         finally:
             connection.close()
 
@@ -226,8 +228,9 @@ def as_engine(warehouse: Engine | Path | str) -> Engine:
 
 
 @dataclass
-class Reader:
-    """Queries on one open warehouse session; parameters are written `?` on both engines."""
+class Session:
+    """Statements on one open warehouse session; parameters are written `?` on both
+    engines."""
 
     engine: str
     connection: Any
@@ -243,6 +246,19 @@ class Reader:
             else:  # without parameters psycopg2 takes the text as it is
                 cursor.execute(sql)
             return cursor.fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the rows it changed (-1 when the engine does not say)."""
+        if self.engine == DUCKDB:
+            # on the connection itself (a DuckDB cursor would be a connection of its own,
+            # outside the transaction); a DML statement answers with its count
+            result = self.connection.execute(sql, list(params))
+            if sql.lstrip()[:6].lower() in ("update", "delete", "insert"):
+                return int(result.fetchall()[0][0])
+            return -1
+        with self.connection.cursor() as cursor:
+            cursor.execute(_pyformat(sql) if params else sql, tuple(params) or None)
+            return cursor.rowcount
 
     def frame(self, sql: str):
         """`sql` as a pandas DataFrame (DECIMAL columns as floats on both engines)."""

@@ -33,7 +33,6 @@ from typing import Any
 
 from orchestration.engine import Engine
 from orchestration.erasure import (
-    DbApiSql,
     ErasureError,
     compact_duckdb,
     erasure_plan,
@@ -100,15 +99,10 @@ def erase_raw(
     plan = erasure_plan(manifest)
     for record in records:  # a malformed request fails before anything is locked
         parse_record(record)
-    with hold_warehouse_lock(engine, log=log), engine.writer() as connection:
-        sql = DbApiSql(connection, engine.name)
-        if not engine.is_postgres:  # psycopg2 opens the transaction itself
-            sql.execute("begin transaction")
+    with hold_warehouse_lock(engine, log=log), engine.writer() as sql:
         who = resolve(sql, plan, emails=emails, records=records)
         request_id = record_request(sql, who, reason)
         changed = scrub(sql, plan, who, request_id)
-        if not engine.is_postgres:
-            sql.execute("commit")
     return request_id, changed, len(who.rows())
 
 
@@ -161,7 +155,7 @@ def erase(
 def main(argv: Sequence[str] | None = None) -> int:
     """Carry out one request from the command line; the exit code."""
     from orchestration.defs.transform import DBT_PROJECT
-    from orchestration.run_nightly import _dagster_home
+    from orchestration.run_nightly import ensure_dagster_home
 
     args = _parser().parse_args(argv)
     if not args.email and not args.record:
@@ -169,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = Engine.resolve(warehouse_path())
     started = time.monotonic()
     if not args.no_rebuild:
-        _dagster_home()
+        ensure_dagster_home()
     try:
         done = erase(
             engine,

@@ -42,7 +42,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from orchestration.engine import Session
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
@@ -57,21 +59,6 @@ IDENTITY_RECORDS = "intermediate.int_identity__records"
 
 class ErasureError(ValueError):
     """A request or a declaration that cannot be carried out; the message says why."""
-
-
-class Sql(Protocol):
-    """The little the erasure needs from a warehouse connection."""
-
-    dialect: str  # "duckdb" | "postgres"
-
-    def execute(self, sql: str) -> int:
-        """Run a statement; the number of rows it changed (-1 when unknown)."""
-
-    def fetchall(self, sql: str) -> list[tuple]:
-        """Run a query; its rows."""
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        """Whether `schema.table` exists."""
 
 
 # -- the plan: what the sources YAML declares ---------------------------------------------
@@ -134,8 +121,9 @@ def erasure_plan(manifest: Path | Mapping[str, Any]) -> list[ErasableTable]:
 
 # -- who: the person's identifiers --------------------------------------------------------
 def normalize_email(email: str) -> str:
-    """The address as the warehouse matches it (`email_normalized`: trimmed, lower-cased)."""
-    return email.strip().lower()
+    """The address as the warehouse matches it: dbt's `normalize_email` and the SQL of
+    `_email_match`, `lower(trim(…))`, where SQL's `trim` removes spaces only."""
+    return email.strip(" ").lower()
 
 
 def email_hash(email: str) -> str:
@@ -184,12 +172,12 @@ def _sha256_sql(dialect: str, expression: str) -> str:
     return f"sha256({expression})"
 
 
-def _email_match(sql: Sql, expression: str, hashes: Iterable[str]) -> str:
+def _email_match(sql: Session, expression: str, hashes: Iterable[str]) -> str:
     """SQL: the address in `expression` is one of the hashed ones."""
     values = ", ".join(literal(h) for h in sorted(hashes))
     if not values:
         return "false"
-    return f"{_sha256_sql(sql.dialect, f'lower(trim({expression}))')} in ({values})"
+    return f"{_sha256_sql(sql.engine, f'lower(trim({expression}))')} in ({values})"
 
 
 def _in(expression: str, values: Iterable[str]) -> str:
@@ -197,7 +185,7 @@ def _in(expression: str, values: Iterable[str]) -> str:
     return f"{expression} in ({found})" if found else "false"
 
 
-def _row_belongs(sql: Sql, table: ErasableTable, who: Identifiers) -> str:
+def _row_belongs(sql: Session, table: ErasableTable, who: Identifiers) -> str:
     """SQL condition: the row is tied to the person by any of its link columns."""
     terms = []
     for column, kind in sorted(table.links.items()):
@@ -212,12 +200,13 @@ def _row_belongs(sql: Sql, table: ErasableTable, who: Identifiers) -> str:
 
 
 def resolve(
-    sql: Sql, plan: list[ErasableTable], emails: Iterable[str] = (), records: Iterable[str] = ()
+    sql: Session, plan: list[ErasableTable], emails: Iterable[str] = (), records: Iterable[str] = ()
 ) -> Identifiers:
     """The whole person behind an address or a record: their identity cluster, its
     addresses, and every record that carries one of them, until nothing new is found."""
     who = Identifiers()
-    who.email_hashes.update(email_hash(e) for e in emails if e.strip())
+    # a request typed or pasted may carry a newline; an address in the data may not
+    who.email_hashes.update(email_hash(e.strip()) for e in emails if e.strip())
     for text in records:
         who.add_record(*parse_record(text))
     if who.is_empty():
@@ -236,9 +225,9 @@ def resolve(
     return who
 
 
-def _widen_by_cluster(sql: Sql, who: Identifiers) -> None:
+def _widen_by_cluster(sql: Session, who: Identifiers) -> None:
     keys = [f"{kind}:{value}" for kind in ID_KINDS for value in who.ids[kind]]
-    persons = sql.fetchall(
+    persons = sql.rows(
         f"select distinct p.person_id from {RECORD_PERSONS} p "
         f"left join {IDENTITY_RECORDS} r on r.node_key = p.node_key "
         f"where {_in('p.node_key', keys)} "
@@ -246,7 +235,7 @@ def _widen_by_cluster(sql: Sql, who: Identifiers) -> None:
     )
     if not persons:
         return
-    for record_type, record_id, email in sql.fetchall(
+    for record_type, record_id, email in sql.rows(
         f"select p.record_type, p.record_id, r.email_normalized from {RECORD_PERSONS} p "
         f"left join {IDENTITY_RECORDS} r on r.node_key = p.node_key "
         f"where p.person_id in ({', '.join(literal(p[0]) for p in persons)})"
@@ -256,12 +245,12 @@ def _widen_by_cluster(sql: Sql, who: Identifiers) -> None:
             who.email_hashes.add(email_hash(email))
 
 
-def _widen_by_rows(sql: Sql, table: ErasableTable, who: Identifiers) -> None:
+def _widen_by_rows(sql: Session, table: ErasableTable, who: Identifiers) -> None:
     """Rows tied to the person that carry another id or address of theirs."""
     if not sql.table_exists(table.schema, table.table):
         return
     columns = sorted(table.links)
-    found = sql.fetchall(
+    found = sql.rows(
         f"select {', '.join(quote(c) for c in columns)} from {table.relation} "
         f"where {_row_belongs(sql, table, who)}"
     )
@@ -282,7 +271,7 @@ def pseudonymous_email(request_id: str) -> str:
     return f"erased-{request_id[:12]}@erased.invalid"
 
 
-def ensure_privacy_tables(sql: Sql) -> None:
+def ensure_privacy_tables(sql: Session) -> None:
     """Schema `privacy` with its two tables; dbt never builds into it."""
     sql.execute(f"create schema if not exists {PRIVACY_SCHEMA}")
     sql.execute(
@@ -295,7 +284,7 @@ def ensure_privacy_tables(sql: Sql) -> None:
     )
 
 
-def record_request(sql: Sql, who: Identifiers, reason: str | None = None) -> str:
+def record_request(sql: Session, who: Identifiers, reason: str | None = None) -> str:
     """Store the request's identifiers (ids and address hashes only); its id."""
     ensure_privacy_tables(sql)
     request_id = uuid.uuid4().hex
@@ -314,12 +303,12 @@ def record_request(sql: Sql, who: Identifiers, reason: str | None = None) -> str
     return request_id
 
 
-def recorded_requests(sql: Sql) -> dict[str, Identifiers]:
+def recorded_requests(sql: Session) -> dict[str, Identifiers]:
     """request id → the identifiers it recorded (empty before the first request)."""
     if not sql.table_exists(PRIVACY_SCHEMA, "erased_identifiers"):
         return {}
     out: dict[str, Identifiers] = {}
-    for request_id, kind, value in sql.fetchall(
+    for request_id, kind, value in sql.rows(
         f"select request_id, kind, value from {IDENTIFIERS_TABLE} order by 1, 2, 3"
     ):
         who = out.setdefault(request_id, Identifiers())
@@ -340,7 +329,7 @@ def _replacement(column: ErasableColumn, request_id: str) -> str:
 
 
 def scrub(
-    sql: Sql,
+    sql: Session,
     plan: list[ErasableTable],
     who: Identifiers,
     request_id: str,
@@ -374,7 +363,7 @@ def scrub(
     return changed
 
 
-def reapply(sql: Sql, plan: list[ErasableTable], schemas: Iterable[str]) -> dict[str, int]:
+def reapply(sql: Session, plan: list[ErasableTable], schemas: Iterable[str]) -> dict[str, int]:
     """Scrub every recorded request again in `schemas` (after a load): rows changed per
     table, only tables where something changed."""
     totals: dict[str, int] = {}
@@ -394,8 +383,7 @@ def reapply_after_load(engine: Any, manifest: Path, schema: str) -> dict[str, in
         if not reader.table_exists(PRIVACY_SCHEMA, "erased_identifiers"):
             return {}
     plan = erasure_plan(manifest)
-    with engine.writer() as connection:
-        sql = DbApiSql(connection, engine.name)
+    with engine.writer() as sql:
         changed = reapply(sql, plan, [schema])
     if changed and not engine.is_postgres:
         compact_duckdb(engine.file)
@@ -433,40 +421,3 @@ def quote(name: str) -> str:
 def literal(value: str) -> str:
     """A quoted SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
-
-
-class DbApiSql:
-    """`Sql` over a DB-API connection (duckdb or psycopg2)."""
-
-    def __init__(self, connection: Any, dialect: str) -> None:
-        self.connection = connection
-        self.dialect = dialect
-
-    def execute(self, sql: str) -> int:
-        """Run a statement; rows changed (-1 when the driver does not say)."""
-        if self.dialect == "duckdb":
-            # On the connection itself: a DuckDB cursor is a connection of its own, outside
-            # the caller's transaction. A DML statement answers with the count it changed.
-            result = self.connection.execute(sql)
-            if sql.lstrip()[:6].lower() in ("update", "delete", "insert"):
-                return int(result.fetchall()[0][0])
-            return -1
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.rowcount
-
-    def fetchall(self, sql: str) -> list[tuple]:
-        """Run a query; its rows."""
-        if self.dialect == "duckdb":
-            return [tuple(row) for row in self.connection.execute(sql).fetchall()]
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql)
-            return [tuple(row) for row in cursor.fetchall()]
-
-    def table_exists(self, schema: str, table: str) -> bool:
-        """Whether `schema.table` exists (a table or a view)."""
-        rows = self.fetchall(
-            "select count(*) from information_schema.tables "
-            f"where table_schema = {literal(schema)} and table_name = {literal(table)}"
-        )
-        return bool(rows[0][0])

@@ -25,7 +25,7 @@ from orchestration.paths import REPO_ROOT, warehouse_path
 from orchestration.summary import summarize
 
 
-def _dagster_home() -> None:
+def ensure_dagster_home() -> None:
     """Use `$DAGSTER_HOME`, defaulting (like `make`) to `.dagster_home/` of the repo."""
     home = os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     os.makedirs(home, exist_ok=True)
@@ -59,7 +59,7 @@ def main() -> int:
     """Run the nightly job in process and print the summary; return the exit code."""
     from orchestration.definitions import defs
 
-    _dagster_home()
+    ensure_dagster_home()
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("nightly").execute_in_process(

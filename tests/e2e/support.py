@@ -13,6 +13,15 @@ from typing import Any
 import duckdb
 import pytest
 
+# The small demo night the in-process e2e modules run (the crash tests set theirs through
+# `make run`'s variables): 60 people, 3 months, one pinned night.
+DEMO = {"demo_people": 60, "demo_months": 3, "demo_seed": 11}
+AS_OF = "2026-11-01 02:00:00"
+RUN_CONFIG = {
+    "resources": {"sources": {"config": DEMO}},
+    "ops": {"dbt_build": {"config": {"as_of": AS_OF}}},
+}
+
 
 @contextlib.contextmanager
 def isolated_home(path: Path, **env: str) -> Iterator[Path]:

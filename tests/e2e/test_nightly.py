@@ -36,6 +36,8 @@ from orchestration.defs.publish import (
 )
 from orchestration.summary import summarize, summarize_run
 from tests.e2e.support import (
+    DEMO,
+    RUN_CONFIG,
     isolated_home,
     marts_fingerprint,
     run_nightly,
@@ -45,12 +47,6 @@ from tests.e2e.support import (
 
 pytestmark = pytest.mark.e2e
 
-DEMO = {"demo_people": 60, "demo_months": 3, "demo_seed": 11}
-AS_OF = "2026-11-01 02:00:00"
-RUN_CONFIG = {
-    "resources": {"sources": {"config": DEMO}},
-    "ops": {"dbt_build": {"config": {"as_of": AS_OF}}},
-}
 MARTS = {
     "dim_account",
     "dim_campaign",
@@ -194,9 +190,7 @@ def second_night(first_night, definitions, instance, home):
 # --- the first night -------------------------------------------------------------------
 
 
-def test_the_first_night_loads_every_source_record_and_builds_every_mart(
-    first_night, home, world
-):
+def test_the_first_night_loads_every_source_record_and_builds_every_mart(first_night, home, world):
     result, summary = first_night
     assert result.success, summary.render()
     assert summary.failed_steps == [] and summary.checks_failed == []

@@ -43,18 +43,12 @@ from orchestration.defs.resources import (
 )
 from orchestration.engine import PostgresSettings
 from orchestration.summary import summarize
-from tests.e2e.support import isolated_home, memory_instance, run_nightly
+from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly
 from tests.support.postgres import PostgresServer
 from tests.support.rows import sorted_rows
 
 pytestmark = pytest.mark.e2e
 
-DEMO = {"demo_people": 60, "demo_months": 3, "demo_seed": 11}
-AS_OF = "2026-11-01 02:00:00"
-RUN_CONFIG = {
-    "resources": {"sources": {"config": DEMO}},
-    "ops": {"dbt_build": {"config": {"as_of": AS_OF}}},
-}
 DATABASE = "leadbridge_nightly"
 ACCESS_ROLES = ("bi_reader", "marketing", "sales")
 MIN_READS = 5

@@ -70,8 +70,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     assert "ERROR=0" in output and "WARN=0" in output
     # the dbt unit tests run here (the nightly job leaves them out)
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) >= 10 and {r["status"] for r in unit_tests} == {"pass"}
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert ran == {unique_id: "pass" for unique_id in manifest["unit_tests"]}, ran
+    assert len(ran) == 13
     yield warehouse, work
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from orchestration.engine import DUCKDB, Session
 from orchestration.erasure import (
-    DbApiSql,
     ErasureError,
     Identifiers,
     email_hash,
@@ -107,11 +107,13 @@ def test_record_references_are_checked() -> None:
 
 def test_addresses_are_matched_normalized() -> None:
     assert email_hash("  Jane.Doe@Example.COM ") == email_hash("jane.doe@example.com")
+    # as SQL's trim: spaces only, so the hash equals the one `_email_match` computes
+    assert email_hash("jane@example.com\t") != email_hash("jane@example.com")
     assert len(email_hash("a@b.c")) == 64
 
 
 @pytest.fixture()
-def crm() -> DbApiSql:
+def crm() -> Session:
     connection = duckdb.connect()
     connection.execute("create schema crm")
     connection.execute(
@@ -136,7 +138,7 @@ def crm() -> DbApiSql:
         "('jane@example.com', '[{\"name\": \"Jane\"}]'), ('bob@example.com', '[]')) "
         "t(email, body)"
     )
-    return DbApiSql(connection, "duckdb")
+    return Session(DUCKDB, connection)
 
 
 def test_a_person_is_widened_from_one_address_to_every_linked_record(crm) -> None:
@@ -152,23 +154,23 @@ def test_scrub_pseudonymizes_only_the_persons_pii_and_is_idempotent(crm) -> None
     changed = scrub(crm, plan, who, "r" * 32)
     assert changed == {"crm.form": 1, "crm.history": 1, "crm.lead": 2, "crm.task": 2}  # rows
     # the row still counts as Jane's for its body after its address was replaced
-    assert crm.fetchall("select email, body from crm.form order by 2") == [
+    assert crm.rows("select email, body from crm.form order by 2") == [
         ("bob@example.com", "[]"),
         (pseudonymous_email("r" * 32), "{}"),
     ]
     pseudonym = pseudonymous_email("r" * 32)
-    assert crm.fetchall("select id, email, last_name, phone, status from crm.lead order by id") == [
+    assert crm.rows("select id, email, last_name, phone, status from crm.lead order by id") == [
         ("L1", pseudonym, "erased", None, "MQL"),
         ("L2", pseudonym, "erased", None, "SQL"),
         ("L3", "bob@example.com", "Roe", "555-3", "MQL"),
     ]
-    assert crm.fetchall("select subject from crm.task order by id") == [
+    assert crm.rows("select subject from crm.task order by id") == [
         ("erased",),
         ("erased",),
         ("call Bob",),
     ]
     # only the Email field's values are personal in the history table
-    assert crm.fetchall("select field, new_value from crm.history order by 1, 2") == [
+    assert crm.rows("select field, new_value from crm.history order by 1, 2") == [
         ("Email", "bob@example.com"),
         ("Email", "erased"),
         ("Status", "MQL"),
@@ -181,7 +183,7 @@ def test_a_recorded_request_keeps_only_hashes_and_is_reapplied_to_new_rows(crm) 
     who = resolve(crm, plan, records=["salesforce_lead:L1"])
     request_id = record_request(crm, who, reason="ticket 7")
     scrub(crm, plan, who, request_id)
-    stored = crm.fetchall("select kind, value from privacy.erased_identifiers order by 1, 2")
+    stored = crm.rows("select kind, value from privacy.erased_identifiers order by 1, 2")
     assert ("email_sha256", email_hash("jane@example.com")) in stored
     assert not any("jane" in value for _, value in stored)
 
@@ -189,8 +191,8 @@ def test_a_recorded_request_keeps_only_hashes_and_is_reapplied_to_new_rows(crm) 
     crm.execute("insert into crm.task values ('T4', 'L1', 'Jane called back')")
     crm.execute("update crm.lead set email = 'Jane@example.com', last_name = 'Doe' where id = 'L1'")
     assert reapply(crm, plan, ["crm"]) == {"crm.lead": 1, "crm.task": 1}
-    assert crm.fetchall("select count(*) from crm.task where subject like '%Jane%'") == [(0,)]
-    assert crm.fetchall("select count(*) from crm.lead where email ilike '%jane%'") == [(0,)]
+    assert crm.rows("select count(*) from crm.task where subject like '%Jane%'") == [(0,)]
+    assert crm.rows("select count(*) from crm.lead where email ilike '%jane%'") == [(0,)]
 
 
 def test_a_request_without_an_address_or_record_is_refused(crm) -> None:
