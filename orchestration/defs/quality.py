@@ -11,6 +11,14 @@ of orchestration/engine.py): one code path, and the same suites, on both engines
 imported inside the check: its import takes several seconds that loading the
 definitions should not pay.
 
+Only the columns the expectations name are read, and a table of more than
+`LEADBRIDGE_GX_CHUNK_ROWS` rows (default 1,000,000) is validated in slices, so that a
+check's memory follows the slice, not the table (17M events at 1M people). The slices
+are buckets of a hash of the suite's unique column: a duplicated value always falls in
+one slice, so `expect_column_values_to_be_unique` still sees every duplicate, and the
+row-wise expectations (`CHUNKABLE`) add up exactly. A suite with any other kind of
+expectation, or unique on two columns, is read in one piece.
+
 A suite's `meta.query` may replace `select * from <table>` with a query over several
 tables (cross-system referential integrity: an opportunity's account and person must
 exist). It runs on DuckDB and on PostgreSQL alike, so it is written in their common SQL
@@ -35,6 +43,7 @@ Two more kinds of checks live here:
 
 import csv
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -49,6 +58,23 @@ from orchestration.engine import Engine, as_engine
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 10
+CHUNK_ROWS_ENV = "LEADBRIDGE_GX_CHUNK_ROWS"
+DEFAULT_CHUNK_ROWS = 1_000_000
+UNIQUE = "expect_column_values_to_be_unique"
+# Expectations decided row by row: their counts over slices add up to the table's.
+CHUNKABLE = frozenset(
+    {
+        UNIQUE,  # only with slices by a hash of its column (`Suite.slice_column`)
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+    }
+)
+COLUMN_ARGUMENTS = ("column", "column_A", "column_B", "column_list")
 CLOCK_SKEW_ENV = "LEADBRIDGE_CLOCK_SKEW_MINUTES"
 DEFAULT_CLOCK_SKEW_MINUTES = 60
 VOLUME_DROP_ENV = "LEADBRIDGE_VOLUME_DROP_MAX"
@@ -126,22 +152,88 @@ class Suite:
             query=meta.get("query") or f"select * from {schema}.{table}",
         )
 
+    @property
+    def columns(self) -> list[str] | None:
+        """The columns the expectations name, in order; None when they may need others:
+        an expectation that names no column (table-level) or has a `row_condition` (an
+        expression over any column)."""
+        found: list[str] = []
+        for expectation in self.definition["expectations"]:
+            kwargs = expectation.get("kwargs") or {}
+            named = [kwargs[a] for a in COLUMN_ARGUMENTS if a in kwargs]
+            if not named or kwargs.get("row_condition"):
+                return None
+            for value in named:
+                for column in value if isinstance(value, list) else [value]:
+                    if column not in found:
+                        found.append(column)
+        return found
+
+    @property
+    def slice_column(self) -> str | None:
+        """The column whose hash cuts the table into slices, or None when the suite must
+        see the table whole (an expectation outside `CHUNKABLE`, or unique on two
+        columns)."""
+        expectations = self.definition["expectations"]
+        if any(e["type"] not in CHUNKABLE for e in expectations):
+            return None
+        unique = {e["kwargs"]["column"] for e in expectations if e["type"] == UNIQUE}
+        if len(unique) > 1:
+            return None
+        return unique.pop() if unique else expectations[0]["kwargs"]["column"]
+
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> list[Suite]:
     """Every suite of the expectations folder, in file-name order."""
     return [Suite.load(p) for p in sorted(folder.glob("*.json"))]
 
 
+def chunk_rows() -> int:
+    """Rows per slice of a validation (`LEADBRIDGE_GX_CHUNK_ROWS`)."""
+    value = os.environ.get(CHUNK_ROWS_ENV, str(DEFAULT_CHUNK_ROWS))
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ValueError(f"{CHUNK_ROWS_ENV} must be a positive number of rows, not {value!r}")
+    return rows
+
+
+def _slice_bucket(engine: str, column: str, slices: int) -> str:
+    """SQL for the slice (0 … slices-1) of a row, by a hash of `column`; NULLs too."""
+    if engine == "postgres":
+        hashed = f'abs(hashtext(cast("{column}" as text))::bigint)'
+    else:
+        hashed = f'hash("{column}")'
+    return f"coalesce({hashed} % {slices}, 0)"
+
+
+def _slice_queries(suite: Suite, session: Any, rows_per_slice: int) -> tuple[list[str], int]:
+    """The queries that read the suite's columns slice by slice, and the row count."""
+    columns = suite.columns
+    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    source = f"select {selected} from ({suite.query}) as checked"
+    rows = int(session.rows(f"select count(*) from ({suite.query}) as counted")[0][0])
+    slices = math.ceil(rows / rows_per_slice) if suite.slice_column else 1
+    if slices <= 1:
+        return [source], rows
+    bucket = _slice_bucket(session.engine, suite.slice_column, slices)
+    sliced = f"select {selected} from ({suite.query}) as checked where {bucket} = "
+    return [f"{sliced}{i}" for i in range(slices)], rows
+
+
 def validate(
-    suite: Suite, warehouse: Engine | Path, parameters: dict[str, Any] | None = None
+    suite: Suite,
+    warehouse: Engine | Path,
+    parameters: dict[str, Any] | None = None,
+    rows_per_slice: int | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """Run a suite on its table of `warehouse` (an engine, or a DuckDB file's path);
-    (passed, metadata with failed counts and samples)."""
+    """Run a suite on its table of `warehouse` (an engine, or a DuckDB file's path), in
+    slices of about `rows_per_slice` rows (default `chunk_rows()`); (passed, metadata
+    with failed counts and samples)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    with as_engine(warehouse).reader() as reader:
-        frame = reader.frame(suite.query)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -154,46 +246,85 @@ def validate(
             f"{suite.path.name}: GX understood {len(gx_suite.expectations)} of "
             f"{expected} expectations; check their `type`"
         )
-    asset = context.data_sources.add_pandas("warehouse").add_dataframe_asset(name=suite.name)
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": frame}
-    )
-    result = batch.validate(
-        gx_suite,
-        result_format="SUMMARY",
-        expectation_parameters=parameters if parameters is not None else suite_parameters(),
-    )
+    batches = context.data_sources.add_pandas("warehouse").add_dataframe_asset(name=suite.name)
+    whole = batches.add_batch_definition_whole_dataframe("all")
+    values = parameters if parameters is not None else suite_parameters()
 
-    failures = []
-    for outcome in result.results:
-        if outcome.success:
-            continue
-        config = outcome.expectation_config
-        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-            raise RuntimeError(
-                f"{suite.name}: {config.type} raised "
-                f"{outcome.exception_info.get('exception_message')}"
+    outcomes: dict[str, _Outcome] = {}
+    with as_engine(warehouse).reader() as reader:
+        queries, rows = _slice_queries(suite, reader, rows_per_slice or chunk_rows())
+        for query in queries:
+            frame = reader.frame(query)
+            result = whole.get_batch(batch_parameters={"dataframe": frame}).validate(
+                gx_suite, result_format="SUMMARY", expectation_parameters=values
             )
-        failures.append(
-            {
-                "expectation": config.type,
-                "column": config.kwargs.get("column"),
-                "failed_rows": outcome.result.get("unexpected_count"),
-                "sample": [str(v) for v in (outcome.result.get("partial_unexpected_list") or [])][
-                    :SAMPLE_SIZE
-                ],
-                "observed": str(outcome.result.get("observed_value", ""))[:200] or None,
-            }
-        )
+            del frame
+            for outcome in result.results:
+                config = outcome.expectation_config
+                if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+                    raise RuntimeError(
+                        f"{suite.name}: {config.type} raised "
+                        f"{outcome.exception_info.get('exception_message')}"
+                    )
+                outcomes.setdefault(config.id, _Outcome(config)).add(outcome)
+
+    failures = [o.failure() for o in outcomes.values() if not o.success]
     metadata = {
         "table": suite.table,
-        "rows_checked": len(frame),
+        "rows_checked": rows,
+        "columns_checked": suite.columns or "all",
+        "slices": len(queries),
         "expectations": expected,
         "failed_expectations": len(failures),
         "failed_rows": sum(f["failed_rows"] or 0 for f in failures),
         "failures": dg.MetadataValue.json(failures),
     }
-    return bool(result.success), metadata
+    return not failures, metadata
+
+
+@dataclass
+class _Outcome:
+    """One expectation's results summed over the slices of a validation."""
+
+    config: Any
+    passed: bool = True
+    unexpected: int | None = None
+    nonmissing: int = 0
+    sample: list[str] | None = None
+    observed: str | None = None
+
+    def add(self, outcome: Any) -> None:
+        """Fold in one slice's result."""
+        result = outcome.result or {}
+        self.passed = self.passed and bool(outcome.success)
+        if result.get("unexpected_count") is not None:
+            self.unexpected = (self.unexpected or 0) + int(result["unexpected_count"])
+        self.nonmissing += int(result.get("element_count") or 0) - int(
+            result.get("missing_count") or 0
+        )
+        found = [str(v) for v in (result.get("partial_unexpected_list") or [])]
+        self.sample = ((self.sample or []) + found)[:SAMPLE_SIZE]
+        if not outcome.success and self.observed is None:
+            self.observed = str(result.get("observed_value", ""))[:200] or None
+
+    @property
+    def success(self) -> bool:
+        """Whether the expectation holds on the whole table."""
+        mostly = self.config.kwargs.get("mostly")
+        if mostly is None or self.unexpected is None:
+            return self.passed
+        # `mostly` is a share of the whole table, not of each slice
+        return self.nonmissing == 0 or 1 - self.unexpected / self.nonmissing >= mostly
+
+    def failure(self) -> dict[str, Any]:
+        """The failure as it appears in the check's metadata."""
+        return {
+            "expectation": self.config.type,
+            "column": self.config.kwargs.get("column"),
+            "failed_rows": self.unexpected,
+            "sample": self.sample or [],
+            "observed": self.observed,
+        }
 
 
 def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:

@@ -197,3 +197,161 @@ def test_row_count_and_quarantine_counts_tolerate_missing_tables(warehouse):
             "example_record_id": "00Q3",
         }
     ]
+
+
+# --- slices: a large table is validated in parts that add up to the whole ---------------
+
+EVENTS = """
+create schema hubspot;
+create table hubspot.email_events as
+select
+    -- 40 ids appear twice (rows i and i + 1000): duplicates the unique check must see
+    case when i > 1000 then i - 1000 else i end as id,
+    case when i % 97 = 0 then null else 'x' || i || '@example.com' end as recipient,
+    case when i % 89 = 0 then 'BOUNCE_LOL' else 'OPEN' end as type,
+    timestamptz '2026-10-01 00:00:00+00' + to_minutes(i) as created,
+    'not read by the suite' as unused
+from range(1, 1041) t(i)
+"""
+
+
+def _events_suite(tmp_path, *extra: dict) -> Suite:
+    path = tmp_path / "hubspot__email_events.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "hubspot__email_events",
+                "expectations": [
+                    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}},
+                    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+                    {
+                        "type": "expect_column_values_to_not_be_null",
+                        "kwargs": {"column": "recipient"},
+                    },
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {"column": "type", "value_set": ["OPEN", "CLICK"]},
+                    },
+                    *extra,
+                ],
+            }
+        )
+    )
+    return Suite.load(path)
+
+
+@pytest.fixture
+def events(tmp_path):
+    path = tmp_path / "events.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(EVENTS)
+    return path
+
+
+def _counts(metadata) -> dict:
+    return {k: (f["failed_rows"], len(f["sample"])) for k, f in _failures(metadata).items()}
+
+
+def test_a_sliced_validation_finds_exactly_what_the_whole_table_shows(tmp_path, events):
+    suite = _events_suite(tmp_path)
+    whole_passed, whole = validate(suite, events, rows_per_slice=10_000)
+    sliced_passed, sliced = validate(suite, events, rows_per_slice=100)
+
+    assert (whole["slices"], sliced["slices"]) == (1, 11)
+    assert not whole_passed and not sliced_passed
+    assert (
+        _counts(sliced)
+        == _counts(whole)
+        == {
+            "expect_column_values_to_be_unique:id": (80, 10),  # both rows of each of 40 ids
+            "expect_column_values_to_not_be_null:recipient": (10, 10),
+            "expect_column_values_to_be_in_set:type": (11, 10),
+        }
+    )
+    assert sliced["rows_checked"] == whole["rows_checked"] == 1040
+    assert sliced["columns_checked"] == ["id", "recipient", "type"]  # not `unused`
+
+
+def test_mostly_is_a_share_of_the_whole_table_not_of_each_slice(tmp_path, events):
+    with duckdb.connect(str(events)) as con:
+        # every null in the one slice hash(id) % 11 = 0: that slice alone is far below 90%
+        con.execute("update hubspot.email_events set recipient = 'y' where recipient is null")
+        con.execute("update hubspot.email_events set recipient = null where hash(id) % 11 = 0")
+        nulls, rows = con.execute(
+            "select count(*) filter (where recipient is null), count(*) from hubspot.email_events"
+        ).fetchone()
+    assert 0.05 < nulls / rows < 0.15
+    share = 1 - nulls / rows
+    for mostly, expected in ((round(share - 0.01, 3), True), (round(share + 0.01, 3), False)):
+        suite = _events_suite(
+            tmp_path,
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "recipient", "mostly": mostly},
+            },
+        )
+        results = [validate(suite, events, rows_per_slice=n) for n in (10_000, 100)]
+        assert [r[1]["slices"] for r in results] == [1, 11]
+        for _, metadata in results:
+            found = [
+                f
+                for f in metadata["failures"].data
+                if f["column"] == "recipient" and f["expectation"].endswith("not_be_null")
+            ]
+            # the plain not-null expectation fails; the `mostly` one passes or fails
+            assert len(found) == (1 if expected else 2), (mostly, found)
+
+
+def test_a_suite_with_a_table_level_expectation_is_read_whole(tmp_path, events):
+    suite = _events_suite(
+        tmp_path,
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1000}},
+    )
+    assert suite.columns is None and suite.slice_column is None
+    passed, metadata = validate(suite, events, rows_per_slice=100)
+    assert metadata["slices"] == 1
+    assert "expect_table_row_count_to_be_between:None" not in _failures(metadata)
+
+
+def test_a_bad_slice_size_setting_is_named(monkeypatch):
+    from orchestration.defs.quality import CHUNK_ROWS_ENV, chunk_rows
+
+    monkeypatch.setenv(CHUNK_ROWS_ENV, "lots")
+    with pytest.raises(ValueError, match="LEADBRIDGE_GX_CHUNK_ROWS"):
+        chunk_rows()
+    monkeypatch.setenv(CHUNK_ROWS_ENV, "250000")
+    assert chunk_rows() == 250_000
+
+
+@pytest.mark.integration
+def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
+    tmp_path, events, postgres_server
+):
+    from orchestration.engine import Engine, PostgresSettings
+    from tests.support.dbt_scenario import scenario_database
+    from tests.support.postgres import copy_duckdb_schemas
+
+    with duckdb.connect(str(events)) as con:
+        con.execute("update hubspot.email_events set id = null where id % 101 = 0")
+    server = scenario_database(postgres_server, "quality_slices")
+    copy_duckdb_schemas(events, server, ["hubspot"])
+    engine = Engine(
+        "postgres",
+        tmp_path / "local.duckdb",
+        PostgresSettings(
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            password=server.password,
+            database=server.database,
+            sslmode="disable",
+        ),
+    )
+    suite = _events_suite(tmp_path)
+    _, on_duckdb = validate(suite, events, rows_per_slice=10_000)
+    _, on_postgres = validate(suite, engine, rows_per_slice=100)
+    assert on_postgres["slices"] == 11
+    assert on_postgres["rows_checked"] == 1040
+    assert _counts(on_postgres) == _counts(on_duckdb)
+    nulls = _failures(on_postgres)["expect_column_values_to_not_be_null:id"]["failed_rows"]
+    assert nulls == 9  # ids 101, 202 … 909
