@@ -56,6 +56,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    manifest = REPO / "dbt_project" / "target" / "manifest.json"
+    if not manifest.exists():  # the nightly job's definitions load from it
+        print(f"{manifest} is missing: run `make manifest` first (`make bench` does)")
+        return 2
     args.work_dir = args.work_dir.resolve()  # dbt resolves a relative --target-path itself
     os.environ.setdefault("LEADBRIDGE_DLT_PROGRESS", "off")  # dlt's progress log: noise here
     from benchmarks import scale as scales_module

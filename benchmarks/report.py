@@ -72,7 +72,8 @@ def _run(results: dict[str, Any], scale: str, run: str) -> dict[str, Any] | None
 
 
 def _largest(results: dict[str, Any], prefer: str = "1m") -> str | None:
-    scales = results.get("scales", {})
+    # a scale that failed has only its error
+    scales = {k: v for k, v in results.get("scales", {}).items() if "people" in v}
     if prefer in scales:
         return prefer
     order = sorted(scales, key=lambda s: scales[s]["people"])
