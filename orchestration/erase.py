@@ -124,9 +124,11 @@ def rebuild(instance: Any = None) -> Any:
 
     from orchestration.definitions import defs
 
-    run_config: dict[str, Any] = {}
+    # The scrub changed the inputs anyway; `rebuild` says it outright: never skipped.
+    night: dict[str, Any] = {"rebuild": True}
     if os.environ.get(AS_OF_ENV):
-        run_config["ops"] = {"dbt_build": {"config": {"as_of": os.environ[AS_OF_ENV]}}}
+        night["as_of"] = os.environ[AS_OF_ENV]
+    run_config: dict[str, Any] = {"ops": {"dbt_build": {"config": night}}}
     job = defs.resolve_job_def(REBUILD_JOB)
     if instance is not None:
         return job.execute_in_process(

@@ -65,7 +65,10 @@ def main() -> int:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=demo_run_config(), instance=instance, raise_on_error=False
         )
-        summary = summarize(result, warehouse_path(), time.monotonic() - started)
+        run = instance.get_run_by_id(result.run_id)
+        summary = summarize(
+            result, warehouse_path(), time.monotonic() - started, tags=run.tags if run else None
+        )
         instance.add_run_tags(result.run_id, summary.tags())
     print("\n" + summary.render())
     return 0 if result.success else 1

@@ -5,11 +5,13 @@ engine of the run (orchestration.engine)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestration.engine import Engine
+from orchestration.inputs import UNCHANGED_TAG
 
 PUBLISHED_KEY = ("published", "marts")
 QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
@@ -41,6 +43,9 @@ class RunSummary:
     # When not published: the publication still in place (run_id, published_at), if any.
     previous_publication: dict[str, Any] | None = None
     engine: str = "duckdb"
+    # The run whose publication stands because this night's inputs were the same
+    # (orchestration/inputs.py): nothing was built or published, by design.
+    unchanged_since: str | None = None
 
     def tags(self) -> dict[str, str]:
         """The summary as run tags: shown on the run's page and in the runs list of the
@@ -52,7 +57,11 @@ class RunSummary:
             "leadbridge/checks": f"{len(self.checks_passed)} passed, {len(failed)} failed",
             "leadbridge/checks_failed": ", ".join(failed)[:200] or "none",
             "leadbridge/quarantined": str(sum(rows for _, _, rows in self.quarantined)),
-            "leadbridge/published": "yes" if self.published is not None else "no",
+            "leadbridge/published": "yes"
+            if self.published is not None
+            else "unchanged"
+            if self.unchanged_since
+            else "no",
         }
 
     def render(self) -> str:
@@ -113,6 +122,11 @@ class RunSummary:
                 f"{self.published.get('content_hash')}); BI tools read it read-only"
             ]
         previous = self.previous_publication
+        if self.unchanged_since:
+            return [
+                f"Unchanged: the night's inputs are those of run {self.unchanged_since}; "
+                f"its marts at {self.published_file} stay what BI tools read (nothing built)"
+            ]
         if previous is None:
             return [
                 f"NOT published: nothing has been published yet at {self.published_file}; "
@@ -133,6 +147,7 @@ def summarize(
     duration_seconds: float,
     published_file: Path | None = None,
     engine: Engine | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> RunSummary:
     """Build the summary from an `ExecuteInProcessResult` (or any run's event list).
 
@@ -140,12 +155,14 @@ def summarize(
     DuckDB `published_file` defaults to the serving file of `warehouse`
     (`$LEADBRIDGE_PUBLISHED`, else `published/` beside it); on PostgreSQL the serving
     schema is `published`. When the run did not publish, the publication still in place
-    is read (read-only) to say what BI tools keep seeing.
+    is read (read-only) to say what BI tools keep seeing. `tags` are the run's tags as the
+    instance has them at the end (the build tags a run whose inputs did not change).
     """
     from orchestration.defs.resources import published_path
 
     engine = engine or Engine.resolve(warehouse)
     summary = RunSummary(result.success, duration_seconds, warehouse, engine=engine.name)
+    summary.unchanged_since = (tags or {}).get(UNCHANGED_TAG)
     if engine.postgres is not None:
         summary.warehouse = engine.location
         summary.published_file = f"{engine.location}#published"
@@ -197,7 +214,7 @@ def summarize_run(instance: Any, run_id: str, warehouse: Path) -> RunSummary:
     stats = instance.get_run_stats(run_id)
     duration = (stats.end_time or 0) - (stats.start_time or 0)
     result = SimpleNamespace(success=run.status == dg.DagsterRunStatus.SUCCESS, all_events=events)
-    return summarize(result, warehouse, max(duration, 0.0))
+    return summarize(result, warehouse, max(duration, 0.0), tags=run.tags)
 
 
 def _publication_in_place(engine: Engine, path: Path | str | None) -> dict[str, Any] | None:

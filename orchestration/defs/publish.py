@@ -73,11 +73,14 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.content import content_hash, postgres_content_hash
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import dbt_build
 from orchestration.engine import PostgresSettings, target_name
+from orchestration.inputs import INPUTS_TAG
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+INPUTS_METADATA = "inputs"  # the build's inputs fingerprint (orchestration/inputs.py)
 MARTS_SCHEMA = "marts"
 RESTRICTED_SCHEMA = "restricted"
 PUBLICATION_TABLE = "_publication"
@@ -100,9 +103,6 @@ RESTRICTED_KEYS = sorted(
     key=lambda key: key.to_user_string(),
 )
 
-_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
-_PG_FLOAT_TYPES = {"double precision", "real"}
-
 
 @dataclass(frozen=True)
 class Publication:
@@ -124,30 +124,6 @@ class Publication:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def content_hash(con, schema: str, table: str, catalog: str | None = None) -> str:
-    """Order-independent hash of a table's columns (names, types) and rows."""
-    where_catalog = "table_catalog = ?" if catalog else "table_catalog = current_database()"
-    params = [catalog] if catalog else []
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        f"where {where_catalog} and table_schema = ? and table_name = ? "
-        "order by ordinal_position",
-        [*params, schema, table],
-    ).fetchall()
-    if not columns:
-        raise ValueError(f"no table {schema}.{table}")
-    expressions = [
-        f"round({_quote(name)}, 9)" if dtype in _FLOAT_TYPES else _quote(name)
-        for name, dtype in columns
-    ]
-    relation = ".".join(_quote(part) for part in ([catalog] if catalog else []) + [schema, table])
-    (total,) = con.execute(
-        f"select coalesce(sum(hash({', '.join(expressions)})), 0) from {relation}"
-    ).fetchall()[0]
-    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _fsync(path: Path) -> None:
@@ -361,30 +337,6 @@ def _swap(cursor, serving: str) -> None:
     cursor.execute(f"drop schema if exists {retired} cascade")
 
 
-def postgres_content_hash(cursor, schema: str, table: str) -> str:
-    """Order-independent hash of a PostgreSQL table's columns (names, types) and rows."""
-    cursor.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = %s and table_name = %s order by ordinal_position",
-        (schema, table),
-    )
-    columns = cursor.fetchall()
-    if not columns:
-        raise ValueError(f"no table {schema}.{table}")
-    expressions = [
-        f"round({_quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else _quote(name)
-        for name, dtype in columns
-    ]
-    # row(...)::text tells NULL from '' and needs no separator that data could contain
-    cursor.execute(
-        "select coalesce(sum(('x' || left(md5(row(" + ", ".join(expressions) + ")::text), "
-        f"16))::bit(64)::bigint), 0) from {_quote(schema)}.{_quote(table)}"
-    )
-    total = cursor.fetchone()[0]
-    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def read_postgres_publication(
     settings: PostgresSettings, schema: str = SERVING_SCHEMAS[MARTS_SCHEMA]
 ) -> Publication | None:
@@ -416,6 +368,28 @@ def read_postgres_publication(
         rows={r[2]: r[3] for r in records},
         hashes={r[2]: r[4] for r in records},
     )
+
+
+def unchanged_publication(
+    instance: dg.DagsterInstance, warehouse: Warehouse, inputs: str
+) -> str | None:
+    """The run id of the publication BI tools read when it was built from `inputs`
+    (orchestration/inputs.py), else None: its materialization recorded them, and the
+    file or schema in place is still the one that run published."""
+    event = instance.get_latest_materialization_event(PUBLISHED_KEY)
+    if event is None or event.asset_materialization is None:
+        return None
+    recorded = event.asset_materialization.metadata.get(INPUTS_METADATA)
+    if recorded is None or recorded.value != inputs:
+        return None
+    engine = warehouse.engine
+    if engine.postgres is not None:
+        in_place = read_postgres_publication(engine.postgres)
+    else:
+        in_place = read_publication(warehouse.published_file)
+    if in_place is None or in_place.run_id != event.run_id:
+        return None
+    return event.run_id
 
 
 @dg.asset(
@@ -463,6 +437,12 @@ def published_marts(
             for name in sorted(publication.rows)
         ]
     )
+    # dbt_build tagged the run with its inputs (a run with an as_of); read back from the
+    # instance, as the run object of the context predates the tag
+    run = context.instance.get_run_by_id(context.run.run_id)
+    inputs = run.tags.get(INPUTS_TAG) if run is not None else None
+    if inputs:
+        extra[INPUTS_METADATA] = inputs
     return dg.MaterializeResult(
         metadata={
             **extra,

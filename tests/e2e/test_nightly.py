@@ -1,10 +1,13 @@
 """The nightly job end to end on the demo sources: load, check, build, publish for BI.
 
-Three nights share one warehouse and one Dagster instance (module-scoped, in order):
+Four nights share one warehouse and one Dagster instance (module-scoped, in order):
 1. the first loads every source record, builds every mart and publishes them;
-2. the same night again, run while a reader in another process keeps opening the
-   published file: nothing new loads, and the published marts come out identical;
-3. corrupt raw data (a duplicated lead): the build is skipped, and both the working
+2. the same night again, rebuilt on purpose (`rebuild: true`), run while a reader in
+   another process keeps opening the published file: nothing new loads, and the
+   published marts come out identical;
+3. the same night once more, as the schedule would re-run it: the inputs are those of
+   the publication in place, so nothing is built, checked again or published;
+4. corrupt raw data (a duplicated lead): the build is skipped, and both the working
    marts and the published file stay exactly as they were, and the summary says so.
 
 "The same night" is the run config's `as_of` for `dbt_build` (the marts' notion of now:
@@ -124,8 +127,14 @@ def world():
     return SimulatedApis(config)
 
 
-def _run(definitions, instance, home):
-    result = run_nightly(definitions, instance, RUN_CONFIG)
+REBUILD_CONFIG = {
+    **RUN_CONFIG,
+    "ops": {"dbt_build": {"config": {**RUN_CONFIG["ops"]["dbt_build"]["config"], "rebuild": True}}},
+}
+
+
+def _run(definitions, instance, home, run_config=RUN_CONFIG):
+    result = run_nightly(definitions, instance, run_config)
     return result, summarize(result, home / "leadbridge.duckdb", 0)
 
 
@@ -179,7 +188,7 @@ def second_night(first_night, definitions, instance, home):
             assert reader.poll() is None, "the reader died before its first read"
             assert time.monotonic() < deadline, "the reader never read the published file"
             time.sleep(0.05)
-        result, summary = _run(definitions, instance, home)
+        result, summary = _run(definitions, instance, home, REBUILD_CONFIG)
         time.sleep(0.5)  # a few reads of the new publication
     finally:
         stop.touch()
@@ -346,11 +355,63 @@ def test_a_reader_never_sees_an_error_or_a_half_published_file_during_a_run(
     assert swapped_at > 0 and set(seen[:swapped_at]) == {old} and set(seen[swapped_at:]) == {new}
 
 
+# --- the same night once more, not forced: nothing to do --------------------------------
+
+
+@pytest.fixture(scope="module")
+def third_night(second_night, definitions, instance, home):
+    publication_before = _file_fingerprint(_published(home))
+    marts_before = marts_fingerprint(home)
+    started = time.monotonic()
+    result = run_nightly(definitions, instance, RUN_CONFIG)
+    seconds = time.monotonic() - started
+    summary = summarize_run(instance, result.run_id, home / "leadbridge.duckdb")
+    return result, summary, publication_before, marts_before, seconds
+
+
+def test_unchanged_inputs_build_nothing_and_the_publication_stands(second_night, third_night, home):
+    result, summary, publication_before, marts_before, seconds = third_night
+    assert result.success, summary.render()
+    second_run = second_night[0].run_id
+    assert summary.unchanged_since == second_run
+    assert summary.models_built == [] and summary.published is None
+    started = started_steps(result)
+    assert "dbt_build" in started and "published__marts" not in started
+    assert not {key for key in started if "_gx_marts__" in key}  # mart suites: nothing new
+    assert _file_fingerprint(_published(home)) == publication_before
+    assert read_publication(_published(home)).run_id == second_run
+    assert marts_fingerprint(home) == marts_before
+    assert summary.tags()["leadbridge/published"] == "unchanged"
+    assert f"Unchanged: the night's inputs are those of run {second_run}" in summary.render()
+    print(f"\nunchanged night: {seconds:.1f} s")
+
+
+def test_raw_checks_on_unchanged_tables_stand_on_the_pass_they_had(third_night, instance):
+    result, _, _, _, _ = third_night
+    evaluations = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    raw_gx = {
+        name: ev
+        for name, ev in evaluations.items()
+        if name.startswith("gx_") and "marts" not in name
+    }
+    assert len(raw_gx) == 8
+    for name, evaluation in raw_gx.items():
+        assert evaluation.passed, name
+        since = evaluation.metadata["unchanged_since_run"].value
+        assert instance.get_run_by_id(since) is not None, name
+    # the mart suites had nothing new to check
+    assert not [name for name in evaluations if name.startswith("gx_marts__")]
+
+
 # --- a bad night -----------------------------------------------------------------------
 
 
 def test_corrupt_raw_data_stops_the_build_and_leaves_marts_and_publication_alone(
-    second_night, definitions, instance, home
+    second_night, third_night, definitions, instance, home
 ):
     published = _published(home)
     publication_before = _file_fingerprint(published)

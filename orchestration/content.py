@@ -1,0 +1,76 @@
+"""Order-independent content hashes of warehouse tables, one per engine.
+
+A table's hash covers its column names and types and its rows as a multiset (a sum of
+row hashes, so a duplicated row counts). Floating-point columns are rounded to 9
+decimals first, so a sum computed in another order on another night does not change the
+hash when the data did not. DuckDB hashes with `hash()`, PostgreSQL with the first 64
+bits of the md5 of the row's text: compare hashes made by the same engine (and DuckDB
+version). Used by the publication's `_publication` record and by the inputs fingerprint
+(orchestration/inputs.py), which leaves dlt's bookkeeping columns out (`exclude`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+
+_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+_PG_FLOAT_TYPES = {"double precision", "real"}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def content_hash(
+    con, schema: str, table: str, catalog: str | None = None, exclude: Collection[str] = ()
+) -> str:
+    """Order-independent hash of a DuckDB table's columns (names, types) and rows, the
+    columns `exclude` left out."""
+    where_catalog = "table_catalog = ?" if catalog else "table_catalog = current_database()"
+    params = [catalog] if catalog else []
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        f"where {where_catalog} and table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [*params, schema, table],
+    ).fetchall()
+    if not columns:
+        raise ValueError(f"no table {schema}.{table}")
+    columns = [(name, dtype) for name, dtype in columns if name not in exclude]
+    expressions = [
+        f"round({_quote(name)}, 9)" if dtype in _FLOAT_TYPES else _quote(name)
+        for name, dtype in columns
+    ]
+    relation = ".".join(_quote(part) for part in ([catalog] if catalog else []) + [schema, table])
+    (total,) = con.execute(
+        f"select coalesce(sum(hash({', '.join(expressions)})), 0) from {relation}"
+    ).fetchall()[0]
+    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def postgres_content_hash(cursor, schema: str, table: str, exclude: Collection[str] = ()) -> str:
+    """Order-independent hash of a PostgreSQL table's columns (names, types) and rows,
+    the columns `exclude` left out."""
+    cursor.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, table),
+    )
+    columns = cursor.fetchall()
+    if not columns:
+        raise ValueError(f"no table {schema}.{table}")
+    columns = [(name, dtype) for name, dtype in columns if name not in exclude]
+    expressions = [
+        f"round({_quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else _quote(name)
+        for name, dtype in columns
+    ]
+    # row(...)::text tells NULL from '' and needs no separator that data could contain
+    cursor.execute(
+        "select coalesce(sum(('x' || left(md5(row(" + ", ".join(expressions) + ")::text), "
+        f"16))::bit(64)::bigint), 0) from {_quote(schema)}.{_quote(table)}"
+    )
+    total = cursor.fetchone()[0]
+    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
