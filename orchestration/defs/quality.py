@@ -342,6 +342,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         blocking=suite.blocking,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        severity = dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN
         inputs = None
         if suite.asset_key.path[0] in RAW_SCHEMAS:
             inputs = suite_inputs(suite, warehouse.engine)
@@ -351,9 +352,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
                 context.log.info(f"{suite.table} unchanged since run {since}, which passed it")
                 return dg.AssetCheckResult(
                     passed=True,
-                    severity=dg.AssetCheckSeverity.ERROR
-                    if suite.blocking
-                    else dg.AssetCheckSeverity.WARN,
+                    severity=severity,
                     metadata={
                         "table": suite.table,
                         "unchanged_since_run": since,
@@ -365,11 +364,7 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         passed, metadata = validate(suite, warehouse.engine)
         if inputs:
             metadata["inputs"] = inputs
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
-            metadata=metadata,
-        )
+        return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
 
     return _check
 
