@@ -23,6 +23,8 @@ PACKAGES = (
     "pyarrow",
 )
 GIB = 1024**3
+NIGHTS = ("full", "incremental", "no_change")
+NIGHT_STAGES = ("extract", "normalize", "load", "dbt build", "checks", "publish")
 
 
 def machine() -> dict[str, Any]:
@@ -180,7 +182,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     )
     peak = None
     if big:
-        peaks = [s["peak_mib"] for s in scale.get("stages", []) if s.get("peak_mib")]
+        # the nightly runs' stages: not the harness's own work (tiling, the baseline)
+        peaks = [
+            s["peak_mib"]
+            for s in scale.get("stages", [])
+            if s.get("peak_mib") and s["run"] in NIGHTS and s["stage"] in NIGHT_STAGES
+        ]
         peak = max(peaks) / 1024 if peaks else None
     add("peak memory ≤ 4 GiB", peak, 4.0, "GiB", False, big)
     small = _run(results, "100k", "full")

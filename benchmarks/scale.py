@@ -284,6 +284,16 @@ def _finish(
     return result
 
 
+def _in_child(function: Any, *args: Any) -> Any:
+    """`function(*args)` in a child process: the harness's own DuckDB work (gigabytes at
+    1M) must not stay in the memory of the process that then runs the nights."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def tiled_scale(
     people: int, base_work: Path, base_people: int, work: Path, sampler: RssSampler
 ) -> dict[str, Any]:
@@ -295,7 +305,9 @@ def tiled_scale(
     stages: list[dict[str, Any]] = []
     print(f"[{scale}] tiling {copies} copies of {base_work.name}", flush=True)
     started = time.time()
-    tiled = tiling.tile_warehouse(base_work / "after_full.duckdb", work / WAREHOUSE, copies)
+    tiled = _in_child(
+        tiling.tile_warehouse, base_work / "after_full.duckdb", work / WAREHOUSE, copies
+    )
     stages.append(
         {
             "scale": scale,
@@ -320,7 +332,8 @@ def tiled_scale(
             return nights[0]
         t0 = time.time()
         merges.update(
-            tiling.merge_tiled_delta(
+            _in_child(
+                tiling.merge_tiled_delta,
                 base_work / "after_full.duckdb",
                 base_work / "after_day.duckdb",
                 work / WAREHOUSE,

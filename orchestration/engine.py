@@ -46,6 +46,16 @@ PG_DEFAULTS = {
     "sslmode": "prefer",
 }
 PG_CONNECT_TIMEOUT_SECONDS = 10
+# DuckDB's memory limit for every connection of a run, dbt's included (profiles.yml).
+# DuckDB's own default is 80% of the machine's memory per connection, and a connection
+# keeps what it read cached up to it: the checks' reads alone then held gigabytes.
+DUCKDB_MEMORY_ENV = "LEADBRIDGE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "2GB"
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings for `duckdb.connect(config=…)` on the warehouse or its published copy."""
+    return {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY)}
 
 
 class UnknownTarget(ValueError):
@@ -175,7 +185,7 @@ class Engine:
         if self.postgres is None:
             import duckdb
 
-            with duckdb.connect(str(self.file), read_only=True) as con:
+            with duckdb.connect(str(self.file), read_only=True, config=duckdb_config()) as con:
                 yield Session(DUCKDB, con)
             return
         connection = self.postgres.connect()
@@ -192,7 +202,7 @@ class Engine:
         if self.postgres is None:
             import duckdb
 
-            with duckdb.connect(str(self.file)) as con:
+            with duckdb.connect(str(self.file), config=duckdb_config()) as con:
                 con.execute("begin transaction")
                 yield Session(DUCKDB, con)
                 con.execute("commit")  # an error leaves it uncommitted: closing rolls back

@@ -13,8 +13,8 @@ The inputs of the build are:
 
 Content, not load ids, is hashed because dlt is not the only writer of raw tables: an
 erasure rewrites values in place (and records a request, which changes `privacy` too).
-Hashing reads every raw row once, a few seconds at 1M people on DuckDB; it replaces a
-build that reads them all several times.
+Hashing reads every raw row once (5.3 s for the 20M raw rows of 1M people on 2 cores,
+DuckDB); it replaces a build that reads them all several times.
 
 A raw table's Great Expectations suite is skipped the same way: its result stands while
 the tables its query reads, the suite and the lead contract are unchanged (see

@@ -76,7 +76,7 @@ import dagster as dg
 from orchestration.content import content_hash, postgres_content_hash
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import dbt_build
-from orchestration.engine import PostgresSettings, target_name
+from orchestration.engine import PostgresSettings, duckdb_config, target_name
 from orchestration.inputs import INPUTS_TAG
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
@@ -149,7 +149,7 @@ def publish_marts(warehouse_file: Path, target: Path, run_id: str) -> Publicatio
     temp = target.with_name(f"{target.name}.tmp-{run_id}")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     try:
-        with duckdb.connect(str(temp)) as con:
+        with duckdb.connect(str(temp), config=duckdb_config()) as con:
             con.execute(f"attach {_sql_string(str(warehouse_file))} as working (read_only)")
             tables = [
                 row[0]
