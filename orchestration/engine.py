@@ -48,7 +48,7 @@ PG_DEFAULTS = {
 PG_CONNECT_TIMEOUT_SECONDS = 10
 # DuckDB's memory limit for every connection of a run, dbt's included (profiles.yml).
 # DuckDB's own default is 80% of the machine's memory per connection, and a connection
-# keeps what it read cached up to it: the checks' reads alone then held gigabytes.
+# keeps the pages it read cached up to that limit.
 DUCKDB_MEMORY_ENV = "LEADBRIDGE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_DUCKDB_MEMORY = "2GB"
 

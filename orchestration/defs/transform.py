@@ -10,6 +10,10 @@ Groups follow the dbt folders: staging, intermediate, marts, restricted; contrac
 form `lead_contract`. The engine dbt builds on is `LEADBRIDGE_TARGET` (profiles.yml's
 `target:` reads it; orchestration/engine.py), and the assets' kinds name it.
 
+A run with an `as_of` (every scheduled run) builds only when its inputs differ from those
+of the publication in place (orchestration/inputs.py); otherwise the step materializes
+nothing and tags the run `leadbridge/unchanged_since`. Config `rebuild: true` forces it.
+
 Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares it
 (`prepare_if_dev`); `make` targets and the tests run `dbt parse` first.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.engine import Engine, PostgresSettings
+from orchestration.engine import Engine
 from orchestration.erase import erase_raw, purge_replaced_values
 from orchestration.erasure import erasure_plan, reapply
 from orchestration.paths import DBT_PROJECT_DIR
@@ -42,14 +42,7 @@ def engines(work, postgres_server):
     server = scenario_database(postgres_server, "erasure_scenario")
     copy_duckdb_schemas(raw, server, RAW_SCHEMAS)
     shutil.copy(raw, work / "warehouse.duckdb")
-    settings = PostgresSettings(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=server.database,
-        sslmode="disable",
-    )
+    settings = server.engine_settings()
     return {
         "postgres": Engine("postgres", work / "local.duckdb", settings),
         "duckdb": Engine("duckdb", work / "warehouse.duckdb"),

@@ -327,7 +327,7 @@ def test_a_bad_slice_size_setting_is_named(monkeypatch):
 def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
     tmp_path, events, postgres_server
 ):
-    from orchestration.engine import Engine, PostgresSettings
+    from orchestration.engine import Engine
     from tests.support.dbt_scenario import scenario_database
     from tests.support.postgres import copy_duckdb_schemas
 
@@ -335,18 +335,7 @@ def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
         con.execute("update hubspot.email_events set id = null where id % 101 = 0")
     server = scenario_database(postgres_server, "quality_slices")
     copy_duckdb_schemas(events, server, ["hubspot"])
-    engine = Engine(
-        "postgres",
-        tmp_path / "local.duckdb",
-        PostgresSettings(
-            host=server.host,
-            port=server.port,
-            user=server.user,
-            password=server.password,
-            database=server.database,
-            sslmode="disable",
-        ),
-    )
+    engine = Engine("postgres", tmp_path / "local.duckdb", server.engine_settings())
     suite = _events_suite(tmp_path)
     _, on_duckdb = validate(suite, events, rows_per_slice=10_000)
     _, on_postgres = validate(suite, engine, rows_per_slice=100)

@@ -66,6 +66,19 @@ class PostgresServer:
             **kwargs,
         )
 
+    def engine_settings(self):
+        """The product's `PostgresSettings` for this database (no TLS on loopback)."""
+        from orchestration.engine import PostgresSettings
+
+        return PostgresSettings(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            sslmode="disable",
+        )
+
     def admin_connect(self, **kwargs):
         """A psycopg2 connection to the test database as the superuser (unix socket):
         for what the test role may not do, e.g. `set role` to a role it is not in."""
