@@ -14,12 +14,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
+from orchestration.engine import quote
+
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 _PG_FLOAT_TYPES = {"double precision", "real"}
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def content_hash(
@@ -39,15 +37,14 @@ def content_hash(
         raise ValueError(f"no table {schema}.{table}")
     columns = [(name, dtype) for name, dtype in columns if name not in exclude]
     expressions = [
-        f"round({_quote(name)}, 9)" if dtype in _FLOAT_TYPES else _quote(name)
+        f"round({quote(name)}, 9)" if dtype in _FLOAT_TYPES else quote(name)
         for name, dtype in columns
     ]
-    relation = ".".join(_quote(part) for part in ([catalog] if catalog else []) + [schema, table])
+    relation = ".".join(quote(part) for part in ([catalog] if catalog else []) + [schema, table])
     (total,) = con.execute(
         f"select coalesce(sum(hash({', '.join(expressions)})), 0) from {relation}"
     ).fetchall()[0]
-    text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _digest(columns, total)
 
 
 def postgres_content_hash(cursor, schema: str, table: str, exclude: Collection[str] = ()) -> str:
@@ -63,14 +60,19 @@ def postgres_content_hash(cursor, schema: str, table: str, exclude: Collection[s
         raise ValueError(f"no table {schema}.{table}")
     columns = [(name, dtype) for name, dtype in columns if name not in exclude]
     expressions = [
-        f"round({_quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else _quote(name)
+        f"round({quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else quote(name)
         for name, dtype in columns
     ]
     # row(...)::text tells NULL from '' and needs no separator that data could contain
     cursor.execute(
         "select coalesce(sum(('x' || left(md5(row(" + ", ".join(expressions) + ")::text), "
-        f"16))::bit(64)::bigint), 0) from {_quote(schema)}.{_quote(table)}"
+        f"16))::bit(64)::bigint), 0) from {quote(schema)}.{quote(table)}"
     )
     total = cursor.fetchone()[0]
+    return _digest(columns, total)
+
+
+def _digest(columns: list[tuple[str, str]], total: int) -> str:
+    """The table's hash: its column names and types, and the sum of its row hashes."""
     text = ";".join(f"{name} {dtype}" for name, dtype in columns) + f"|{int(total)}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]

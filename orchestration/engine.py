@@ -46,7 +46,8 @@ PG_DEFAULTS = {
     "sslmode": "prefer",
 }
 PG_CONNECT_TIMEOUT_SECONDS = 10
-# DuckDB's memory limit for every connection of a run, dbt's included (profiles.yml).
+# DuckDB's memory limit for every connection of a run, dbt's included: profiles.yml reads
+# the same variable with the same default (Jinja there, so the default is written twice).
 # DuckDB's own default is 80% of the machine's memory per connection, and a connection
 # keeps the pages it read cached up to that limit.
 DUCKDB_MEMORY_ENV = "LEADBRIDGE_DUCKDB_MEMORY_LIMIT"
@@ -291,6 +292,16 @@ class Session:
             [schema, table],
         )
         return bool(found[0][0])
+
+
+def quote(name: str) -> str:
+    """A quoted SQL identifier (the same on DuckDB and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _pyformat(sql: str) -> str:

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestration.engine import Session
+from orchestration.engine import Session, literal, quote
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
@@ -411,13 +411,3 @@ def compact_duckdb(path: Path) -> None:
     finally:
         temp.unlink(missing_ok=True)
         Path(f"{temp}.wal").unlink(missing_ok=True)
-
-
-def quote(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """A quoted SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"

@@ -28,12 +28,14 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingestion.pipelines import FEEDS
 from orchestration.content import content_hash, postgres_content_hash
 from orchestration.engine import Engine, Session
+from orchestration.erasure import PRIVACY_SCHEMA
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
-RAW_SCHEMAS = ("hubspot", "salesforce", "files")
-INPUT_SCHEMAS = (*RAW_SCHEMAS, "privacy")
+RAW_SCHEMAS = tuple(FEEDS)  # each feed loads into the dataset of its name
+INPUT_SCHEMAS = (*RAW_SCHEMAS, PRIVACY_SCHEMA)
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
 # What dbt reads besides the warehouse: dbt's own output (target/, logs/) is not input.
 PROJECT_INPUTS = ("models", "macros", "seeds", "snapshots", "tests", "analyses")
@@ -54,6 +56,8 @@ def table_hash(session: Session, schema: str, table: str) -> str:
 def input_tables(session: Session, schemas: Iterable[str] = INPUT_SCHEMAS) -> list[str]:
     """`schema.table` of every base table in `schemas` but dlt's own (`_dlt_*`)."""
     wanted = list(schemas)
+    if not wanted:
+        return []
     rows = session.rows(
         "select table_schema, table_name from information_schema.tables "
         f"where table_type = 'BASE TABLE' and table_schema in ({', '.join('?' for _ in wanted)})",
@@ -62,12 +66,14 @@ def input_tables(session: Session, schemas: Iterable[str] = INPUT_SCHEMAS) -> li
     return sorted(f"{s}.{t}" for s, t in rows if not t.startswith("_dlt"))
 
 
-def tables_digest(session: Session, tables: Iterable[str]) -> str:
-    """One hash over the content of `tables` (`schema.table`); a missing one counts as
-    missing, not as an error."""
-    present = set(input_tables(session, {t.partition(".")[0] for t in tables}))
+def tables_digest(session: Session, tables: Iterable[str] | None = None) -> str:
+    """One hash over the content of `tables` (`schema.table`; default every input table);
+    a missing one counts as missing, not as an error."""
+    wanted = None if tables is None else sorted(set(tables))
+    schemas = INPUT_SCHEMAS if wanted is None else {t.partition(".")[0] for t in wanted}
+    present = input_tables(session, schemas)
     parts = []
-    for name in sorted(set(tables)):
+    for name in present if wanted is None else wanted:
         schema, _, table = name.partition(".")
         parts.append(f"{name}={table_hash(session, schema, table) if name in present else '-'}")
     return _digest(parts)
@@ -97,7 +103,7 @@ def project_digest(project_dir: Path = DBT_PROJECT_DIR, suites: Path = EXPECTATI
 def build_inputs(engine: Engine, as_of: str) -> str:
     """The fingerprint of a build of the night `as_of` on `engine`."""
     with engine.reader() as session:
-        tables = tables_digest(session, input_tables(session))
+        tables = tables_digest(session)
     return _digest([f"engine={engine.name}", f"as_of={as_of}", project_digest(), tables])
 
 

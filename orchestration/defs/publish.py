@@ -76,7 +76,7 @@ import dagster as dg
 from orchestration.content import content_hash, postgres_content_hash
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import dbt_build
-from orchestration.engine import PostgresSettings, duckdb_config, target_name
+from orchestration.engine import PostgresSettings, duckdb_config, quote, target_name
 from orchestration.inputs import INPUTS_TAG
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
@@ -122,10 +122,6 @@ class Publication:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -163,12 +159,12 @@ def publish_marts(warehouse_file: Path, target: Path, run_id: str) -> Publicatio
                 raise RuntimeError(f"{warehouse_file} has no tables in schema {MARTS_SCHEMA}")
             con.execute(f"create schema {MARTS_SCHEMA}")
             for table in tables:
-                name = f"{MARTS_SCHEMA}.{_quote(table)}"
+                name = f"{MARTS_SCHEMA}.{quote(table)}"
                 con.execute(f"create table {name} as select * from working.{name}")
             con.execute("detach working")
             rows = {
                 table: con.execute(
-                    f"select count(*) from {MARTS_SCHEMA}.{_quote(table)}"
+                    f"select count(*) from {MARTS_SCHEMA}.{quote(table)}"
                 ).fetchall()[0][0]
                 for table in tables
             }
@@ -268,7 +264,7 @@ def _swap_all(connection, servings: list[str]) -> None:
 
 def _stage_schema(cursor, settings, source, serving, run_id, published_at) -> Publication:
     """Copy every table of `source` with its grants into `<serving>__incoming`."""
-    incoming = _quote(serving + INCOMING)
+    incoming = quote(serving + INCOMING)
     cursor.execute(f"drop schema if exists {incoming} cascade")
     cursor.execute(f"create schema {incoming}")
     cursor.execute(
@@ -282,17 +278,17 @@ def _stage_schema(cursor, settings, source, serving, run_id, published_at) -> Pu
     rows, hashes = {}, {}
     for table in tables:
         cursor.execute(
-            f"create table {incoming}.{_quote(table)} as "
-            f"select * from {_quote(source)}.{_quote(table)}"
+            f"create table {incoming}.{quote(table)} as "
+            f"select * from {quote(source)}.{quote(table)}"
         )
         for grantee, privilege, grantable in _table_grants(cursor, source, table):
-            role = "public" if grantee is None else _quote(grantee)
+            role = "public" if grantee is None else quote(grantee)
             cursor.execute(
-                f"grant {privilege} on {incoming}.{_quote(table)} to {role}"
+                f"grant {privilege} on {incoming}.{quote(table)} to {role}"
                 + (" with grant option" if grantable else "")
             )
             grantees.add(role)
-        cursor.execute(f"select count(*) from {incoming}.{_quote(table)}")
+        cursor.execute(f"select count(*) from {incoming}.{quote(table)}")
         rows[table] = cursor.fetchone()[0]
         hashes[table] = postgres_content_hash(cursor, serving + INCOMING, table)
     cursor.execute(
@@ -328,12 +324,12 @@ def _table_grants(cursor, schema: str, table: str) -> list[tuple[str | None, str
 
 def _swap(cursor, serving: str) -> None:
     """Inside the caller's transaction: the incoming schema becomes `serving`."""
-    retired = _quote(serving + RETIRED)
+    retired = quote(serving + RETIRED)
     cursor.execute(f"drop schema if exists {retired} cascade")
     cursor.execute("select 1 from pg_namespace where nspname = %s", (serving,))
     if cursor.fetchone():
-        cursor.execute(f"alter schema {_quote(serving)} rename to {retired}")
-    cursor.execute(f"alter schema {_quote(serving + INCOMING)} rename to {_quote(serving)}")
+        cursor.execute(f"alter schema {quote(serving)} rename to {retired}")
+    cursor.execute(f"alter schema {quote(serving + INCOMING)} rename to {quote(serving)}")
     cursor.execute(f"drop schema if exists {retired} cascade")
 
 
@@ -354,7 +350,7 @@ def read_postgres_publication(
                 return None
             cursor.execute(
                 "select run_id, published_at, table_name, row_count, content_hash "
-                f"from {_quote(schema)}.{PUBLICATION_TABLE} order by table_name"
+                f"from {quote(schema)}.{PUBLICATION_TABLE} order by table_name"
             )
             records = cursor.fetchall()
     finally:
