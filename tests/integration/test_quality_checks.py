@@ -309,8 +309,14 @@ def test_a_suite_with_a_table_level_expectation_is_read_whole(tmp_path, events):
     )
     assert suite.columns is None and suite.slice_column is None
     passed, metadata = validate(suite, events, rows_per_slice=100)
-    assert metadata["slices"] == 1
-    assert "expect_table_row_count_to_be_between:None" not in _failures(metadata)
+    assert (metadata["slices"], metadata["columns_checked"]) == (1, "all")
+    # the row count (1040) passed; the three row-wise failures are the whole table's
+    assert {f["expectation"] for f in metadata["failures"].data} == {
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+    }
+    assert metadata["failed_rows"] == 80 + 10 + 11 and not passed
 
 
 def test_a_bad_slice_size_setting_is_named(monkeypatch):
