@@ -4,14 +4,38 @@
     nullif(lower(trim({{ expression }})), '')
 {%- endmacro %}
 
-{#- A stable text surrogate key from columns (md5 over `|`-joined, null-safe values). -#}
-{% macro surrogate_key(columns) -%}
+{#- Columns as one text, `|`-joined, null-safe: the input of a key or a hash. -#}
+{% macro key_text(columns) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '~null~')") -%}
         {%- if not loop.last %}{%- do parts.append("'|'") -%}{% endif -%}
     {%- endfor -%}
-    {{ dbt.hash(dbt.concat(parts)) }}
+    {{ dbt.concat(parts) }}
+{%- endmacro %}
+
+{#- A stable text surrogate key from columns (md5 over their key_text). -#}
+{% macro surrogate_key(columns) -%}
+    {{ dbt.hash(key_text(columns)) }}
+{%- endmacro %}
+
+{#- An aggregate: an order-independent digest of a group's rows (their key_text), as
+    text — the sum of 60-bit numbers read off each row's md5. Sorting and concatenating
+    every row of a group (listagg) costs a sort and the strings' memory; a sum needs
+    neither, and an added, removed or changed row changes it but with a chance of 2^-60.
+    md5, not the engine's own hash: the digest is the same on DuckDB and PostgreSQL, and
+    does not change with the engine's version. -#}
+{% macro multiset_hash(columns) -%}
+    cast(sum({{ adapter.dispatch('hex_to_bigint', 'leadbridge')('substr(' ~ dbt.hash(key_text(columns)) ~ ', 1, 15)') }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- Up to 15 hex digits as a bigint. -#}
+{% macro default__hex_to_bigint(hex) -%}
+    cast('0x' || {{ hex }} as bigint)
+{%- endmacro %}
+
+{% macro postgres__hex_to_bigint(hex) -%}
+    cast(cast('x' || lpad({{ hex }}, 16, '0') as bit(64)) as bigint)
 {%- endmacro %}
 
 {#- The `part_expression`-th (1-based, positive) part of a delimited string, where the

@@ -510,14 +510,60 @@ def test_raising_the_mql_threshold_changes_exactly_the_person_at_the_threshold(b
     assert len(query(changed, "select * from marts.fct_sla")) == 4
 
 
-def test_incremental_lead_events_equal_a_full_refresh(built):
-    """The module's first build took the full-refresh path; an incremental run (which
-    replaces the look-back window) must leave exactly the same rows. Runs last, on the
-    module's warehouse, so dbt reuses its partial parse."""
+def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_refresh(
+    built, tmp_path
+):
+    """An incremental run replaces the look-back window plus the whole history of the
+    people whose fingerprint changed, and then holds exactly the rows of a full refresh.
+
+    A lead-history row for Erin's lead is loaded late: dated 2026-01-12, before the
+    window (AS_OF 2026-01-23 15:00 less 7 days). Two old rows are tampered with
+    beforehand: Erin's (her history is rebuilt, so it is mended) and Alice's (nothing of
+    hers changed, so the run leaves it: proof that it did not rebuild everyone). Runs
+    last, on the module's dbt target, so dbt reuses its partial parse."""
     warehouse, work = built
-    sql = "select * from marts.fct_lead_events order by event_id"
-    baseline = query(warehouse, sql)
-    assert len(baseline) > 50
-    output = run_dbt(["run", "--select", "fct_lead_events"], warehouse, work)
+    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    shutil.copy(warehouse, incremental)
+    old_row = """select event_id from marts.fct_lead_events
+        where person_id = '{person}' and occurred_at < '2026-01-12'
+        order by occurred_at, event_id limit 1"""
+    (alice_event,) = query(incremental, old_row.format(person=ALICE))[0]
+    (erin_event,) = query(incremental, old_row.format(person=ERIN))[0]
+    con = duckdb.connect(str(incremental))
+    try:
+        con.execute(
+            "update marts.fct_lead_events set event_detail = 'tampered' where event_id in (?, ?)",
+            [alice_event, erin_event],
+        )
+        con.execute(
+            """insert into salesforce.lead_history
+                (id, lead_id, field, old_value, new_value, is_deleted, created_by_id,
+                 created_date, _dlt_load_id, _dlt_id)
+            values ('017LATE', ?, 'Status', 'Nurturing', 'Working - Contacted', false, null,
+                    '2026-01-12 10:00:00+00', '1767225600.2', 'late-0')""",
+            [L5],
+        )
+    finally:
+        con.close()
+
+    output = run_dbt(["run", "--select", "+fct_lead_events"], incremental, work)
     assert "incremental model" in output
-    assert query(warehouse, sql) == baseline
+    shutil.copy(incremental, full)
+    run_dbt(["run", "--select", "fct_lead_events", "--full-refresh"], full, work)
+
+    sql = "select * from marts.fct_lead_events order by event_id"
+    after, rebuilt = query(incremental, sql), query(full, sql)
+    detail = {row[0]: row[12] for row in after}
+    assert detail[alice_event] == "tampered"
+    assert detail[erin_event] != "tampered"
+    assert [row for row in after if row[0] != alice_event] == [
+        row for row in rebuilt if row[0] != alice_event
+    ]
+    # the late row reached Erin's history although it is older than the window
+    late = """select event_type, canonical_stage from marts.fct_lead_events
+        where source_record_id = '017LATE' order by event_type"""
+    assert query(incremental, late) == [
+        ("lifecycle_stage_entered", "sal"),
+        ("source_stage_change", "sal"),
+    ]
+    assert query(warehouse, late) == []

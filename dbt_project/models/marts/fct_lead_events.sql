@@ -1,9 +1,11 @@
 -- One row per event in a person's history: marketing touches, sales activities, source stage changes, lifecycle stage entries, owner assignments and opportunity stage changes.
 {#- Incremental: each run replaces the events of the last `lead_events_lookback_days`
-    days (late history rows, corrections, deletions) and keeps older ones. When the lead
-    contract or the identity map changes (int_lead_events__build_fingerprint), older
-    history is restated too: the pre-hook drops every row and the run rebuilds them all,
-    so an incremental run gives the same rows as --full-refresh. -#}
+    days (late history rows, corrections, deletions) and keeps older ones, except for the
+    people whose fingerprint changed (int_lead_events__person_fingerprints: a new record,
+    email or opportunity linked to them, a merge): their whole history is rebuilt. A
+    change to the lead contract or to campaign or owner keys changes every fingerprint:
+    the pre-hook then drops every row and the run rebuilds them all. So an incremental run
+    gives the same rows as --full-refresh. -#}
 {%- set window_start = dbt.dateadd('day', -1 * var('lead_events_lookback_days'), leadbridge_now()) %}
 {{ config(
     materialized='incremental',
@@ -12,7 +14,9 @@
     on_schema_change='fail',
     pre_hook=[
         "{% if is_incremental() %}delete from {{ this }} where occurred_at >= " ~ window_start
-        ~ " or build_fingerprint <> (select build_fingerprint from {{ ref('int_lead_events__build_fingerprint') }}){% endif %}"
+        ~ " or build_fingerprint in (select stored.build_fingerprint from (select distinct build_fingerprint from {{ this }}) as stored"
+        ~ " left join {{ ref('int_lead_events__person_fingerprints') }} as current_fingerprints on stored.build_fingerprint = current_fingerprints.build_fingerprint"
+        ~ " where current_fingerprints.build_fingerprint is null){% endif %}"
     ]
 ) }}
 
@@ -270,26 +274,40 @@ unioned as (
 
 )
 
+{%- if is_incremental() %},
+
+-- people none of whose rows survived the pre-hook: new, or their fingerprint changed
+rebuilt_persons as (
+
+    select current_fingerprints.person_id
+    from {{ ref('int_lead_events__person_fingerprints') }} as current_fingerprints
+    left join (select distinct build_fingerprint from {{ this }}) as kept
+        on current_fingerprints.build_fingerprint = kept.build_fingerprint
+    where kept.build_fingerprint is null
+
+)
+{%- endif %}
+
 {#- Postgres types string expressions (and dbt.type_string()) as `text` while the
     contract creates `varchar` columns; an incremental run compares the two
     (on_schema_change), so string columns are cast to the contract's `varchar`. -#}
 {%- set string_type = 'varchar' %}
 select
     cast({{ surrogate_key(['event_type', 'source_system', 'source_table', 'source_record_id']) }} as {{ string_type }}) as event_id,
-    cast(person_id as {{ string_type }}) as person_id,
+    cast(unioned.person_id as {{ string_type }}) as person_id,
     occurred_at,
     {%- for column in ['event_category', 'event_type', 'source_system', 'source_table', 'source_record_id',
                        'campaign_key', 'owner_key', 'opportunity_id', 'canonical_stage', 'event_detail'] %}
     cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}
-    cast(fingerprint.build_fingerprint as {{ string_type }}) as build_fingerprint
+    cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint
 from unioned
-cross join {{ ref('int_lead_events__build_fingerprint') }} as fingerprint
-where person_id is not null and occurred_at is not null
+inner join {{ ref('int_lead_events__person_fingerprints') }} as fingerprints on unioned.person_id = fingerprints.person_id
+where unioned.occurred_at is not null
 {% if is_incremental() %}
-    -- the replaced window, or everything when the pre-hook emptied the table
+    -- the replaced window, and the whole history of the rebuilt people
     and (
-        occurred_at >= {{ window_start }}
-        or not exists (select 1 from {{ this }})
+        unioned.occurred_at >= {{ window_start }}
+        or unioned.person_id in (select person_id from rebuilt_persons)
     )
 {% endif %}

@@ -1,8 +1,9 @@
--- One row: a fingerprint of everything that restates old history in fct_lead_events
--- (the lead contract, the identity map, the campaign and owner keys events carry, and
--- the version of what a row holds).
--- When it changes, fct_lead_events' next incremental run drops its rows and rebuilds
--- them all (see its pre-hook).
+-- One row: a fingerprint of everything that restates everyone's old history in
+-- fct_lead_events (the lead contract, the campaign and owner keys events carry, and the
+-- version of what a row holds). It is part of every person's fingerprint
+-- (int_lead_events__person_fingerprints): when it changes, fct_lead_events' next
+-- incremental run drops its rows and rebuilds them all (see its pre-hook). The identity
+-- map is not here: a new lead or a merge restates only the people it touches.
 with contract_rows as (
 
     select 'rule|' || rule_key || '|' || cast(effective_from as {{ dbt.type_string() }}) || '|' || rule_value as item
@@ -19,12 +20,9 @@ with contract_rows as (
 
 ),
 
-identity_rows as (
+key_rows as (
 
-    select 'person|' || node_key || '|' || person_id as item
-    from {{ ref('int_identity__record_persons') }}
-    union all
-    select 'campaign|' || source_system || '|' || source_campaign_id || '|' || campaign_key
+    select 'campaign|' || source_system || '|' || source_campaign_id || '|' || campaign_key as item
     from {{ ref('int_campaigns__unified') }}
     union all
     select 'owner|' || source_system || '|' || source_owner_id || '|' || owner_key
@@ -34,9 +32,10 @@ identity_rows as (
 
 -- What a stored row holds: a new version restates old history too. v2: sales-activity
 -- subjects (free text, PII) left event_detail, and must leave the stored rows as well.
+-- v3: build_fingerprint became per person.
 row_definition as (
 
-    select 'rows|v2' as item
+    select 'rows|v3' as item
 
 )
 
@@ -45,7 +44,7 @@ select
 from (
     select item from contract_rows
     union all
-    select item from identity_rows
+    select item from key_rows
     union all
     select item from row_definition
 ) as items
