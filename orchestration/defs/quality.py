@@ -19,6 +19,19 @@ one slice, so `expect_column_values_to_be_unique` still sees every duplicate, an
 row-wise expectations (`CHUNKABLE`) add up exactly. A suite with any other kind of
 expectation, or unique on two columns, is read in one piece.
 
+A suite whose `meta.validate` is `changed_rows` (the incremental `fct_lead_events`)
+validates only the rows it has not passed before, and every row sharing a unique value
+with one of them. A *ledger* in the warehouse (`quality.gx__<suite>`, one 64-bit digest
+of the checked columns per row) holds the rows of the last validation that passed;
+rows whose digest is beyond the ledger (`except all`: an exact copy of a passed row
+counts) are new or changed. Their expectations are decided row by row, so the rows that
+passed before pass again; the unique one sees each new value beside the rows already
+holding it. The ledger is rewritten in the same transaction when the validation passes
+(a failure leaves it, so failing rows are checked again next time), and is ignored when
+the suite or the lead contract changed since (`quality.gx_ledgers`). Such a suite may
+hold only `CHUNKABLE` expectations without `mostly`: a share of the whole table is not
+decided by its new rows.
+
 A raw table's suite is not run again when nothing it depends on changed since a run in
 which it passed: the content of the tables its query reads (dlt's load ids left out),
 the suite file and the lead contract (`suite_inputs`, recorded as the evaluation's
@@ -61,7 +74,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.resources import Warehouse
-from orchestration.engine import Engine, as_engine
+from orchestration.engine import Engine, Session, as_engine, quote
 from orchestration.inputs import RAW_SCHEMAS, files_digest, tables_digest, tables_read_by
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
@@ -91,6 +104,10 @@ CONTRACT_SEEDS = DBT_PROJECT_DIR / "seeds" / "lead_contract"
 STAGE_MAPPINGS = CONTRACT_SEEDS / "lead_contract__stage_mappings.csv"
 STAGES = CONTRACT_SEEDS / "lead_contract__stages.csv"
 QUARANTINE_KEY = dg.AssetKey(["quarantine", "quarantined_rows"])
+# `meta.validate`: every row (default), or only the rows not passed before
+VALIDATE_MODES = ("all_rows", "changed_rows")
+LEDGER_SCHEMA = "quality"
+LEDGERS = f"{LEDGER_SCHEMA}.gx_ledgers"
 
 
 def _parameter_name(*parts: str) -> str:
@@ -137,6 +154,7 @@ class Suite:
     description: str
     definition: dict[str, Any]
     query: str
+    changed_rows_only: bool = False
 
     @classmethod
     def load(cls, path: Path) -> "Suite":
@@ -148,7 +166,10 @@ class Suite:
             raise ValueError(f"{path.name}: name must be <schema>__<table> and match the file")
         if not definition.get("expectations"):
             raise ValueError(f"{path.name}: no expectations")
-        return cls(
+        mode = meta.get("validate", "all_rows")
+        if mode not in VALIDATE_MODES:
+            raise ValueError(f"{path.name}: meta.validate is {mode!r}, not one of {VALIDATE_MODES}")
+        suite = cls(
             path=path,
             name=path.stem,
             table=f"{schema}.{table}",
@@ -157,7 +178,18 @@ class Suite:
             description=meta.get("description", f"Great Expectations suite {path.stem}"),
             definition=definition,
             query=meta.get("query") or f"select * from {schema}.{table}",
+            changed_rows_only=mode == "changed_rows",
         )
+        with_mostly = [
+            e["type"] for e in definition["expectations"] if "mostly" in e.get("kwargs", {})
+        ]
+        if suite.changed_rows_only and (not suite.columns or not suite.slice_column or with_mostly):
+            raise ValueError(
+                f"{path.name}: meta.validate changed_rows needs expectations decided row by "
+                f"row ({', '.join(sorted(CHUNKABLE))}), on named columns, without `mostly` "
+                "and with at most one unique column"
+            )
+        return suite
 
     @property
     def columns(self) -> list[str] | None:
@@ -216,18 +248,89 @@ def _slice_bucket(engine: str, column: str, slices: int) -> str:
     return f"coalesce({hashed} % {slices}, 0)"
 
 
-def _slice_queries(suite: Suite, session: Any, rows_per_slice: int) -> tuple[list[str], int]:
-    """The queries that read the suite's columns slice by slice, and the row count."""
+def _slice_queries(
+    suite: Suite, session: Session, rows_per_slice: int, query: str | None = None
+) -> tuple[list[str], int]:
+    """The queries that read the suite's columns of `query` (default the suite's) slice
+    by slice, and its row count."""
+    query = query or suite.query
     columns = suite.columns
     selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-    source = f"select {selected} from ({suite.query}) as checked"
-    rows = int(session.rows(f"select count(*) from ({suite.query}) as counted")[0][0])
+    source = f"select {selected} from ({query}) as checked"
+    rows = int(session.rows(f"select count(*) from ({query}) as counted")[0][0])
     slices = math.ceil(rows / rows_per_slice) if suite.slice_column else 1
     if slices <= 1:
         return [source], rows
     bucket = _slice_bucket(session.engine, suite.slice_column, slices)
-    sliced = f"select {selected} from ({suite.query}) as checked where {bucket} = "
+    sliced = f"select {selected} from ({query}) as checked where {bucket} = "
     return [f"{sliced}{i}" for i in range(slices)], rows
+
+
+def _row_digest(engine: str, columns: list[str]) -> str:
+    """SQL for a 64-bit digest of a row's `columns`, NULLs included."""
+    if engine == "postgres":
+        text = " || '|' || ".join(f"coalesce(cast({quote(c)} as text), '~null~')" for c in columns)
+        return f"hashtextextended({text}, 0)"
+    return f"hash({', '.join(quote(c) for c in columns)})"
+
+
+def _ledger_table(suite: Suite) -> str:
+    return f"{LEDGER_SCHEMA}.{quote('gx__' + suite.name)}"
+
+
+def ledger_inputs(suite: Suite) -> str:
+    """What a suite's verdict on a row depends on besides the row: the suite file and the
+    lead contract it reads its value sets from."""
+    contract = files_digest([STAGE_MAPPINGS, STAGES], CONTRACT_SEEDS)
+    return files_digest([suite.path], suite.path.parent) + contract
+
+
+def _changed_rows(suite: Suite, session: Session) -> str | None:
+    """A query of the rows to validate when the suite's ledger stands (None: every row):
+    rows beyond the ledger and the rows that share their unique value. Materialized in a
+    temporary table, since the slices read it several times."""
+    if not session.table_exists(LEDGER_SCHEMA, "gx_ledgers"):
+        return None
+    recorded = session.rows(f"select inputs from {LEDGERS} where suite = ?", [suite.name])
+    if recorded != [(ledger_inputs(suite),)] or not session.table_exists(
+        LEDGER_SCHEMA, "gx__" + suite.name
+    ):
+        return None
+    selected = ", ".join(quote(c) for c in suite.columns or [])
+    key = quote(suite.slice_column or "")
+    digest = _row_digest(session.engine, suite.columns or [])
+    # three scans of the table rather than one materialized copy of its columns: only the
+    # new digests and their keys are held, so memory follows the change, not the table
+    session.execute(
+        f"""create temporary table changed_rows as
+        with new_digests as materialized (
+            select {digest} as row_digest from ({suite.query}) as source
+            except all
+            select row_digest from {_ledger_table(suite)}
+        ),
+        new_keys as (
+            select {key} from ({suite.query}) as source
+            where {digest} in (select row_digest from new_digests)
+        )
+        select {selected} from ({suite.query}) as source
+        where {digest} in (select row_digest from new_digests)
+            or {key} in (select {key} from new_keys)"""
+    )
+    return "select * from changed_rows"
+
+
+def _write_ledger(suite: Suite, session: Session) -> None:
+    """Record every row of the suite's table as passed, replacing the ledger."""
+    ledger = _ledger_table(suite)
+    digest = _row_digest(session.engine, suite.columns or [])
+    session.execute(f"create schema if not exists {LEDGER_SCHEMA}")
+    session.execute(f"drop table if exists {ledger}")
+    session.execute(
+        f"create table {ledger} as select {digest} as row_digest from ({suite.query}) as source"
+    )
+    session.execute(f"create table if not exists {LEDGERS} (suite varchar, inputs varchar)")
+    session.execute(f"delete from {LEDGERS} where suite = ?", [suite.name])
+    session.execute(f"insert into {LEDGERS} values (?, ?)", [suite.name, ledger_inputs(suite)])
 
 
 def validate(
@@ -258,10 +361,13 @@ def validate(
     values = parameters if parameters is not None else suite_parameters()
 
     outcomes: dict[str, _Outcome] = {}
-    with as_engine(warehouse).reader() as reader:
-        queries, rows = _slice_queries(suite, reader, rows_per_slice or chunk_rows())
+    engine = as_engine(warehouse)
+    # a ledger is written in the validation's own transaction
+    with engine.writer() if suite.changed_rows_only else engine.reader() as session:
+        changed = _changed_rows(suite, session) if suite.changed_rows_only else None
+        queries, rows = _slice_queries(suite, session, rows_per_slice or chunk_rows(), changed)
         for query in queries:
-            frame = reader.frame(query)
+            frame = session.frame(query)
             result = whole.get_batch(batch_parameters={"dataframe": frame}).validate(
                 gx_suite, result_format="SUMMARY", expectation_parameters=values
             )
@@ -274,10 +380,19 @@ def validate(
                         f"{outcome.exception_info.get('exception_message')}"
                     )
                 outcomes.setdefault(config.id, _Outcome(config)).add(outcome)
+        failures = [o.failure() for o in outcomes.values() if not o.success]
+        if suite.changed_rows_only:
+            table_rows = int(session.rows(f"select count(*) from ({suite.query}) as counted")[0][0])
+            if not failures:
+                _write_ledger(suite, session)
 
-    failures = [o.failure() for o in outcomes.values() if not o.success]
     metadata = {
         "table": suite.table,
+        **(
+            {"rows_in_table": table_rows, "validated": "changed rows" if changed else "all rows"}
+            if suite.changed_rows_only
+            else {}
+        ),
         "rows_checked": rows,
         "columns_checked": suite.columns or "all",
         "slices": len(queries),
@@ -375,8 +490,7 @@ def suite_inputs(suite: Suite, warehouse: Engine | Path) -> str:
     clock-based bounds only widen as time passes, so a pass stands while this holds."""
     with as_engine(warehouse).reader() as reader:
         tables = tables_digest(reader, tables_read_by(suite.query))
-    contract = files_digest([STAGE_MAPPINGS, STAGES], CONTRACT_SEEDS)
-    return files_digest([suite.path], suite.path.parent) + contract + tables
+    return ledger_inputs(suite) + tables
 
 
 def passed_before_on(

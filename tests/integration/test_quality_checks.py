@@ -350,3 +350,125 @@ def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
     assert _counts(on_postgres) == _counts(on_duckdb)
     nulls = _failures(on_postgres)["expect_column_values_to_not_be_null:id"]["failed_rows"]
     assert nulls == 9  # ids 101, 202 … 909
+
+
+# --- changed rows: a ledger of passed rows, only what is new is validated -----------------
+
+
+def _changed_rows_suite(tmp_path) -> Suite:
+    suite = _events_suite(tmp_path)
+    definition = json.loads(suite.path.read_text())
+    definition["meta"] = {"validate": "changed_rows"}
+    suite.path.write_text(json.dumps(definition))
+    return Suite.load(suite.path)
+
+
+@pytest.fixture
+def clean_events(events):
+    with duckdb.connect(str(events)) as con:
+        con.execute("delete from hubspot.email_events where id <= 40")  # the duplicated ids
+        con.execute("update hubspot.email_events set recipient = 'r@example.com', type = 'OPEN'")
+    return events
+
+
+def test_changed_rows_validates_only_rows_not_passed_before(tmp_path, clean_events):
+    suite = _changed_rows_suite(tmp_path)
+    first = validate(suite, clean_events, rows_per_slice=100)
+    assert first[0] and first[1]["validated"] == "all rows"
+    assert (first[1]["rows_checked"], first[1]["rows_in_table"], first[1]["slices"]) == (
+        960,
+        960,
+        10,
+    )
+
+    again = validate(suite, clean_events)
+    assert again[0] and again[1]["validated"] == "changed rows" and again[1]["rows_checked"] == 0
+
+    with duckdb.connect(str(clean_events)) as con:
+        con.execute("update hubspot.email_events set type = 'BOUNCE_LOL' where id = 107")
+        # an exact copy of a passed row, and a new row reusing a passed row's id
+        con.execute(
+            "insert into hubspot.email_events select * from hubspot.email_events where id = 108"
+        )
+        con.execute(
+            "insert into hubspot.email_events select 109, 'new@example.com', 'OPEN', "
+            "created, unused from hubspot.email_events where id = 109"
+        )
+    passed, metadata = validate(suite, clean_events)
+    assert not passed
+    # id 107; both copies of id 108; the new id 109 and the passed row it collides with
+    assert metadata["rows_checked"] == 5 and metadata["rows_in_table"] == 962
+    assert _counts(metadata) == {
+        "expect_column_values_to_be_in_set:type": (1, 1),
+        "expect_column_values_to_be_unique:id": (4, 4),
+    }
+
+    # a failure leaves the ledger: the same rows are validated, and fail, again
+    assert validate(suite, clean_events)[1]["rows_checked"] == 5
+    with duckdb.connect(str(clean_events)) as con:
+        con.execute("update hubspot.email_events set type = 'OPEN' where id = 107")
+        con.execute("delete from hubspot.email_events where recipient = 'new@example.com'")
+        con.execute(
+            "delete from hubspot.email_events where rowid = "
+            "(select max(rowid) from hubspot.email_events where id = 108)"
+        )
+    # back to the rows that passed: nothing left to validate
+    mended = validate(suite, clean_events)
+    assert mended[0] and mended[1]["rows_checked"] == 0 and mended[1]["rows_in_table"] == 960
+
+
+def test_changed_rows_validates_everything_again_when_the_suite_changes(tmp_path, clean_events):
+    suite = _changed_rows_suite(tmp_path)
+    assert validate(suite, clean_events)[0]
+    definition = json.loads(suite.path.read_text())
+    definition["expectations"][3]["kwargs"]["value_set"] = ["CLICK"]
+    suite.path.write_text(json.dumps(definition))
+    passed, metadata = validate(Suite.load(suite.path), clean_events)
+    assert not passed and metadata["validated"] == "all rows"
+    assert _counts(metadata) == {"expect_column_values_to_be_in_set:type": (960, 10)}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "type", "mostly": 0.9},
+        },
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "recipient"}},
+    ],
+    ids=["mostly", "table-level", "two-unique-columns"],
+)
+def test_changed_rows_refuses_expectations_its_new_rows_cannot_decide(tmp_path, extra):
+    suite = _events_suite(tmp_path, extra)
+    definition = json.loads(suite.path.read_text())
+    definition["meta"] = {"validate": "changed_rows"}
+    suite.path.write_text(json.dumps(definition))
+    with pytest.raises(ValueError, match="changed_rows needs expectations decided row by row"):
+        Suite.load(suite.path)
+    definition["meta"] = {"validate": "some_rows"}
+    suite.path.write_text(json.dumps(definition))
+    with pytest.raises(ValueError, match="meta.validate is 'some_rows'"):
+        Suite.load(suite.path)
+
+
+@pytest.mark.integration
+def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
+    from orchestration.engine import Engine
+    from tests.support.dbt_scenario import scenario_database
+    from tests.support.postgres import copy_duckdb_schemas
+
+    server = scenario_database(postgres_server, "quality_ledger")
+    copy_duckdb_schemas(clean_events, server, ["hubspot"])
+    engine = Engine("postgres", tmp_path / "local.duckdb", server.engine_settings())
+    suite = _changed_rows_suite(tmp_path)
+    assert validate(suite, engine)[1]["rows_checked"] == 960
+    assert validate(suite, engine)[1]["rows_checked"] == 0
+    connection = server.engine_settings().connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute("update hubspot.email_events set recipient = null where id = 105")
+    connection.close()
+    passed, metadata = validate(suite, engine)
+    assert not passed and metadata["rows_checked"] == 1
+    assert _counts(metadata) == {"expect_column_values_to_not_be_null:recipient": (1, 1)}
