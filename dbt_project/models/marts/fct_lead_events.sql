@@ -2,7 +2,8 @@
 {#- Incremental: each run replaces the events of the last `lead_events_lookback_days`
     days (late history rows, corrections, deletions) and keeps older ones, except for the
     people whose fingerprint changed (int_lead_events__person_fingerprints: a new record,
-    email or opportunity linked to them, a merge): their whole history is rebuilt. A
+    email or opportunity linked to them, a merge, a late history row that rewrites the
+    stage or owner a record started with): their whole history is rebuilt. A
     change to the lead contract or to campaign or owner keys changes every fingerprint:
     the pre-hook then drops every row and the run rebuilds them all. So an incremental run
     gives the same rows as --full-refresh. -#}
