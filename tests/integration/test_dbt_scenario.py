@@ -546,7 +546,9 @@ def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_re
     finally:
         con.close()
 
-    output = run_dbt(["run", "--select", "+fct_lead_events"], incremental, work)
+    # the models between the changed raw table and fct_lead_events
+    between = "stg_salesforce__lead_history+,+fct_lead_events"
+    output = run_dbt(["run", "--select", between], incremental, work)
     assert "incremental model" in output
     shutil.copy(incremental, full)
     run_dbt(["run", "--select", "fct_lead_events", "--full-refresh"], full, work)
