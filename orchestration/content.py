@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from orchestration.engine import quote
+from orchestration.engine import DUCKDB, POSTGRES, quote
 
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 _PG_FLOAT_TYPES = {"double precision", "real"}
@@ -42,7 +42,7 @@ def content_hash(
     ]
     relation = ".".join(quote(part) for part in ([catalog] if catalog else []) + [schema, table])
     (total,) = con.execute(
-        f"select coalesce(sum(hash({', '.join(expressions)})), 0) from {relation}"
+        f"select coalesce(sum({row_hash(DUCKDB, expressions)}), 0) from {relation}"
     ).fetchall()[0]
     return _digest(columns, total)
 
@@ -63,13 +63,20 @@ def postgres_content_hash(cursor, schema: str, table: str, exclude: Collection[s
         f"round({quote(name)}::numeric, 9)" if dtype in _PG_FLOAT_TYPES else quote(name)
         for name, dtype in columns
     ]
-    # row(...)::text tells NULL from '' and needs no separator that data could contain
     cursor.execute(
-        "select coalesce(sum(('x' || left(md5(row(" + ", ".join(expressions) + ")::text), "
-        f"16))::bit(64)::bigint), 0) from {quote(schema)}.{quote(table)}"
+        f"select coalesce(sum({row_hash(POSTGRES, expressions)}), 0) "
+        f"from {quote(schema)}.{quote(table)}"
     )
     total = cursor.fetchone()[0]
     return _digest(columns, total)
+
+
+def row_hash(engine: str, expressions: list[str]) -> str:
+    """SQL for a 64-bit hash of one row's `expressions` that tells NULL from any value."""
+    if engine == POSTGRES:
+        # row(...)::text tells NULL from '' and needs no separator that data could contain
+        return f"('x' || left(md5(row({', '.join(expressions)})::text), 16))::bit(64)::bigint"
+    return f"hash({', '.join(expressions)})"
 
 
 def _digest(columns: list[tuple[str, str]], total: int) -> str:

@@ -73,6 +73,7 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.content import row_hash
 from orchestration.defs.resources import Warehouse
 from orchestration.engine import Engine, Session, as_engine, quote
 from orchestration.inputs import RAW_SCHEMAS, files_digest, tables_digest, tables_read_by
@@ -242,9 +243,10 @@ def chunk_rows() -> int:
 def _slice_bucket(engine: str, column: str, slices: int) -> str:
     """SQL for the slice (0 … slices-1) of a row, by a hash of `column`; NULLs too."""
     if engine == "postgres":
-        hashed = f'abs(hashtext(cast("{column}" as text))::bigint)'
+        # a 32-bit hash: its absolute value cannot overflow, unlike a 64-bit one's minimum
+        hashed = f"abs(hashtext(cast({quote(column)} as text))::bigint)"
     else:
-        hashed = f'hash("{column}")'
+        hashed = f"hash({quote(column)})"
     return f"coalesce({hashed} % {slices}, 0)"
 
 
@@ -255,7 +257,7 @@ def _slice_queries(
     by slice, and its row count."""
     query = query or suite.query
     columns = suite.columns
-    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    selected = ", ".join(quote(c) for c in columns) if columns else "*"
     source = f"select {selected} from ({query}) as checked"
     rows = int(session.rows(f"select count(*) from ({query}) as counted")[0][0])
     slices = math.ceil(rows / rows_per_slice) if suite.slice_column else 1
@@ -268,14 +270,16 @@ def _slice_queries(
 
 def _row_digest(engine: str, columns: list[str]) -> str:
     """SQL for a 64-bit digest of a row's `columns`, NULLs included."""
-    if engine == "postgres":
-        text = " || '|' || ".join(f"coalesce(cast({quote(c)} as text), '~null~')" for c in columns)
-        return f"hashtextextended({text}, 0)"
-    return f"hash({', '.join(quote(c) for c in columns)})"
+    return row_hash(engine, [quote(c) for c in columns])
+
+
+def _ledger_name(suite: Suite) -> str:
+    """The ledger's table, in schema `LEDGER_SCHEMA`."""
+    return f"gx__{suite.name}"
 
 
 def _ledger_table(suite: Suite) -> str:
-    return f"{LEDGER_SCHEMA}.{quote('gx__' + suite.name)}"
+    return f"{LEDGER_SCHEMA}.{quote(_ledger_name(suite))}"
 
 
 def ledger_inputs(suite: Suite) -> str:
@@ -293,7 +297,7 @@ def _changed_rows(suite: Suite, session: Session) -> str | None:
         return None
     recorded = session.rows(f"select inputs from {LEDGERS} where suite = ?", [suite.name])
     if recorded != [(ledger_inputs(suite),)] or not session.table_exists(
-        LEDGER_SCHEMA, "gx__" + suite.name
+        LEDGER_SCHEMA, _ledger_name(suite)
     ):
         return None
     selected = ", ".join(quote(c) for c in suite.columns or [])
@@ -382,7 +386,12 @@ def validate(
                 outcomes.setdefault(config.id, _Outcome(config)).add(outcome)
         failures = [o.failure() for o in outcomes.values() if not o.success]
         if suite.changed_rows_only:
-            table_rows = int(session.rows(f"select count(*) from ({suite.query}) as counted")[0][0])
+            # when every row was validated, `rows` already counts the table
+            table_rows = (
+                rows
+                if changed is None
+                else int(session.rows(f"select count(*) from ({suite.query}) as counted")[0][0])
+            )
             if not failures:
                 _write_ledger(suite, session)
 

@@ -465,10 +465,17 @@ def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
     suite = _changed_rows_suite(tmp_path)
     assert validate(suite, engine)[1]["rows_checked"] == 960
     assert validate(suite, engine)[1]["rows_checked"] == 0
-    connection = server.engine_settings().connect()
-    with connection, connection.cursor() as cursor:
-        cursor.execute("update hubspot.email_events set recipient = null where id = 105")
-    connection.close()
+
+    def update(sql: str) -> None:
+        connection = server.engine_settings().connect()
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+        connection.close()
+
+    # a row digest must tell NULL from any text, even one that spells a null marker
+    update("update hubspot.email_events set recipient = '~null~' where id = 105")
+    assert validate(suite, engine)[1]["rows_checked"] == 1
+    update("update hubspot.email_events set recipient = null where id = 105")
     passed, metadata = validate(suite, engine)
     assert not passed and metadata["rows_checked"] == 1
     assert _counts(metadata) == {"expect_column_values_to_not_be_null:recipient": (1, 1)}
