@@ -661,7 +661,8 @@ left join c_mappings as mappings
 
 -- The stage timeline under the contract's progression rules (see the dbt model for the
 -- rules): cycles end at resets, stages only move forward within a cycle, a conditional
--- signal (sales touch → SAL) counts only at MQL or beyond, an instant is applied whole.
+-- signal (sales touch → SAL) counts only at MQL or beyond, an instant enters every stage
+-- it passes (zero-length intervals below its highest).
 create or replace temp table timeline as
 with score_changes as (
     select
@@ -770,68 +771,63 @@ kept as (
             partition by person_id, cycle_number order by seq rows between unbounded preceding and current row
         ) >= getvariable('mql_order')
 ),
-effective as (
-    select
-        kept.*,
-        max(case when stage_kind = 'funnel' then stage_order end) over (
-            partition by person_id, cycle_number order by seq rows between unbounded preceding and current row
-        ) as funnel_stage_order
+-- every stage entered: each funnel stage signalled above the stage its cycle had reached
+-- before the instant (an instant passes through the lower ones), and an instant's last reset
+marked as (
+    select kept.*, seq = max(seq) over (partition by person_id, signal_at) as is_last_at_instant
     from kept
 ),
--- the state after all signals of one instant: its last signal in contract order
-states as (
-    select
-        person_id,
-        signal_at,
-        arg_max(struct_pack(
-            cycle_number := cycle_number,
-            reset_stage := case when is_reset = 1 then canonical_stage end,
-            funnel_stage_order := funnel_stage_order
-        ), seq) as last_signal
-    from effective
-    group by person_id, signal_at
+instants as (
+    select person_id, cycle_number, signal_at,
+        max(case when stage_kind = 'funnel' then stage_order end) as instant_stage_order
+    from kept
+    group by all
 ),
--- a new interval starts where the stage or the cycle changes
+levels as (
+    select instants.*,
+        max(instant_stage_order) over (
+            partition by person_id, cycle_number order by signal_at
+            rows between unbounded preceding and 1 preceding
+        ) as stage_order_before
+    from instants
+),
+entries as (
+    select distinct marked.person_id, marked.signal_at, marked.cycle_number, marked.canonical_stage as stage_code, marked.stage_order
+    from marked
+    inner join levels using (person_id, cycle_number, signal_at)
+    where (marked.stage_kind = 'funnel' and marked.stage_order > coalesce(levels.stage_order_before, 0))
+        or (marked.is_reset = 1 and marked.is_last_at_instant)
+),
 intervals as (
     select person_id, stage_code, cycle_number, signal_at as valid_from,
-        lead(signal_at) over (partition by person_id order by signal_at) as valid_to
-    from (
-        select
-            states.person_id,
-            states.signal_at,
-            states.last_signal.cycle_number,
-            coalesce(states.last_signal.reset_stage, funnel_stage.stage_code) as stage_code,
-            lag(coalesce(states.last_signal.reset_stage, funnel_stage.stage_code)) over by_time as previous_stage_code,
-            lag(states.last_signal.cycle_number) over by_time as previous_cycle_number
-        from states
-        left join c_stages as funnel_stage on states.last_signal.funnel_stage_order = funnel_stage.stage_order
-        window by_time as (partition by states.person_id order by states.signal_at)
-    )
-    where previous_stage_code is null or previous_stage_code <> stage_code or previous_cycle_number <> cycle_number
+        lead(signal_at) over (partition by person_id order by signal_at, cycle_number, stage_order) as valid_to
+    from entries
 ),
--- the signal that set an interval's stage (first by rule and record at that instant)
+-- the signal that entered an interval's stage (first by rule and record at that instant)
 triggers as (
     select
-        effective.person_id,
-        effective.signal_at,
+        kept.person_id,
+        kept.signal_at,
+        kept.canonical_stage,
         first(struct_pack(
-            signal_rule := effective.signal_rule,
-            source_system := effective.source_system,
-            source_table := effective.source_table,
-            source_record_id := effective.source_record_id,
-            signal_detail := effective.signal_detail
-        ) order by effective.conditional_sort, effective.signal_rule nulls last, effective.source_system nulls last,
-            effective.source_record_id nulls last) as trigger_signal
-    from effective
+            signal_rule := kept.signal_rule,
+            source_system := kept.source_system,
+            source_table := kept.source_table,
+            source_record_id := kept.source_record_id,
+            signal_detail := kept.signal_detail
+        ) order by kept.conditional_sort, kept.signal_rule nulls last, kept.source_system nulls last,
+            kept.source_record_id nulls last) as trigger_signal
+    from kept
     semi join intervals
-        on intervals.person_id = effective.person_id
-        and intervals.valid_from = effective.signal_at
-        and intervals.stage_code = effective.canonical_stage
-    group by effective.person_id, effective.signal_at
+        on intervals.person_id = kept.person_id
+        and intervals.valid_from = kept.signal_at
+        and intervals.stage_code = kept.canonical_stage
+    group by kept.person_id, kept.signal_at, kept.canonical_stage
 )
 select
     md5(cast(coalesce(cast(intervals.person_id as text), '~null~') || '|'
-        || coalesce(cast(intervals.valid_from as text), '~null~') as text)) as stage_interval_id,
+        || coalesce(cast(intervals.valid_from as text), '~null~') || '|'
+        || coalesce(cast(intervals.stage_code as text), '~null~') as text)) as stage_interval_id,
     intervals.person_id,
     intervals.stage_code as canonical_stage,
     stages.stage_order,
@@ -847,10 +843,35 @@ select
     triggers.trigger_signal.signal_detail as signal_detail
 from intervals
 inner join c_stages as stages on intervals.stage_code = stages.stage_code
-left join triggers on intervals.person_id = triggers.person_id and intervals.valid_from = triggers.signal_at;
+left join triggers
+    on intervals.person_id = triggers.person_id
+    and intervals.valid_from = triggers.signal_at
+    and intervals.stage_code = triggers.canonical_stage;
 
 create or replace temp table milestones as
-with per_person as (
+with orders as (
+    select
+        max(case when stage_code = 'subscriber' then stage_order end) as subscriber_order,
+        max(case when stage_code = 'lead' then stage_order end) as lead_order,
+        max(case when stage_code = 'mql' then stage_order end) as mql_order,
+        max(case when stage_code = 'sal' then stage_order end) as sal_order,
+        max(case when stage_code = 'sql' then stage_order end) as sql_order,
+        max(case when stage_code = 'opportunity' then stage_order end) as opportunity_order,
+        max(case when stage_code = 'customer' then stage_order end) as customer_order
+    from c_stages
+),
+firsts as (
+    select
+        timeline.*,
+        min(valid_from) filter (canonical_stage = 'lead') over by_person as lead_entry,
+        min(valid_from) filter (canonical_stage = 'mql') over by_person as mql_entry,
+        min(valid_from) filter (canonical_stage = 'sql') over by_person as sql_entry,
+        min(valid_from) filter (canonical_stage = 'opportunity') over by_person as opportunity_entry,
+        stage_kind = 'funnel' as is_funnel
+    from timeline
+    window by_person as (partition by person_id)
+),
+per_person as (
     select
         person_id,
         min(case when canonical_stage = 'subscriber' then valid_from end) as first_subscriber_at,
@@ -862,46 +883,54 @@ with per_person as (
         min(case when canonical_stage = 'customer' then valid_from end) as first_customer_at,
         min(case when canonical_stage = 'recycled' then valid_from end) as first_recycled_at,
         min(case when canonical_stage = 'disqualified' then valid_from end) as first_disqualified_at,
-        max(case when stage_kind = 'funnel' then stage_order end) as max_funnel_stage_order,
+        min(valid_from) filter (is_funnel and stage_order >= lead_order) as reached_lead_at,
+        min(valid_from) filter (is_funnel and stage_order >= mql_order) as reached_mql_at,
+        min(valid_from) filter (is_funnel and stage_order >= sal_order) as reached_sal_at,
+        min(valid_from) filter (is_funnel and stage_order >= sql_order) as reached_sql_at,
+        min(valid_from) filter (is_funnel and stage_order >= opportunity_order) as reached_opportunity_at,
+        min(valid_from) filter (is_funnel and stage_order >= customer_order) as reached_customer_at,
+        min(valid_from) filter (is_funnel and stage_order >= mql_order and valid_from >= lead_entry) as mql_after_lead_at,
+        min(valid_from) filter (is_funnel and stage_order >= sal_order and valid_from >= mql_entry) as sal_after_mql_at,
+        min(valid_from) filter (is_funnel and stage_order >= sql_order and valid_from >= mql_entry) as sql_after_mql_at,
+        min(valid_from) filter (is_funnel and stage_order >= opportunity_order and valid_from >= sql_entry) as opportunity_after_sql_at,
+        min(valid_from) filter (is_funnel and stage_order >= customer_order and valid_from >= opportunity_entry) as customer_after_opportunity_at,
+        min(valid_from) filter (is_funnel and stage_order >= customer_order and valid_from >= lead_entry) as customer_after_lead_at,
         sum(case when canonical_stage = 'mql' then 1 else 0 end) as mql_entries,
         sum(case when stage_kind = 'reset' then 1 else 0 end) as reset_count,
         max(case when is_current then canonical_stage end) as current_stage,
         max(case when is_current then valid_from end) as current_stage_since,
         max(cycle_number) as current_cycle_number
-    from timeline
+    from firsts
+    cross join orders
     group by person_id
-),
-orders as (
-    select
-        max(case when stage_code = 'lead' then stage_order end) as lead_order,
-        max(case when stage_code = 'mql' then stage_order end) as mql_order,
-        max(case when stage_code = 'sal' then stage_order end) as sal_order,
-        max(case when stage_code = 'sql' then stage_order end) as sql_order,
-        max(case when stage_code = 'opportunity' then stage_order end) as opportunity_order,
-        max(case when stage_code = 'customer' then stage_order end) as customer_order
-    from c_stages
 )
 select
-    per_person.* exclude (max_funnel_stage_order, mql_entries, reset_count, current_stage, current_stage_since, current_cycle_number),
-    coalesce(max_funnel_stage_order >= lead_order, false) as is_lead_reached,
-    coalesce(max_funnel_stage_order >= mql_order, false) as is_mql_reached,
-    coalesce(max_funnel_stage_order >= sal_order, false) as is_sal_reached,
-    coalesce(max_funnel_stage_order >= sql_order, false) as is_sql_reached,
-    coalesce(max_funnel_stage_order >= opportunity_order, false) as is_opportunity_reached,
-    coalesce(max_funnel_stage_order >= customer_order, false) as is_customer_reached,
-    cast(round((date_diff('minute', first_lead_at::timestamp, first_mql_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_lead_to_mql,
-    cast(round((date_diff('minute', first_mql_at::timestamp, first_sal_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_mql_to_sal,
-    cast(round((date_diff('minute', first_mql_at::timestamp, first_sql_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_mql_to_sql,
-    cast(round((date_diff('minute', first_sql_at::timestamp, first_opportunity_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_sql_to_opportunity,
-    cast(round((date_diff('minute', first_opportunity_at::timestamp, first_customer_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_opportunity_to_customer,
-    cast(round((date_diff('minute', first_lead_at::timestamp, first_customer_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_lead_to_customer,
+    person_id,
+    first_subscriber_at, first_lead_at, first_mql_at, first_sal_at, first_sql_at,
+    first_opportunity_at, first_customer_at, first_recycled_at, first_disqualified_at,
+    reached_lead_at, reached_mql_at, reached_sal_at, reached_sql_at, reached_opportunity_at, reached_customer_at,
+    reached_lead_at is not null as is_lead_reached,
+    reached_mql_at is not null as is_mql_reached,
+    reached_sal_at is not null as is_sal_reached,
+    reached_sql_at is not null as is_sql_reached,
+    reached_opportunity_at is not null as is_opportunity_reached,
+    reached_customer_at is not null as is_customer_reached,
+    mql_after_lead_at is not null as converted_lead_to_mql,
+    sql_after_mql_at is not null as converted_mql_to_sql,
+    opportunity_after_sql_at is not null as converted_sql_to_opportunity,
+    customer_after_opportunity_at is not null as converted_opportunity_to_customer,
+    cast(round((date_diff('minute', first_lead_at::timestamp, mql_after_lead_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_lead_to_mql,
+    cast(round((date_diff('minute', first_mql_at::timestamp, sal_after_mql_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_mql_to_sal,
+    cast(round((date_diff('minute', first_mql_at::timestamp, sql_after_mql_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_mql_to_sql,
+    cast(round((date_diff('minute', first_sql_at::timestamp, opportunity_after_sql_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_sql_to_opportunity,
+    cast(round((date_diff('minute', first_opportunity_at::timestamp, customer_after_opportunity_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_opportunity_to_customer,
+    cast(round((date_diff('minute', first_lead_at::timestamp, customer_after_lead_at::timestamp)) / 1440.0, 2) as numeric(18, 2)) as days_lead_to_customer,
     cast(mql_entries as integer) as mql_entries,
     cast(reset_count as integer) as reset_count,
     current_stage,
     current_stage_since,
     cast(current_cycle_number as integer) as current_cycle_number
-from per_person
-cross join orders;
+from per_person;
 
 -- ---------------------------------------------------------------------------------
 -- The marts
@@ -919,16 +948,22 @@ select
     first_customer_at,
     first_recycled_at,
     first_disqualified_at,
+    reached_lead_at,
+    reached_mql_at,
+    reached_sal_at,
+    reached_sql_at,
+    reached_opportunity_at,
+    reached_customer_at,
     is_lead_reached,
     is_mql_reached,
     is_sal_reached,
     is_sql_reached,
     is_opportunity_reached,
     is_customer_reached,
-    is_lead_reached and is_mql_reached as converted_lead_to_mql,
-    is_mql_reached and is_sql_reached as converted_mql_to_sql,
-    is_sql_reached and is_opportunity_reached as converted_sql_to_opportunity,
-    is_opportunity_reached and is_customer_reached as converted_opportunity_to_customer,
+    converted_lead_to_mql,
+    converted_mql_to_sql,
+    converted_sql_to_opportunity,
+    converted_opportunity_to_customer,
     days_lead_to_mql,
     days_mql_to_sal,
     days_mql_to_sql,
@@ -1171,27 +1206,22 @@ with days as (
     where bounds.first_day is not null
 ),
 new_leads as (
-    select
-        cast(coalesce(first_lead_at, first_mql_at, first_sal_at, first_sql_at, first_opportunity_at, first_customer_at) as date) as kpi_date,
-        count(*) as new_leads
+    select cast(reached_lead_at as date) as kpi_date, count(*) as new_leads
     from milestones
-    where is_lead_reached
+    where reached_lead_at is not null
     group by 1
 ),
--- stage entries per day, and of that day's MQLs how many reached SQL at any time since:
--- a person's latest SQL entry at or after the MQL entry, one window, no self-join
-stage_entries as (
-    select
-        cast(valid_from as date) as kpi_date,
-        sum(case when canonical_stage = 'mql' then 1 else 0 end) as mqls,
-        sum(case when canonical_stage = 'sql' then 1 else 0 end) as sqls,
-        count(distinct case when canonical_stage = 'mql' and last_sql_at >= valid_from then stage_interval_id end) as cohort_mqls_to_sql
-    from (
-        select
-            stage_interval_id, canonical_stage, valid_from,
-            max(case when canonical_stage = 'sql' then valid_from end) over (partition by person_id) as last_sql_at
-        from timeline
-    )
+mql_days as (
+    select cast(first_mql_at as date) as kpi_date, count(*) as mqls,
+        count(*) filter (converted_mql_to_sql) as mqls_converted_to_sql
+    from milestones
+    where first_mql_at is not null
+    group by 1
+),
+sql_days as (
+    select cast(reached_sql_at as date) as kpi_date, count(*) as sqls
+    from milestones
+    where reached_sql_at is not null
     group by 1
 ),
 opportunity_days as (
@@ -1241,9 +1271,9 @@ joined as (
         cast(date_trunc('month', days.kpi_date) as date) as kpi_month,
         (date_diff('day', date_trunc('month', days.kpi_date)::timestamp, (date_trunc('month', days.kpi_date) + cast(1 as bigint) * interval 1 month)::timestamp)) as days_in_month,
         coalesce(new_leads.new_leads, 0) as new_leads,
-        coalesce(stage_entries.mqls, 0) as mqls,
-        coalesce(stage_entries.sqls, 0) as sqls,
-        coalesce(stage_entries.cohort_mqls_to_sql, 0) as mqls_converted_to_sql,
+        coalesce(mql_days.mqls, 0) as mqls,
+        coalesce(sql_days.sqls, 0) as sqls,
+        coalesce(mql_days.mqls_converted_to_sql, 0) as mqls_converted_to_sql,
         coalesce(opportunity_days.opportunities_created, 0) as opportunities_created,
         coalesce(opportunity_days.pipeline_created_amount, 0) as pipeline_created_amount,
         coalesce(won_days.deals_won, 0) as deals_won,
@@ -1254,7 +1284,8 @@ joined as (
         coalesce(sla_days.sla_open, 0) as sla_open
     from days
     left join new_leads on days.kpi_date = new_leads.kpi_date
-    left join stage_entries on days.kpi_date = stage_entries.kpi_date
+    left join mql_days on days.kpi_date = mql_days.kpi_date
+    left join sql_days on days.kpi_date = sql_days.kpi_date
     left join opportunity_days on days.kpi_date = opportunity_days.kpi_date
     left join won_days on days.kpi_date = won_days.kpi_date
     left join sla_days on days.kpi_date = sla_days.kpi_date
@@ -1388,8 +1419,9 @@ with unioned as (
 )
 select
     cast(md5(cast(coalesce(cast(event_type as text), '~null~') || '|' || coalesce(cast(source_system as text), '~null~')
-        || '|' || coalesce(cast(source_table as text), '~null~') || '|' || coalesce(cast(source_record_id as text), '~null~')
-        as text)) as varchar) as event_id,
+        || '|' || coalesce(cast(source_table as text), '~null~') || '|' || coalesce(cast(
+            case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage else source_record_id end
+        as text), '~null~') as text)) as varchar) as event_id,
     cast(person_id as varchar) as person_id,
     occurred_at,
     cast(event_category as varchar) as event_category,

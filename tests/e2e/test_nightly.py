@@ -39,6 +39,7 @@ from orchestration.defs.publish import (
 )
 from orchestration.summary import summarize, summarize_run
 from tests.e2e.support import (
+    AS_OF,
     DEMO,
     RUN_CONFIG,
     isolated_home,
@@ -251,6 +252,45 @@ def test_the_marts_reconcile_with_the_raw_data(first_night, home):
     assert unnamed == [(0,)]
     duplicated = sql(home, "select count(*) - count(distinct event_id) from marts.fct_lead_events")
     assert duplicated == [(0,)]
+
+
+def test_every_lead_conversion_is_an_sql_and_the_kpis_count_the_funnel_month_by_month(
+    first_night, home
+):
+    """A conversion creates its opportunity at the same instant: the SQL is still entered."""
+    result, summary = first_night
+    assert result.success, summary.render()
+    converted = sql(
+        home,
+        "select count(distinct person_id) from marts.fct_lead_events "
+        "where event_type = 'lifecycle_stage_entered' and canonical_stage = 'sql' "
+        "and event_detail like 'sql_on_lead_conversion%'",
+    )[0][0]
+    leads = sql(home, "select count(*) from salesforce.lead where is_converted")[0][0]
+    assert 0 < converted <= leads
+    with_sql_date = sql(home, "select count(*) from marts.fct_funnel where first_sql_at is not null")
+    assert with_sql_date[0][0] >= converted
+    kpis = sql(
+        home,
+        "select kpi_month, sum(mqls), sum(sqls), sum(mqls_converted_to_sql) "
+        "from marts.mart_kpis_daily group by 1 having sum(mqls) + sum(sqls) > 0 order by 1",
+    )
+    funnel = sql(
+        home,
+        """
+        with months as (
+            select date_trunc('month', first_mql_at) as kpi_month, 1 as mql, 0 as sql_,
+                   case when converted_mql_to_sql then 1 else 0 end as conversion
+            from marts.fct_funnel where first_mql_at < '{night}'
+            union all
+            select date_trunc('month', reached_sql_at), 0, 1, 0
+            from marts.fct_funnel where reached_sql_at < '{night}'
+        )
+        select cast(kpi_month as date), sum(mql), sum(sql_), sum(conversion)
+        from months group by 1 order by 1""".format(night=AS_OF[:10] + " 23:59:59.999"),
+    )
+    assert kpis == funnel
+    assert sum(row[2] for row in kpis) > 0 and sum(row[3] for row in kpis) > 0
 
 
 def test_the_published_file_holds_exactly_the_working_marts(first_night, home):

@@ -294,7 +294,10 @@ rebuilt_persons as (
     (on_schema_change), so string columns are cast to the contract's `varchar`. -#}
 {%- set string_type = 'varchar' %}
 select
-    cast({{ surrogate_key(['event_type', 'source_system', 'source_table', 'source_record_id']) }} as {{ string_type }}) as event_id,
+    {#- One source record can enter two stages at one instant (an SQL passed through on
+        the way to the opportunity): a stage entry's key includes its stage. -#}
+    {%- set record_key = "case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage else source_record_id end" %}
+    cast({{ surrogate_key(['event_type', 'source_system', 'source_table', record_key]) }} as {{ string_type }}) as event_id,
     cast(unioned.person_id as {{ string_type }}) as person_id,
     occurred_at,
     {%- for column in ['event_category', 'event_type', 'source_system', 'source_table', 'source_record_id',

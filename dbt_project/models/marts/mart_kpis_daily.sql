@@ -48,39 +48,36 @@ days as (
 
 ),
 
+-- Each funnel KPI counts people on the day of one milestone of
+-- int_lifecycle__person_milestones, the one place they are defined (README: "What the
+-- numbers mean"); the funnel mart reads the same milestones.
 new_leads as (
 
-    select cast(coalesce(first_lead_at, first_mql_at, first_sal_at, first_sql_at, first_opportunity_at, first_customer_at) as date) as kpi_date, count(*) as new_leads
+    select cast(reached_lead_at as date) as kpi_date, count(*) as new_leads
     from milestones
-    where is_lead_reached
+    where reached_lead_at is not null
     group by 1
 
 ),
 
-stage_entries as (
+mql_days as (
 
+    -- MQLs by the day of their first MQL entry, and how many of them converted to SQL
     select
-        cast(valid_from as date) as kpi_date,
-        sum(case when canonical_stage = 'mql' then 1 else 0 end) as mqls,
-        sum(case when canonical_stage = 'sql' then 1 else 0 end) as sqls
-    from stages
+        cast(first_mql_at as date) as kpi_date,
+        count(*) as mqls,
+        sum(case when converted_mql_to_sql then 1 else 0 end) as mqls_converted_to_sql
+    from milestones
+    where first_mql_at is not null
     group by 1
 
 ),
 
-mql_cohorts as (
+sql_days as (
 
-    -- of the people who became MQL that day, how many reached SQL (at any time since)
-    select
-        cast(mql.valid_from as date) as kpi_date,
-        count(distinct mql.stage_interval_id) as cohort_mqls,
-        count(distinct case when later_sql.person_id is not null then mql.stage_interval_id end) as cohort_mqls_to_sql
-    from stages as mql
-    left join stages as later_sql
-        on mql.person_id = later_sql.person_id
-        and later_sql.canonical_stage = 'sql'
-        and later_sql.valid_from >= mql.valid_from
-    where mql.canonical_stage = 'mql'
+    select cast(reached_sql_at as date) as kpi_date, count(*) as sqls
+    from milestones
+    where reached_sql_at is not null
     group by 1
 
 ),
@@ -145,9 +142,9 @@ joined as (
         cast({{ dbt.date_trunc('month', 'days.kpi_date') }} as date) as kpi_month,
         {{ dbt.datediff(dbt.date_trunc('month', 'days.kpi_date'), dbt.dateadd('month', 1, dbt.date_trunc('month', 'days.kpi_date')), 'day') }} as days_in_month,
         coalesce(new_leads.new_leads, 0) as new_leads,
-        coalesce(stage_entries.mqls, 0) as mqls,
-        coalesce(stage_entries.sqls, 0) as sqls,
-        coalesce(mql_cohorts.cohort_mqls_to_sql, 0) as mqls_converted_to_sql,
+        coalesce(mql_days.mqls, 0) as mqls,
+        coalesce(sql_days.sqls, 0) as sqls,
+        coalesce(mql_days.mqls_converted_to_sql, 0) as mqls_converted_to_sql,
         coalesce(opportunity_days.opportunities_created, 0) as opportunities_created,
         coalesce(opportunity_days.pipeline_created_amount, 0) as pipeline_created_amount,
         coalesce(won_days.deals_won, 0) as deals_won,
@@ -158,8 +155,8 @@ joined as (
         coalesce(sla_days.sla_open, 0) as sla_open
     from days
     left join new_leads on days.kpi_date = new_leads.kpi_date
-    left join stage_entries on days.kpi_date = stage_entries.kpi_date
-    left join mql_cohorts on days.kpi_date = mql_cohorts.kpi_date
+    left join mql_days on days.kpi_date = mql_days.kpi_date
+    left join sql_days on days.kpi_date = sql_days.kpi_date
     left join opportunity_days on days.kpi_date = opportunity_days.kpi_date
     left join won_days on days.kpi_date = won_days.kpi_date
     left join sla_days on days.kpi_date = sla_days.kpi_date

@@ -5,7 +5,10 @@
 --   one, so a recycled lead re-enters MQL (and gets a new SLA hand-off);
 -- * conditional signals (a sales touch → SAL) count only when the person is already at
 --   MQL or beyond in the current cycle.
--- Signals at the same instant are applied together: funnel signals first, then resets.
+-- Signals at the same instant are applied together, funnel signals first, then resets.
+-- Every stage they enter is an interval: a lead conversion that signals SQL and the
+-- opportunity at one instant enters SQL and then the opportunity, so the SQL interval is
+-- zero-length (valid_to = valid_from). Intervals are keyed by person, instant and stage.
 with stages as (
 
     select * from {{ ref('lead_contract__stages') }}
@@ -72,11 +75,6 @@ effective as (
 
     select
         kept.*,
-        max(case when stage_kind = 'funnel' then stage_order end) over (
-            partition by person_id, cycle_number
-            order by signal_at, is_reset, conditional_sort, stage_order, source_record_id, signal_rule
-            rows between unbounded preceding and current row
-        ) as funnel_stage_order,
         row_number() over (
             partition by person_id, signal_at
             order by is_reset desc, conditional_sort desc, stage_order desc, source_record_id desc, signal_rule desc
@@ -85,70 +83,96 @@ effective as (
 
 ),
 
-states as (
+instant_levels as (
 
-    -- the state after all signals of one instant
+    -- the highest funnel stage signalled at each instant of a cycle
     select
+        person_id,
+        cycle_number,
+        signal_at,
+        max(case when stage_kind = 'funnel' then stage_order end) as instant_stage_order
+    from effective
+    group by person_id, cycle_number, signal_at
+
+),
+
+levels as (
+
+    select
+        instant_levels.*,
+        max(instant_stage_order) over (
+            partition by person_id, cycle_number
+            order by signal_at
+            rows between unbounded preceding and 1 preceding
+        ) as stage_order_before
+    from instant_levels
+
+),
+
+entries as (
+
+    -- Every stage entered: each funnel stage signalled above the stage its cycle had
+    -- reached before the instant (signals of one instant pass through the lower stages
+    -- to the highest), and the last reset of an instant.
+    select distinct
         effective.person_id,
         effective.signal_at,
         effective.cycle_number,
-        case when effective.is_reset = 1 then effective.canonical_stage else funnel_stage.stage_code end as stage_code
+        effective.canonical_stage,
+        effective.stage_order
     from effective
-    left join stages as funnel_stage on effective.funnel_stage_order = funnel_stage.stage_order
-    where effective.last_at_instant = 1
+    inner join levels
+        on effective.person_id = levels.person_id
+        and effective.cycle_number = levels.cycle_number
+        and effective.signal_at = levels.signal_at
+    where (effective.stage_kind = 'funnel' and effective.stage_order > coalesce(levels.stage_order_before, 0))
+        or (effective.is_reset = 1 and effective.last_at_instant = 1)
 
 ),
 
 triggers as (
 
-    -- the signal that set the state's stage (first by rule and record at that instant)
+    -- the signal that entered the stage (first by rule and record at that instant)
     select
-        states.person_id,
-        states.signal_at,
+        entries.person_id,
+        entries.signal_at,
+        entries.canonical_stage,
         effective.signal_rule,
         effective.source_system,
         effective.source_table,
         effective.source_record_id,
         effective.signal_detail,
         row_number() over (
-            partition by states.person_id, states.signal_at
+            partition by entries.person_id, entries.signal_at, entries.canonical_stage
             order by effective.conditional_sort, effective.signal_rule, effective.source_system, effective.source_record_id
         ) as trigger_rank
-    from states
+    from entries
     inner join effective
-        on states.person_id = effective.person_id
-        and states.signal_at = effective.signal_at
-        and states.stage_code = effective.canonical_stage
-
-),
-
-changes as (
-
-    select
-        states.*,
-        lag(states.stage_code) over (partition by states.person_id order by states.signal_at) as previous_stage_code,
-        lag(states.cycle_number) over (partition by states.person_id order by states.signal_at) as previous_cycle_number
-    from states
+        on entries.person_id = effective.person_id
+        and entries.signal_at = effective.signal_at
+        and entries.canonical_stage = effective.canonical_stage
 
 ),
 
 intervals as (
 
+    -- entries of one instant in funnel order, the reset last (it opens the next cycle):
+    -- all but the last are zero-length passes
     select
-        changes.person_id,
-        changes.stage_code,
-        changes.cycle_number,
-        changes.signal_at as valid_from,
-        lead(changes.signal_at) over (partition by changes.person_id order by changes.signal_at) as valid_to
-    from changes
-    where changes.previous_stage_code is null
-        or changes.previous_stage_code <> changes.stage_code
-        or changes.previous_cycle_number <> changes.cycle_number
+        entries.person_id,
+        entries.canonical_stage as stage_code,
+        entries.cycle_number,
+        entries.signal_at as valid_from,
+        lead(entries.signal_at) over (
+            partition by entries.person_id
+            order by entries.signal_at, entries.cycle_number, entries.stage_order
+        ) as valid_to
+    from entries
 
 )
 
 select
-    {{ surrogate_key(['intervals.person_id', 'intervals.valid_from']) }} as stage_interval_id,
+    {{ surrogate_key(['intervals.person_id', 'intervals.valid_from', 'intervals.stage_code']) }} as stage_interval_id,
     intervals.person_id,
     intervals.stage_code as canonical_stage,
     stages.stage_order,
@@ -158,7 +182,7 @@ select
     intervals.valid_to,
     intervals.valid_to is null as is_current,
     cast(row_number() over (
-        partition by intervals.person_id, intervals.stage_code order by intervals.valid_from
+        partition by intervals.person_id, intervals.stage_code order by intervals.valid_from, intervals.cycle_number
     ) as {{ dbt.type_int() }}) as stage_entry_number,
     triggers.signal_rule as entered_by_rule,
     triggers.source_system,
@@ -170,4 +194,5 @@ inner join stages on intervals.stage_code = stages.stage_code
 left join triggers
     on intervals.person_id = triggers.person_id
     and intervals.valid_from = triggers.signal_at
+    and intervals.stage_code = triggers.canonical_stage
     and triggers.trigger_rank = 1

@@ -32,10 +32,11 @@ key_rows as (
 
 -- What a stored row holds: a new version restates old history too. v2: sales-activity
 -- subjects (free text, PII) left event_detail, and must leave the stored rows as well.
--- v3: build_fingerprint became per person.
+-- v3: build_fingerprint became per person. v4: stage entries passed through at one
+-- instant are rows of their own, keyed by their stage.
 row_definition as (
 
-    select 'rows|v3' as item
+    select 'rows|v4' as item
 
 )
 
