@@ -7,7 +7,9 @@ with owners as (
 
 select
     owner_key,
-    -- employees' names and clear emails are in restricted.owner_contacts (see README)
+    -- the work name colleagues see in the CRM, so that "SLA per owner" reads as names;
+    -- clear emails stay in restricted.owner_contacts (README: access rights)
+    max(owner_name) as owner_name,
     {{ sha256_hex('max(email_normalized)') }} as email_hash,
     max(case when source_system = 'hubspot' then source_owner_id end) as hubspot_owner_id,
     max(case when source_system = 'salesforce' then source_owner_id end) as salesforce_user_id,
