@@ -32,6 +32,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration import contract
 from orchestration.defs.resources import Warehouse
 from orchestration.engine import target_name
 from orchestration.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
@@ -110,11 +111,15 @@ def dbt_build(
     config: NightConfig,
 ) -> Iterator[Any]:
     """`dbt build`: seeds, models, snapshots and data tests in dependency order."""
+    as_of = night_of(config, context.run.tags)
+    # dbt would cast a mistyped rule value to NULL and build with that rule switched off
+    broken_contract = contract.failure_message(as_of)
+    if broken_contract:
+        raise dg.Failure(description=broken_contract)
     # dbt's unit tests check the models' logic on fixed inputs, not the night's data: they
     # run in `make test` (tests/integration/test_dbt_scenario.py), not in every nightly
     # run, where they cost ~3 s of ~23 s of dbt at demo size (dbt recommends the same).
     args = ["build", "--exclude-resource-type", "unit_test"]
-    as_of = night_of(config, context.run.tags)
     if as_of:
         args += ["--vars", json.dumps({"as_of": as_of})]
     engine = warehouse.engine
