@@ -52,6 +52,8 @@ class Feed:
 
 # Destinations that load the feeds' Arrow tables better in another format (see above).
 LOADER_FILE_FORMATS = {"postgres": "csv"}
+PROGRESS_ENV = "LEADBRIDGE_DLT_PROGRESS"
+PROGRESS = ("log", "off", "tqdm", "enlighten", "alive_progress")  # dlt's collectors, or none
 
 
 def loader_file_format(feed: str, pipeline: dlt.Pipeline) -> str:
@@ -146,7 +148,10 @@ def make_pipeline(
     # loaded, personal data included, after it is in the warehouse (and after an erasure).
     dlt.config["load.delete_completed_jobs"] = True
     dlt.config["load.truncate_staging_dataset"] = True
-    progress = os.environ.get("LEADBRIDGE_DLT_PROGRESS", "log")  # "off" for quiet runs
+    raw = os.environ.get(PROGRESS_ENV, "")
+    progress = raw.strip().lower() or "log"  # "off" for quiet runs
+    if progress not in PROGRESS:
+        raise ValueError(f"{PROGRESS_ENV}={raw!r}; valid values: {', '.join(PROGRESS)}")
     return dlt.pipeline(
         pipeline_name=f"leadbridge_{feed}",
         pipelines_dir=str(pipelines_dir),

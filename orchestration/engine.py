@@ -46,6 +46,8 @@ PG_DEFAULTS = {
     "sslmode": "prefer",
 }
 PG_CONNECT_TIMEOUT_SECONDS = 10
+# libpq's values; it compares them case-sensitively, profiles.yml lower-cases them as here
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # DuckDB's memory limit for every connection of a run, dbt's included: profiles.yml reads
 # the same variable with the same default (Jinja there, so the default is written twice).
 # DuckDB's own default is 80% of the machine's memory per connection, and a connection
@@ -94,6 +96,13 @@ class PostgresSettings:
         values = {key: env.get(var) or PG_DEFAULTS[key] for key, var in PG_ENV.items()}
         if not values["port"].isdigit():
             raise ValueError(f"{PG_ENV['port']}={values['port']!r} is not a port number")
+        sslmode = values["sslmode"].strip().lower() or PG_DEFAULTS["sslmode"]
+        if sslmode not in SSLMODES:
+            raise ValueError(
+                f"{PG_ENV['sslmode']}={values['sslmode']!r} is not an sslmode; "
+                f"valid values: {', '.join(SSLMODES)}"
+            )
+        values["sslmode"] = sslmode
         return cls(**{**values, "port": int(values["port"])})
 
     @property

@@ -1,5 +1,7 @@
 """`LEADBRIDGE_TARGET` picks the engine of the whole nightly job (orchestration/engine.py)."""
 
+import contextvars
+import os
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,53 @@ def test_the_loader_file_format_follows_the_destination(tmp_path):
     assert loader_file_format("files", duck) == "parquet"
     assert loader_file_format("files", pg) == "csv"  # COPY; Parquet would need ADBC
     assert pg.destination.destination_name == "postgres"
+
+
+def _dbt_profile(monkeypatch, **env: str) -> tuple[str, dict]:
+    """dbt's target name and output for profiles.yml under `env`, as `dbt build` reads it."""
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    from orchestration.paths import DBT_PROJECT_DIR
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def render() -> tuple[str, dict]:
+        set_invocation_context(os.environ)
+        raw = read_profile(str(DBT_PROJECT_DIR))
+        return Profile.render_profile(raw["leadbridge"], "leadbridge", None, ProfileRenderer({}))
+
+    # dbt keeps the environment it reads in a context variable: not left to later tests
+    return contextvars.copy_context().run(render)
+
+
+@pytest.mark.parametrize("written", ["DuckDB", " duckdb ", "POSTGRES", "Postgres", ""])
+def test_dbt_and_python_read_the_target_in_any_case_as_the_same_engine(monkeypatch, written):
+    target, output = _dbt_profile(monkeypatch, LEADBRIDGE_TARGET=written)
+    assert target == output["type"] == target_name(environ={"LEADBRIDGE_TARGET": written})
+
+
+@pytest.mark.parametrize("written", ["REQUIRE", " Require ", "require"])
+def test_dbt_and_python_read_the_sslmode_in_any_case_as_the_same_mode(monkeypatch, written):
+    env = {"LEADBRIDGE_TARGET": "postgres", "LEADBRIDGE_PG_SSLMODE": written}
+    _, output = _dbt_profile(monkeypatch, **env)
+    assert output["sslmode"] == PostgresSettings.from_env(env).sslmode == "require"
+
+
+def test_an_unknown_sslmode_is_an_error_naming_the_valid_values():
+    with pytest.raises(ValueError, match=r"LEADBRIDGE_PG_SSLMODE='on'.*verify-full"):
+        PostgresSettings.from_env({"LEADBRIDGE_PG_SSLMODE": "on"})
+
+
+def test_the_dlt_progress_setting_is_read_in_any_case(monkeypatch, tmp_path):
+    monkeypatch.setenv("LEADBRIDGE_DLT_PROGRESS", " OFF ")
+    quiet = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "quiet")
+    assert type(quiet.collector).__name__ == "NullCollector"
+    monkeypatch.setenv("LEADBRIDGE_DLT_PROGRESS", "Log")
+    logged = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "logged")
+    assert type(logged.collector).__name__ == "LogCollector"
+    monkeypatch.setenv("LEADBRIDGE_DLT_PROGRESS", "quiet")
+    with pytest.raises(ValueError, match=r"LEADBRIDGE_DLT_PROGRESS='quiet'; valid values: log"):
+        make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "other")
