@@ -29,17 +29,23 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from orchestration.drop_files import DropFile, drop_folders, files_holding
 from orchestration.engine import Engine
 from orchestration.erasure import (
     ErasureError,
+    Identifiers,
+    NoRecordMatched,
     compact_duckdb,
+    email_hash,
     erasure_plan,
     parse_record,
     record_request,
     resolve,
     scrub,
+    unmatched,
 )
 from orchestration.paths import warehouse_path
 
@@ -77,6 +83,7 @@ class Erasure:
     changed: dict[str, int]  # raw rows pseudonymized per table
     identifiers: int  # ids and address hashes of the person
     rebuild: Any = None  # the `erasure_rebuild` run's result; None with --no-rebuild
+    drop_files: tuple[DropFile, ...] = ()  # drop files that still hold their addresses
 
     @property
     def complete(self) -> bool:
@@ -93,17 +100,33 @@ def erase_raw(
     log: Any = None,
 ) -> tuple[str, dict[str, int], int]:
     """Step 1 under the run lock, in one transaction: (request id, rows changed per
-    table, identifiers of the person)."""
+    table, identifiers of the person). `NoRecordMatched` when a requested address or
+    record is in no raw table; nothing is written then."""
+    request_id, changed, who = _erase_raw(engine, manifest, emails, records, reason, log)
+    return request_id, changed, len(who.rows())
+
+
+def _erase_raw(
+    engine: Engine,
+    manifest: Any,
+    emails: Sequence[str],
+    records: Sequence[str],
+    reason: str | None,
+    log: Any,
+) -> tuple[str, dict[str, int], Identifiers]:
     from orchestration.defs.resources import hold_warehouse_lock
 
     plan = erasure_plan(manifest)
     for record in records:  # a malformed request fails before anything is locked
         parse_record(record)
     with hold_warehouse_lock(engine, log=log), engine.writer() as sql:
+        missing = unmatched(sql, plan, emails, records)
+        if missing:
+            raise NoRecordMatched(missing)
         who = resolve(sql, plan, emails=emails, records=records)
         request_id = record_request(sql, who, reason)
         changed = scrub(sql, plan, who, request_id)
-    return request_id, changed, len(who.rows())
+    return request_id, changed, who
 
 
 def purge_replaced_values(engine: Engine, changed: dict[str, int], log: Any = None) -> None:
@@ -146,16 +169,31 @@ def erase(
     reason: str | None = None,
     instance: Any = None,
     rebuild_marts: bool = True,
+    drop_dirs: Sequence[Path] | None = None,
 ) -> Erasure:
-    """The whole request: scrub the raw tables, rebuild and publish, purge the old values."""
-    request_id, changed, identifiers = erase_raw(engine, manifest, emails, records, reason)
+    """The whole request: scrub the raw tables, rebuild and publish, purge the old values;
+    and find the files of the drop folders (default `drop_folders()`) that hold the
+    person's addresses."""
+    request_id, changed, who = _erase_raw(engine, manifest, emails, records, reason, None)
+    folders = drop_folders() if drop_dirs is None else drop_dirs
+    drops = tuple(files_holding(folders, who.email_hashes))
     result = rebuild(instance) if rebuild_marts else None
     purge_replaced_values(engine, changed)
-    return Erasure(request_id, changed, identifiers, result)
+    return Erasure(request_id, changed, len(who.rows()), result, drops)
+
+
+def _print_drop_files(files: Sequence[DropFile], heading: str) -> None:
+    if files:
+        print(heading, file=sys.stderr)
+        for drop in files:
+            print(f"  {drop}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Carry out one request from the command line; the exit code."""
+    """Carry out one request from the command line; the exit code: 3 when a requested
+    address or record is in no raw table (a typo, or erased before), refused before
+    anything is recorded or rebuilt. Drop files holding the address are listed either
+    way: the erasure does not edit them."""
     from orchestration.defs.transform import DBT_PROJECT
     from orchestration.run_nightly import ensure_dagster_home
 
@@ -175,6 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.reason,
             rebuild_marts=not args.no_rebuild,
         )
+    except NoRecordMatched as error:
+        print(f"erasure refused: {error}; nothing erased, nothing rebuilt", file=sys.stderr)
+        hashes = {email_hash(e.strip()) for e in args.email if e.strip()}
+        _print_drop_files(
+            files_holding(drop_folders(), hashes),
+            "these drop files hold the address, and no erasure request covers it when a "
+            "night loads them: remove it there, or erase again after that night",
+        )
+        return 3
     except ErasureError as error:
         print(f"erasure refused: {error}", file=sys.stderr)
         return 2
@@ -185,6 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for table, count in sorted(done.changed.items()):
         if count:
             print(f"  {table}: {count}")
+    _print_drop_files(
+        done.drop_files,
+        "warning: these drop files still hold the person's address; the erasure does not "
+        "edit them (a night that reads one again pseudonymizes it on load): remove it there",
+    )
     seconds = time.monotonic() - started
     if done.rebuild is None:
         print("marts NOT rebuilt (--no-rebuild): they keep the data until the next run")

@@ -61,6 +61,14 @@ class ErasureError(ValueError):
     """A request or a declaration that cannot be carried out; the message says why."""
 
 
+class NoRecordMatched(ErasureError):
+    """A requested address or record is in no raw table: a typo, or nothing to erase."""
+
+    def __init__(self, unmatched: list[str]) -> None:
+        super().__init__("; ".join(f"no record matched {what}" for what in unmatched))
+        self.unmatched = unmatched
+
+
 # -- the plan: what the sources YAML declares ---------------------------------------------
 @dataclass(frozen=True)
 class ErasableColumn:
@@ -223,6 +231,48 @@ def resolve(
         if (len(who.email_hashes), sum(len(v) for v in who.ids.values())) == before:
             return who
     return who
+
+
+def unmatched(
+    sql: Session, plan: list[ErasableTable], emails: Iterable[str] = (), records: Iterable[str] = ()
+) -> list[str]:
+    """The requested addresses (`email <address>`) and records (`<kind>:<id>`) that no
+    raw row carries, with a note where an earlier request erased them already."""
+    requested: list[tuple[str, Identifiers]] = []
+    for email in (e.strip() for e in emails):
+        if email:
+            requested.append((f"email {email}", Identifiers(email_hashes={email_hash(email)})))
+    for text in records:
+        kind, record_id = parse_record(text)
+        who = Identifiers()
+        who.add_record(kind, record_id)
+        requested.append((f"{kind}:{record_id}", who))
+    if not requested:
+        return []
+    found = [False] * len(requested)
+    for table in plan:
+        if not sql.table_exists(table.schema, table.table):
+            continue
+        # one scan per table for all of them: the address terms hash every row
+        terms = ", ".join(
+            f"max(case when {_row_belongs(sql, table, who)} then 1 else 0 end)"
+            for _, who in requested
+        )
+        (row,) = sql.rows(f"select {terms} from {table.relation}")
+        found = [before or bool(hit) for before, hit in zip(found, row, strict=True)]
+    erased = recorded_requests(sql)
+    missing = []
+    for (what, who), hit in zip(requested, found, strict=True):
+        if hit:
+            continue
+        earlier = [
+            request_id
+            for request_id, done in sorted(erased.items())
+            if who.email_hashes & done.email_hashes
+            or any(who.ids[kind] & done.ids[kind] for kind in ID_KINDS)
+        ]
+        missing.append(f"{what} (erased by request {earlier[0]})" if earlier else what)
+    return missing
 
 
 def _widen_by_cluster(sql: Session, who: Identifiers) -> None:

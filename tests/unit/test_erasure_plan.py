@@ -9,6 +9,7 @@ from orchestration.engine import DUCKDB, Session
 from orchestration.erasure import (
     ErasureError,
     Identifiers,
+    NoRecordMatched,
     email_hash,
     erasure_plan,
     parse_record,
@@ -17,6 +18,7 @@ from orchestration.erasure import (
     record_request,
     resolve,
     scrub,
+    unmatched,
 )
 
 
@@ -199,3 +201,27 @@ def test_a_request_without_an_address_or_record_is_refused(crm) -> None:
     with pytest.raises(ErasureError, match="needs an email address or a source record"):
         resolve(crm, erasure_plan(MANIFEST), emails=["  "])
     assert Identifiers().is_empty()
+
+
+def test_each_requested_address_or_record_that_no_raw_row_carries_is_named(crm) -> None:
+    plan = erasure_plan(MANIFEST)
+    assert unmatched(
+        crm,
+        plan,
+        emails=[" JANE@example.com", "jane@exmaple.com"],
+        records=["salesforce_contact:C9", "salesforce_lead:L9"],
+    ) == ["email jane@exmaple.com", "salesforce_lead:L9"]
+    assert unmatched(crm, plan, emails=["bob@example.com"], records=["salesforce_lead:L2"]) == []
+    assert str(NoRecordMatched(["email a@b.c", "salesforce_lead:L9"])) == (
+        "no record matched email a@b.c; no record matched salesforce_lead:L9"
+    )
+
+
+def test_an_address_erased_before_is_unmatched_and_names_its_request(crm) -> None:
+    plan = erasure_plan(MANIFEST)
+    who = resolve(crm, plan, emails=["jane@example.com"])
+    request_id = record_request(crm, who)
+    scrub(crm, plan, who, request_id)
+    assert unmatched(crm, plan, emails=["Jane@Example.com"]) == [
+        f"email Jane@Example.com (erased by request {request_id})"
+    ]
