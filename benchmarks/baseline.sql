@@ -461,7 +461,8 @@ with touches as (
         cast(completed_date_time at time zone 'UTC' as timestamp) as touched_at,
         'task_' || lower(coalesce(task_subtype, 'task')) as touch_type
     from salesforce.task
-    where not coalesce(is_deleted, false) and completed_date_time is not null
+    where not coalesce(is_deleted, false)
+        and cast(completed_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
         and getvariable('touch_subtypes') like '%|' || lower(task_subtype) || '|%'
     union all
     select 'event', id, who_id, owner_id, cast(start_date_time at time zone 'UTC' as timestamp), 'meeting'
@@ -1371,14 +1372,14 @@ with unioned as (
     -- sales activities: a subject is free text (PII) and is not published
     select
         record_persons.person_id,
-        coalesce(cast(tasks.completed_date_time at time zone 'UTC' as timestamp), cast(tasks.activity_date as timestamp),
-            cast(tasks.created_date at time zone 'UTC' as timestamp)),
+        cast(tasks.completed_date_time at time zone 'UTC' as timestamp),
         'sales_activity', 'task_' || lower(coalesce(tasks.task_subtype, 'task')), 'salesforce', 'task', tasks.id,
         null, owners.owner_key, null, null, null
     from salesforce.task as tasks
     inner join record_persons on tasks.who_id = record_persons.record_id
     left join owners on owners.source_system = 'salesforce' and tasks.owner_id = owners.source_owner_id
     where not coalesce(tasks.is_deleted, false)
+        and cast(tasks.completed_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
     union all
     select
         record_persons.person_id, cast(events.start_date_time at time zone 'UTC' as timestamp),
@@ -1387,7 +1388,8 @@ with unioned as (
     from salesforce.event as events
     inner join record_persons on events.who_id = record_persons.record_id
     left join owners on owners.source_system = 'salesforce' and events.owner_id = owners.source_owner_id
-    where not coalesce(events.is_deleted, false) and events.start_date_time is not null
+    where not coalesce(events.is_deleted, false)
+        and cast(events.start_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
     union all
     select
         person_id, observed_at, 'stage_change', 'source_stage_change', source_system, source_table, source_record_id,

@@ -12,6 +12,8 @@ open. A few people are prospected by sales and never exist in HubSpot.
 
 from __future__ import annotations
 
+import random
+from bisect import bisect_right
 from datetime import datetime, timedelta
 
 from ingestion.simulator.store import Record
@@ -35,7 +37,7 @@ OPEN, WORKING = "Open - Not Contacted", "Working - Contacted"
 CONVERTED, NOT_CONVERTED, NURTURING = "Closed - Converted", "Closed - Not Converted", "Nurturing"
 
 
-def business_time(at: datetime, world: World) -> datetime:
+def business_time(at: datetime, world: World, rng: random.Random | None = None) -> datetime:
     """`at` if it falls in business hours (Mon–Fri 08–18 UTC), else the next morning."""
     if at.weekday() < 5 and 8 <= at.hour < 18:
         return at
@@ -43,7 +45,7 @@ def business_time(at: datetime, world: World) -> datetime:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day.replace(hour=8, minute=0, second=0) + timedelta(
-        minutes=world.rng.randint(5, 120))
+        minutes=(rng or world.rng).randint(5, 120))
 
 
 def office_hours(at: datetime, world: World) -> datetime:
@@ -519,3 +521,62 @@ def _outbound(world: World, person: Person) -> None:
     source = world.rng.choice(("Outbound", "Trade Show"))
     owner = _new_lead(world, person, at, source, None)
     _work(world, person, None, at, owner)
+
+
+def calendar(world: World) -> None:
+    """Every business day some reps plan the next step with one of the people they are in
+    touch with: a meeting, or a call task due in a few business days (done on its due day,
+    or never).
+    On any night the calendar holds meetings that have not started and open tasks: plans,
+    not history, as in real orgs.
+
+    Its own generator leaves the world's draws as they were."""
+    plan = random.Random(f"{world.config.seed}:calendar")
+    # a rep plans a next step with people already in conversation: after a first touch
+    touched: dict[str, datetime] = {}
+    for sobject in ("Task", "Event"):
+        for record in world.salesforce[sobject].records.values():
+            fields = record.changes[0][1]
+            who, at = fields.get("WhoId"), record.first_visible
+            if who is not None and (who not in touched or at < touched[who]):
+                touched[who] = at
+    owned: dict[str, list[tuple[datetime, str]]] = {rep.sf_id: [] for rep in world.reps}
+    for person in world.people:
+        record = person.sf_contact or person.lead
+        ids = [r.id for r in (person.lead, person.sf_contact) if r is not None]
+        first = min((touched[i] for i in ids if i in touched), default=None)
+        if person.owner is not None and record is not None and first is not None:
+            owned[person.owner.sf_id].append((first, record.id))
+    for records in owned.values():
+        records.sort()
+    day = world.start.replace(hour=9, minute=0, second=0, microsecond=0)
+    while day <= world.end:
+        booked = day + timedelta(minutes=plan.randint(0, 8 * 60))
+        reps = [r for r in world.reps if owned[r.sf_id] and owned[r.sf_id][0][0] <= booked
+                and not _left(world, r, booked)]
+        # at least one plan every business day, however small the company
+        planning = [r for r in reps if plan.random() < 0.3] or reps[:1]
+        for rep in planning if day.weekday() < 5 else ():
+            known = bisect_right(owned[rep.sf_id], (booked, "~"))
+            who = owned[rep.sf_id][plan.randrange(known)][1]
+            _plan_next_step(world, plan, rep, who, booked)
+        day += timedelta(days=1)
+
+
+def _plan_next_step(world: World, plan: random.Random, rep: Rep, who: str,
+                    booked: datetime) -> None:
+    when = business_time(booked + timedelta(days=plan.randint(2, 10)), world, plan)
+    if plan.random() < 0.6:
+        world.sf_create("Event", booked, {
+            "WhoId": who, "WhatId": None, "OwnerId": rep.sf_id,
+            "Subject": "Follow-up meeting", "Type": "Meeting", "StartDateTime": when,
+            "EndDateTime": when + timedelta(minutes=plan.choice((30, 45, 60))),
+        })
+        return
+    task = world.sf_create("Task", booked, {
+        "WhoId": who, "WhatId": None, "OwnerId": rep.sf_id, "Subject": "Follow-up call",
+        "Type": "Call", "TaskSubtype": "Call", "Status": "Not Started",
+        "ActivityDate": when.date(), "CompletedDateTime": None,
+    })
+    if plan.random() < 0.8:
+        world.sf_change("Task", task, when, Status="Completed", CompletedDateTime=when)

@@ -4,7 +4,8 @@
 queues, campaigns, forms, target companies, people), lets `story` play out each
 person's life as timed changes, lets `dirt` add the mess real CRMs have, and then
 freezes everything in time order. The same config always yields the same world:
-all randomness comes from one `random.Random(seed)` consumed in a fixed order.
+randomness comes from one `random.Random(seed)` consumed in a fixed order (the
+reps' calendar of planned meetings and calls draws from its own, seeded by the seed).
 """
 
 from __future__ import annotations
@@ -418,6 +419,7 @@ def build_world(config: SimulatorConfig) -> World:
         plan = dirt.plan(world)
         for person in world.people:
             story.live(world, person)
+        story.calendar(world)
         dirt.apply(world, plan)
         _company_records(world)
         world.finalize()

@@ -38,6 +38,7 @@ the suite file and the lead contract (`suite_inputs`, recorded as the evaluation
 `inputs` metadata). The result then says `unchanged_since_run`. The clock-based bounds
 (`latest_allowed_timestamp`) only widen as time passes, so the earlier pass still holds.
 The mart suites need no such rule: they run only after a build (orchestration/inputs.py).
+Their time bounds are the night the marts describe (`as_of`), not the wall clock.
 
 A suite's `meta.query` may replace `select * from <table>` with a query over several
 tables (cross-system referential integrity: an opportunity's account and person must
@@ -75,6 +76,7 @@ import dagster as dg
 
 from orchestration.content import row_hash
 from orchestration.defs.resources import Warehouse
+from orchestration.defs.transform import NightConfig, night_of
 from orchestration.engine import Engine, Session, as_engine, quote
 from orchestration.inputs import RAW_SCHEMAS, files_digest, tables_digest, tables_read_by
 from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
@@ -126,10 +128,12 @@ def contract_values(mappings: Path = STAGE_MAPPINGS) -> dict[str, list[str]]:
     return {name: sorted(found) for name, found in values.items()}
 
 
-def suite_parameters(now: datetime | None = None) -> dict[str, Any]:
-    """The values of the suites' `$PARAMETER`s for a validation at `now`."""
+def suite_parameters(now: datetime | None = None, night: bool = False) -> dict[str, Any]:
+    """The values of the suites' `$PARAMETER`s for a validation at `now`: the wall clock
+    (allowing for the sources' clock skew), or with `night` the night the marts describe,
+    exactly (they hold nothing after it)."""
     now = now or datetime.now(UTC)
-    skew = float(os.environ.get(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_MINUTES))
+    skew = 0.0 if night else float(os.environ.get(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_MINUTES))
     latest = now + timedelta(minutes=skew)
     with STAGES.open(newline="") as handle:
         stages = sorted(row["stage_code"] for row in csv.DictReader(handle))
@@ -485,12 +489,24 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
                         "failed_rows": 0,
                     },
                 )
-        passed, metadata = validate(suite, warehouse.engine)
+        night = None if suite.asset_key.path[0] in RAW_SCHEMAS else run_night(context.run)
+        parameters = suite_parameters(night, night=True) if night else None
+        passed, metadata = validate(suite, warehouse.engine, parameters=parameters)
+        if night:
+            metadata["not_after"] = night.isoformat()
         if inputs:
             metadata["inputs"] = inputs
         return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
 
     return _check
+
+
+def run_night(run: Any) -> datetime | None:
+    """The night a run's marts describe (dbt_build's `as_of`, else a scheduled run's
+    tick), in UTC; None for a run that describes the moment it runs."""
+    config = run.run_config.get("ops", {}).get("dbt_build", {}).get("config", {})
+    as_of = night_of(NightConfig(**config), run.tags)
+    return datetime.fromisoformat(as_of).replace(tzinfo=UTC) if as_of else None
 
 
 def suite_inputs(suite: Suite, warehouse: Engine | Path) -> str:

@@ -268,7 +268,9 @@ def test_every_lead_conversion_is_an_sql_and_the_kpis_count_the_funnel_month_by_
     )[0][0]
     leads = sql(home, "select count(*) from salesforce.lead where is_converted")[0][0]
     assert 0 < converted <= leads
-    with_sql_date = sql(home, "select count(*) from marts.fct_funnel where first_sql_at is not null")
+    with_sql_date = sql(
+        home, "select count(*) from marts.fct_funnel where first_sql_at is not null"
+    )
     assert with_sql_date[0][0] >= converted
     kpis = sql(
         home,
@@ -291,6 +293,45 @@ def test_every_lead_conversion_is_an_sql_and_the_kpis_count_the_funnel_month_by_
     )
     assert kpis == funnel
     assert sum(row[2] for row in kpis) > 0 and sum(row[3] for row in kpis) > 0
+
+
+def test_meetings_and_open_tasks_after_the_night_are_plans_not_history(first_night, home):
+    """The reps' calendar holds meetings that have not started and open tasks due later
+    (the simulator books some every day): loaded raw, but no event, no touch, and the
+    blocking "not in the future" suite on the timeline passes against the night."""
+    result, summary = first_night
+    assert result.success, summary.render()
+    night = AS_OF
+    meetings = sql(home, f"select id from salesforce.event where start_date_time > '{night}+00'")
+    open_tasks = sql(
+        home,
+        "select id from salesforce.task where completed_date_time is null "
+        f"and activity_date >= '{night[:10]}'",
+    )
+    assert meetings and open_tasks
+    planned = [row[0] for row in meetings + open_tasks]
+    in_history = sql(
+        home,
+        "select count(*) from marts.fct_lead_events where source_record_id in "
+        f"({', '.join(repr(i) for i in planned)})",
+    )
+    assert in_history == [(0,)]
+    assert sql(
+        home, f"select count(*) from marts.fct_lead_events where occurred_at > '{night}'"
+    ) == [(0,)]
+    check = "marts/fct_lead_events:gx_marts__fct_lead_events"
+    assert check in summary.checks_passed
+    # each plan with a known lead or contact is the person's scheduled touch
+    people = "(select id from salesforce.lead union select id from salesforce.contact)"
+    expected = sql(
+        home,
+        f"select id from salesforce.event where start_date_time > '{night}+00' "
+        f"and not is_deleted and who_id in {people} union "
+        "select id from salesforce.task where completed_date_time is null "
+        f"and activity_date >= '{night[:10]}' and not is_deleted and who_id in {people}",
+    )
+    scheduled = sql(home, "select source_record_id from intermediate.int_sales__scheduled_touches")
+    assert sorted(scheduled) == sorted(expected) and expected
 
 
 def test_the_published_file_holds_exactly_the_working_marts(first_night, home):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from tests.fixtures.raw_scenario import (
     O1,
     SC1,
     SC2,
+    U1,
     create_raw_scenario,
+    sfid,
 )
 from tests.support.dbt_scenario import (
     ALICE,
@@ -219,13 +222,17 @@ def test_clear_contact_details_are_in_restricted_only(built):
     owner_hashes = {row[0] for row in query(warehouse, "select email_hash from marts.dim_owner")}
     assert sha256("sam@leadbridge.test") in owner_hashes
     mart_columns = {
-        row[0]
+        (row[0], row[1])
         for row in query(
             warehouse,
-            "select column_name from information_schema.columns where table_schema = 'marts'",
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts'",
         )
     }
-    assert not mart_columns & {"email", "full_name", "owner_name", "company_name", "phone"}
+    clear = {"email", "full_name", "owner_name", "company_name", "phone"}
+    # the one exception: the owners' work names, so SLA per owner reads as names
+    assert {(t, c) for t, c in mart_columns if c in clear} == {("dim_owner", "owner_name")}
+    assert set(query(warehouse, "select owner_name from marts.dim_owner")) >= {("Sam Seller",)}
     # a rep's task or meeting subject is free text and stays out of the marts
     details = query(
         warehouse,
@@ -510,6 +517,73 @@ def test_raising_the_mql_threshold_changes_exactly_the_person_at_the_threshold(b
     assert after[CAROL] == (None, 0, "sal")  # lead → sal, never an MQL
     assert [r[0] for r in query(changed, "select person_id from marts.fct_sla")].count(CAROL) == 0
     assert len(query(changed, "select * from marts.fct_sla")) == 4
+
+
+def test_scheduled_meetings_and_open_tasks_are_not_history_until_they_happen(built, tmp_path):
+    """A meeting booked for next week and an open task due later are plans: no event, no
+    SLA touch, no row in any mart but the hand-off queue's next scheduled touch. Once the
+    meeting has started (a later night) it is history: an event and the hand-off's touch.
+    The open task stays a plan until it is completed."""
+    warehouse, work = built
+    copy = tmp_path / "scheduled.duckdb"
+    shutil.copy(warehouse, copy)
+    meeting, task = sfid("00U", 9), sfid("00T", 9)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            """insert into salesforce.event (id, who_id, what_id, owner_id, subject, type,
+                start_date_time, end_date_time, is_deleted, created_date, system_modstamp,
+                _dlt_load_id, _dlt_id)
+            values (?, ?, null, ?, 'Demo for Erin', 'Meeting', '2026-01-26 15:00:00+00',
+                    '2026-01-26 16:00:00+00', false, '2026-01-22 10:00:00+00',
+                    '2026-01-22 10:00:00+00', '1767225600.3', 'sched-1')""",
+            [meeting, L5, U1],
+        )
+        con.execute(
+            """insert into salesforce.task (id, who_id, what_id, owner_id, subject, type,
+                task_subtype, status, activity_date, completed_date_time, is_deleted,
+                created_date, system_modstamp, _dlt_load_id, _dlt_id)
+            values (?, ?, null, ?, 'Call Erin back', 'Call', 'Call', 'Not Started',
+                    '2026-01-27', null, false, '2026-01-22 10:00:00+00',
+                    '2026-01-22 10:00:00+00', '1767225600.3', 'sched-2')""",
+            [task, L5, U1],
+        )
+    finally:
+        con.close()
+    scheduled_rows = f"""select count(*) from marts.fct_lead_events
+        where source_record_id in ('{meeting}', '{task}')"""
+    erin_handoffs = f"""select handoff_at, first_touch_record_id, sla_status from marts.fct_sla
+        where person_id = '{ERIN}' order by handoff_at"""
+    queue = f"""select next_scheduled_touch_at from marts.mart_handoff_queue
+        where person_id = '{ERIN}'"""
+    build = [
+        "build",
+        "--select",
+        "stg_salesforce__events+",
+        "stg_salesforce__tasks+",
+        "--exclude-resource-type",
+        "unit_test",
+    ]
+
+    run_dbt(build, copy, work)  # the night of AS_OF (2026-01-23 15:00)
+    assert query(copy, scheduled_rows) == [(0,)]
+    assert [row[1:] for row in query(copy, erin_handoffs)] == [
+        (sfid("00T", 5), "met"),
+        (None, "open"),
+    ]
+    assert query(copy, queue) == [(datetime(2026, 1, 26, 15, 0),)]
+
+    run_dbt(build, copy, work, as_of="2026-01-27 12:00:00")  # the meeting has happened
+    events = f"""select source_record_id, event_type, canonical_stage, occurred_at
+        from marts.fct_lead_events where source_record_id in ('{meeting}', '{task}')
+        order by event_type"""
+    # the meeting, and the SAL it made of Erin's open hand-off
+    assert query(copy, events) == [
+        (meeting, "lifecycle_stage_entered", "sal", datetime(2026, 1, 26, 15, 0)),
+        (meeting, "meeting", None, datetime(2026, 1, 26, 15, 0)),
+    ]
+    assert query(copy, erin_handoffs)[1][1] == meeting
+    assert query(copy, queue) == []
 
 
 def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_refresh(

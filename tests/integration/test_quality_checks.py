@@ -479,3 +479,41 @@ def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
     passed, metadata = validate(suite, engine)
     assert not passed and metadata["rows_checked"] == 1
     assert _counts(metadata) == {"expect_column_values_to_not_be_null:recipient": (1, 1)}
+
+
+# --- the marts' time bound is the night they describe ---------------------------------
+
+
+def test_the_marts_timeline_suite_guards_the_night_not_the_wall_clock(tmp_path):
+    """An event after the night's `as_of` fails the shipped fct_lead_events suite, even
+    though it is long past by the wall clock; one at the night itself passes."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "create schema marts; create table marts.fct_lead_events as select * from (values"
+            " ('e1', 'p1', 'salesforce', 't1', timestamp '2026-01-23 15:00:00'),"
+            " ('e2', 'p1', 'salesforce', 'm1', timestamp '2026-01-26 15:00:00')"
+            ") t(event_id, person_id, source_system, source_record_id, occurred_at)"
+        )
+    suite = _suite("marts__fct_lead_events")
+    night = datetime(2026, 1, 23, 15, 0, tzinfo=UTC)
+    passed, metadata = validate(suite, path, parameters=suite_parameters(night, night=True))
+    assert not passed
+    assert _counts(metadata) == {"expect_column_values_to_be_between:occurred_at": (1, 1)}
+    assert validate(suite, path, parameters=suite_parameters())[0]  # the wall clock
+
+
+def test_a_runs_night_is_its_as_of_else_its_tick_else_none():
+    from types import SimpleNamespace
+
+    from orchestration.defs.quality import run_night
+
+    as_of = {"ops": {"dbt_build": {"config": {"as_of": "2026-11-01T02:00:00+01:00"}}}}
+    tick = {"dagster/scheduled_execution_time": "2026-11-02T02:00:00+00:00"}
+    assert run_night(SimpleNamespace(run_config=as_of, tags=tick)) == datetime(
+        2026, 11, 1, 1, 0, tzinfo=UTC
+    )
+    assert run_night(SimpleNamespace(run_config={}, tags=tick)) == datetime(
+        2026, 11, 2, 2, 0, tzinfo=UTC
+    )
+    assert run_night(SimpleNamespace(run_config={}, tags={})) is None

@@ -38,8 +38,11 @@ FIONA = person(f"salesforce_lead:{L7}")
 GINA = person(f"salesforce_contact:{C8}")
 
 
-def run_dbt(args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT) -> str:
-    """Run dbt with the repo's profile against `warehouse`; target and logs stay in `work`."""
+def run_dbt(
+    args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT, as_of: str = AS_OF
+) -> str:
+    """Run dbt with the repo's profile against `warehouse` as of the night `as_of`; target
+    and logs stay in `work`."""
     env = {
         **os.environ,
         "LEADBRIDGE_WAREHOUSE": str(warehouse),
@@ -57,7 +60,7 @@ def run_dbt(args: list[str], warehouse: Path, work: Path, project: Path = DBT_PR
         "--log-path",
         str(work / "logs"),
         "--vars",
-        f"{{as_of: '{AS_OF}'}}",
+        f"{{as_of: '{as_of}'}}",
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

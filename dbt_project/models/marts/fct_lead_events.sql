@@ -135,7 +135,7 @@ tasks as (
 
     select
         record_persons.person_id,
-        coalesce(tasks.completed_at, cast(tasks.activity_date as {{ dbt.type_timestamp() }}), tasks.created_at),
+        tasks.completed_at,
         'sales_activity',
         'task_' || lower(coalesce(tasks.task_subtype, 'task')),
         'salesforce',
@@ -150,7 +150,9 @@ tasks as (
     from {{ ref('stg_salesforce__tasks') }} as tasks
     inner join record_persons on tasks.who_id = record_persons.record_id
     left join sales_owners on tasks.owner_id = sales_owners.source_owner_id
-    where not coalesce(tasks.is_deleted, false)
+    -- history only: a task at its completion; an open task's due date is a plan
+    -- (int_sales__scheduled_touches), not an event
+    where not coalesce(tasks.is_deleted, false) and tasks.completed_at <= {{ leadbridge_now() }}
 
 ),
 
@@ -172,7 +174,8 @@ meetings as (
     from {{ ref('stg_salesforce__events') }} as events
     inner join record_persons on events.who_id = record_persons.record_id
     left join sales_owners on events.owner_id = sales_owners.source_owner_id
-    where not coalesce(events.is_deleted, false) and events.starts_at is not null
+    -- a meeting is history once it has started
+    where not coalesce(events.is_deleted, false) and events.starts_at <= {{ leadbridge_now() }}
 
 ),
 

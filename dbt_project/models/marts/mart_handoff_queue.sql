@@ -39,6 +39,14 @@ events as (
 
 ),
 
+next_scheduled as (
+
+    select person_id, min(scheduled_at) as next_scheduled_touch_at
+    from {{ ref('int_sales__scheduled_touches') }}
+    group by person_id
+
+),
+
 recent_history as (
 
     select
@@ -61,9 +69,11 @@ select
     latest_handoff.sla_status = 'breached' as is_overdue,
     milestones.current_stage,
     coalesce(recent_history.recent_history, '') as recent_history,
+    next_scheduled.next_scheduled_touch_at,
     cast(row_number() over (order by latest_handoff.sla_deadline_at, latest_handoff.person_id) as {{ dbt.type_int() }}) as queue_position
 from latest_handoff
 inner join milestones on latest_handoff.person_id = milestones.person_id
 left join recent_history on latest_handoff.person_id = recent_history.person_id
+left join next_scheduled on latest_handoff.person_id = next_scheduled.person_id
 -- still in the hand-off: not recycled, disqualified or already moved on in the funnel
 where milestones.current_stage = 'mql'

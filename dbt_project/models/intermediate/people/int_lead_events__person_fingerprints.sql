@@ -7,6 +7,8 @@
 --   stages, owner assignments): a late history row restates the state a record was
 --   created in, however old (a lead status change loaded a day late rewrites the lead's
 --   first status).
+-- - their scheduled activities: when a meeting starts or a task is completed after the
+--   look-back window of the night it was due (a missed night), the person is rebuilt.
 -- fct_lead_events' incremental run rebuilds the whole history of the people whose
 -- fingerprint changed, and only theirs (see its pre-hook). Event rows that stand alone
 -- (emails, forms, tasks, meetings, opportunity history) are replaced within the
@@ -36,6 +38,9 @@ with items as (
     select person_id, {{ key_text(["'owner'", 'source_system', 'source_table', 'source_record_id', 'assigned_at',
                                    'source_owner_id', 'owner_key']) }}
     from {{ ref('int_people__owner_assignments') }}
+    union all
+    select person_id, {{ key_text(["'scheduled'", 'source_table', 'source_record_id']) }}
+    from {{ ref('int_sales__scheduled_touches') }}
 
 )
 

@@ -1,11 +1,12 @@
 -- One row per sales touch with a person: a completed Salesforce task of a touch subtype,
--- or a Salesforce event that has started (both per the lead contract's SLA rules).
+-- or a Salesforce event that has started (both per the lead contract's SLA rules), by
+-- the night (leadbridge_now()): a meeting booked for next week is not a touch yet.
 -- The one definition of "sales touch" (SLA, SAL rule, timeline).
 with tasks as (
 
     select * from {{ ref('stg_salesforce__tasks') }}
     where not coalesce(is_deleted, false)
-        and completed_at is not null
+        and completed_at <= {{ leadbridge_now() }}
 
 ),
 
