@@ -2,7 +2,8 @@
 
 An erasure scrubs the warehouse, not the exports waiting in the drop folder: such a file
 keeps the personal data at rest and loads it (again) when it is new or changed. The
-erase command lists these files for the operator to remove or edit. CSV and JSONL files
+erase command lists these files (those set aside as malformed too) for the operator to
+remove or edit. CSV and JSONL files
 are searched as text, since a column outside the contract (notes) is loaded too;
 Parquet files by their email columns (the files source's aliases). Addresses are
 compared by their normalized hash, as the warehouse compares them.
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.sources.files import ALIASES, SUFFIXES
+from ingestion.sources.files import ALIASES, REJECTED_DIR, SUFFIXES
 from orchestration.erasure import email_hash
 from orchestration.paths import warehouse_path
 
@@ -33,6 +34,11 @@ def drop_folders() -> list[Path]:
     configured = dlt.config.get(DROP_DIR_SETTING) or dlt.secrets.get(DROP_DIR_SETTING)
     folders = [Path(configured).expanduser().resolve()] if configured else []
     return folders + ([default] if default not in folders else [])
+
+
+def _set_aside(folder: Path) -> list[Path]:
+    rejected = folder / REJECTED_DIR
+    return list(rejected.iterdir()) if rejected.is_dir() else []
 
 
 def _is_email_column(name: object) -> bool:
@@ -77,7 +83,9 @@ def files_holding(folders: Iterable[Path], hashes: Iterable[str]) -> list[DropFi
     for folder in folders:
         if not wanted or not folder.is_dir():
             continue
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
+        # files the night set aside (`rejected/`) still hold their rows at rest
+        candidates = [*folder.iterdir(), *_set_aside(folder)]
+        for path in sorted(p for p in candidates if p.suffix.lower() in SUFFIXES):
             try:
                 hit = any(
                     isinstance(value, str) and email_hash(value.strip()) in wanted

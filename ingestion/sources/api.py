@@ -3,8 +3,9 @@
 Retries use dlt's retrying `requests` client, which backs off exponentially on
 connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. On top of it we retry a
 body that is not valid JSON (a page cut off in transit), which the client treats as a
-success. A permanent failure raises `ApiError` naming the system, the endpoint and the
-status; the bearer token is never part of a message.
+success. A refused connection is retried for seconds only (`REFUSED_RETRY_DELAYS`): past a
+server restart it is a wrong URL or a stopped service. A failure raises `ApiError` naming
+the system, the endpoint and the status; the bearer token is never part of a message.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from dlt.common.json import json
 from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
+
+# Waits between attempts to connect to a host that refuses: 15 s in all, so a refused
+# connection fails the ingestion step well within 30 s, and for good (`ApiError.permanent`).
+REFUSED_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 
 
 class ConfigError(ValueError):
@@ -23,16 +30,43 @@ class ConfigError(ValueError):
 
 
 class ApiError(RuntimeError):
-    """A request failed for good (after retries)."""
+    """A request failed (after retries)."""
 
-    def __init__(self, system: str, method: str, url: str, status: int | None, detail: str):
+    def __init__(
+        self,
+        system: str,
+        method: str,
+        url: str,
+        status: int | None,
+        detail: str,
+        *,
+        connection_refused: bool = False,
+    ):
         self.system, self.method, self.status = system, method, status
+        self.connection_refused = connection_refused
         self.endpoint = urlsplit(url).path
         super().__init__(
             f"{system} API {method} {self.endpoint} failed"
             + (f" with HTTP {status}" if status is not None else "")
             + f": {detail[:300]}"
         )
+
+    @property
+    def permanent(self) -> bool:
+        """Whether a later attempt would fail the same way: a request the API refuses (a
+        4xx other than 408 and 429) or a host that kept refusing the connection."""
+        if self.status is None:
+            return self.connection_refused
+        return 400 <= self.status < 500 and self.status not in (408, 429)
+
+
+def connection_refused(error: BaseException) -> bool:
+    """Whether `requests` failed because the host refused the connection (nothing listens
+    on the port), as opposed to a timeout or a dropped connection."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(
+        getattr(reason, "__cause__", None), ConnectionRefusedError
+    )
 
 
 def require(value: str | None, setting: str) -> str:
@@ -57,9 +91,11 @@ class ApiClient:
         max_retry_delay: float = 30,
         timeout: float = 60,
         auth_hint: str = "",
+        url_hint: str = "",
     ) -> None:
         self.system = system
         self._auth_hint = auth_hint
+        self._url_hint = url_hint
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._max_attempts = max_attempts
@@ -70,6 +106,11 @@ class ApiClient:
             request_max_attempts=max_attempts,
             request_backoff_factor=backoff_factor,
             request_max_retry_delay=max_retry_delay,
+            # a refused connection is retried by `_send`, on its own short budget
+            exceptions=[e for e in DEFAULT_RETRY_EXCEPTIONS if e is not requests.ConnectionError],
+            retry_condition=lambda _, error: (
+                isinstance(error, requests.ConnectionError) and not connection_refused(error)
+            ),
         ).session
 
     def url(self, path_or_url: str) -> str:
@@ -97,12 +138,7 @@ class ApiClient:
         all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         all_headers.update(headers or {})
         for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._session.request(
-                    method, url, params=params, json=json_body, headers=all_headers
-                )
-            except Exception as exc:  # connection errors after the client's own retries
-                raise ApiError(self.system, method, url, None, repr(exc)) from exc
+            response = self._send(method, url, params=params, json=json_body, headers=all_headers)
             if response.status_code in (401, 403) and self._auth_hint:
                 raise ApiError(
                     self.system,
@@ -126,4 +162,27 @@ class ApiClient:
                         f"response is not valid JSON after {attempt} attempts ({exc})",
                     ) from exc
                 time.sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A response, after the client's own retries and brief ones for a refused connection."""
+        for delay in (*REFUSED_RETRY_DELAYS, None):
+            try:
+                return self._session.request(method, url, **kwargs)
+            except Exception as exc:
+                if not connection_refused(exc):
+                    raise ApiError(self.system, method, url, None, repr(exc)) from exc
+                if delay is None:
+                    attempts, seconds = len(REFUSED_RETRY_DELAYS) + 1, sum(REFUSED_RETRY_DELAYS)
+                    raise ApiError(
+                        self.system,
+                        method,
+                        url,
+                        None,
+                        f"connection refused by {urlsplit(url).netloc} ({attempts} attempts "
+                        f"over {seconds:.0f} s); is the address right and the service up? "
+                        f"check {self._url_hint or f'the {self.system} URL'}",
+                        connection_refused=True,
+                    ) from exc
+                time.sleep(delay)
         raise AssertionError("unreachable")

@@ -11,15 +11,17 @@ resource, i.e. real accounts or the demo simulator.
 Ingestion steps talk to networks, so a failed step is retried (INGEST_RETRY_POLICY:
 exponential backoff with jitter) on top of the HTTP client's own retries; dbt and the
 checks are not retried (a failed test is not transient). A permanent error — a refused
-credential, another 4xx, a missing setting, data the schema contract refuses — fails at
-once, without retries. A retry is safe: dagster-dlt drops the pipeline's local state
-(and pending packages) before each run and dlt restores it from the warehouse, where it
-is committed together with the data it describes. The assets are the `multi_asset` that
-`@dlt_assets` builds, spelled out because dagster-dlt 0.29's decorator takes no retry
-policy.
+credential, another 4xx, a host refusing connections (after a few seconds), a missing
+setting, a decoding error, data the schema contract refuses — fails at once, without
+retries. A retry is safe: dagster-dlt drops the pipeline's local state (and pending
+packages) before each run and dlt restores it from the warehouse, where it is committed
+together with the data it describes. The assets are the `multi_asset` that `@dlt_assets`
+builds, spelled out because dagster-dlt 0.29's decorator takes no retry policy.
 
 After its load each step pseudonymizes again the people erased earlier whose records the
 source sent again (orchestration.erasure), so erased data never reaches a check or a model.
+Files the file source set aside are logged as warnings and listed in the `rejected_files`
+metadata of its materialization, for the run summary.
 """
 
 import tempfile
@@ -30,11 +32,13 @@ from typing import Any
 import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt import Pipeline
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema.exceptions import SchemaException
 
 from ingestion.pipelines import FEEDS, loader_file_format, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
+from ingestion.sources.files import REJECTED_FILES, rejected_files
 from orchestration.defs.freshness import source_freshness_policies
 from orchestration.defs.resources import SourceSystems, Warehouse
 from orchestration.defs.transform import DBT_PROJECT
@@ -61,11 +65,15 @@ INGEST_RETRY_POLICY = dg.RetryPolicy(
 def _is_permanent(error: BaseException) -> bool:
     """A setting or a request that will fail the same way however often it is retried."""
     for cause in _chain(error):
-        # a refused schema contract, a terminally failed load job: the same data fails again
-        if isinstance(cause, ConfigError | SchemaException | DestinationTerminalException):
+        # a refused schema contract, a terminally failed load job, text in another encoding:
+        # the same data fails again
+        if isinstance(
+            cause,
+            ConfigError | SchemaException | DestinationTerminalException | UnicodeDecodeError,
+        ):
             return True
-        if isinstance(cause, ApiError) and cause.status is not None:
-            return 400 <= cause.status < 500 and cause.status not in (408, 429)
+        if isinstance(cause, ApiError):
+            return cause.permanent
     return False
 
 
@@ -134,12 +142,13 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             f"{engine.location} ({file_format} files)"
         )
         try:
-            yield from dlt.run(
+            for event in dlt.run(
                 context=context,
                 dlt_source=source,
                 dlt_pipeline=pipeline,
                 loader_file_format=file_format,
-            )
+            ):
+                yield _with_rejected_files(context, pipeline, event)
         except Exception as error:
             if _is_permanent(error):
                 raise dg.Failure(description=f"{feed}: {error}", allow_retries=False) from error
@@ -153,6 +162,22 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             )
 
     return _assets
+
+
+def _with_rejected_files(
+    context: dg.AssetExecutionContext, pipeline: Pipeline, event: dg.MaterializeResult
+) -> dg.MaterializeResult:
+    """A materialization with the files its resource set aside this run, each logged."""
+    rejected = rejected_files(pipeline, event.asset_key.path[-1])
+    if rejected is None:  # a resource that reads no files
+        return event
+    for entry in rejected:
+        context.log.warning(
+            f"file {entry['file']} set aside, none of its rows loaded: {entry['reason']} "
+            f"(moved to {entry['moved_to']})"
+        )
+    metadata = {**(event.metadata or {}), REJECTED_FILES: dg.MetadataValue.json(rejected)}
+    return event._replace(metadata=metadata)
 
 
 INGEST_ASSETS = [_feed_assets(feed) for feed in FEEDS]

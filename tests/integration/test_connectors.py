@@ -309,6 +309,42 @@ def test_a_permanent_error_fails_naming_the_endpoint_and_keeps_the_cursor(sim, t
     assert _contacts_state(tmp_path) != state_before
 
 
+def test_a_closed_port_fails_for_good_within_seconds_naming_the_host_and_the_setting(
+    tmp_path, monkeypatch
+):
+    import socket
+    import time
+
+    import requests
+
+    from orchestration.defs.ingest import _is_permanent
+
+    with socket.socket() as closed:  # a port nothing listens on any more
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    attempts, waits = [], []
+    send = requests.adapters.HTTPAdapter.send
+    monkeypatch.setattr(
+        requests.adapters.HTTPAdapter,
+        "send",
+        lambda self, request, **kw: attempts.append(request.url) or send(self, request, **kw),
+    )
+    monkeypatch.setattr(time, "sleep", waits.append)  # the client's and dlt's waits alike
+    source = hubspot_source(base_url=f"http://127.0.0.1:{port}", access_token="t")
+    pipeline = make_pipeline("hubspot", tmp_path / "w.duckdb", tmp_path / "pipelines")
+
+    with pytest.raises(Exception) as failed:
+        pipeline.run(source)
+
+    attempts = [url for url in attempts if url.startswith(f"http://127.0.0.1:{port}/")]
+    print(f"closed port: {len(attempts)} attempts, {sum(waits):.1f} s of waiting in all")
+    assert _is_permanent(failed.value)  # so the ingestion step is not retried either
+    assert f"connection refused by 127.0.0.1:{port}" in str(failed.value)
+    assert "check SOURCES__HUBSPOT__BASE_URL" in str(failed.value)
+    assert len(waits) >= 1 and len(attempts) == len(waits) + 1  # retried, each after a wait
+    assert sum(waits) <= 30
+
+
 def _contacts_state(home: Path) -> dict:
     pipeline = make_pipeline("hubspot", home / "w.duckdb", home / "pipelines")
     return dict(pipeline.state["sources"]["hubspot"]["resources"]["contacts"])

@@ -100,3 +100,13 @@ def test_a_drop_file_that_cannot_be_read_is_named_to_check_by_hand(home: Path) -
     found = files_holding([home / "inbox"], {email_hash("jane@example.com")})
     assert [(f.path.name, bool(f.unreadable)) for f in found] == [("broken.parquet", True)]
     assert "could not be read, check it by hand" in str(found[0])
+
+
+def test_a_drop_file_set_aside_as_malformed_is_still_listed(home: Path) -> None:
+    """A file the night refused sits in `rejected/` with the person's address at rest."""
+    rejected = home / "inbox" / "rejected"
+    rejected.mkdir(parents=True)
+    (rejected / "expo.csv").write_text("email,company\njane@example.com,\"Acme\n")
+    (rejected / "expo.csv.reason.txt").write_text("unterminated quote: jane@example.com")
+    found = files_holding([home / "inbox"], {email_hash("jane@example.com")})
+    assert [str(f) for f in found] == [str(rejected / "expo.csv")]

@@ -36,8 +36,10 @@ def test_dbt_the_checks_and_every_other_step_are_not_retried(definitions):
     assert retried == sorted(f"ingest_{feed}" for feed in FEEDS)
 
 
-def _api_error(status):
-    return ApiError("Salesforce", "GET", "https://example.my.salesforce.com/q", status, "x")
+def _api_error(status, **kwargs):
+    return ApiError(
+        "Salesforce", "GET", "https://example.my.salesforce.com/q", status, "x", **kwargs
+    )
 
 
 def test_refused_requests_and_missing_settings_are_permanent_outages_are_not():
@@ -46,8 +48,24 @@ def test_refused_requests_and_missing_settings_are_permanent_outages_are_not():
     assert _is_permanent(ConfigError("missing setting sources.hubspot.access_token"))
     assert not _is_permanent(_api_error(503))  # 5xx after the client's own retries
     assert not _is_permanent(_api_error(429))
-    assert not _is_permanent(_api_error(None))  # connection refused / timed out
+    assert not _is_permanent(_api_error(None))  # timed out, connection dropped
     assert not _is_permanent(RuntimeError("anything else"))
+
+
+def test_a_host_that_kept_refusing_the_connection_is_permanent_a_timeout_is_not():
+    # the client has already retried the refused connection for a few seconds
+    assert _is_permanent(_api_error(None, connection_refused=True))
+    assert not _is_permanent(_api_error(None, connection_refused=False))
+
+
+def test_a_decoding_error_is_permanent_even_wrapped_by_dlt():
+    try:
+        try:
+            b"M\xfcller".decode("utf-8")
+        except UnicodeDecodeError as inner:
+            raise RuntimeError("Pipeline execution failed at stage extract") from inner
+    except RuntimeError as outer:
+        assert _is_permanent(outer)
 
 
 def test_data_the_schema_contract_refuses_is_not_retried():

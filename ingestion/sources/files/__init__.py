@@ -1,31 +1,30 @@
-"""File drops: CSV, JSONL and Parquet exports (trade-show lists, webinar attendees,
-another tool's export) dropped into one folder, loaded into `files.list_members`.
+"""File drops: CSV, JSONL and Parquet exports dropped into one folder, loaded into
+`files.list_members` (column contract and aliases: README and `ALIASES`; `email` is a
+required column; other columns are kept). A file is read again when its size or
+modification time changes; rows are keyed by (file name, row number).
 
-The column contract (header names are matched case-insensitively, with the aliases
-below) is documented in the README. `email` is required as a column (a row may leave it
-empty); every other contract column is optional, and columns outside the contract are
-kept as extra columns. The list name is the file's `list_name` column or, failing that,
-the file name without its extension.
-
-A file is read again when its size or modification time changes; rows are keyed by
-(file name, row number), so re-dropping a file updates its rows instead of adding them.
-
-Rows reach dlt as Arrow tables (`records.Table`), loaded as Parquet: a Parquet export is
-renamed, trimmed and typed column-wise (`_parquet`, over 1M rows/s), CSV and JSONL rows
-go through the same typing in batches.
+A file loads whole or not at all: it is read and typed completely before dlt sees a row.
+A malformed one (not UTF-8, a quote left open, a ragged row, a line break inside a value,
+no email column, a date that does not parse, bad JSON, unreadable Parquet) is moved to
+`<drop folder>/rejected/` with `<file>.reason.txt` (why, where, when) beside it and listed
+in the resource's `rejected_files` metric; the other files load. Dropped again fixed, it loads.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ConfigError
@@ -51,21 +50,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _LOOKUP = {alias: column for column, names in ALIASES.items() for alias in names}
 SUFFIXES = (".csv", ".jsonl", ".parquet")
 PARQUET_BATCH_ROWS = 250_000  # rows per Arrow table read from a Parquet export
+REJECTED_DIR = "rejected"  # inside the drop folder: one file system, so a move is atomic
+REJECTED_FILES = "rejected_files"  # the resource's custom metric: this run's refusals
 
 
-def _read(path: Path) -> Iterator[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from csv.DictReader(handle)
-    else:
-        with path.open(encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise ConfigError(f"{path.name} line {line_number}: {exc}") from exc
+class MalformedFile(ValueError):
+    """A file that cannot be loaded as it is: `reason` says why, `where` which line or row."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        self.reason, self.where = " ".join(reason.split()), where  # one line, for a summary
+        super().__init__(f"{where}: {reason}" if where else reason)
 
 
 def _column(name: str) -> str:
@@ -73,20 +67,82 @@ def _column(name: str) -> str:
     return _LOOKUP.get(str(name).strip().lower(), str(name))
 
 
-def _no_email(path: Path, found: list[str]) -> ConfigError:
-    return ConfigError(
-        f"{path.name}: no email column; expected one of {ALIASES['email']} "
-        f"(columns found: {sorted(found)})"
+def _no_email(found: list[str]) -> MalformedFile:
+    return MalformedFile(
+        f"no email column; expected one of {ALIASES['email']} (columns found: {sorted(found)})"
     )
 
 
+def _csv_records(path: Path) -> Iterator[dict[str, Any]]:
+    """A CSV file's records under contract names; refuses a ragged record."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        lines = _csv_lines(csv.reader(handle, strict=True))
+        first = next(lines, None)
+        if first is None:
+            return  # an empty file: no rows to load
+        header = first[1]
+        names = [_column(name) for name in header]
+        if "email" not in names:
+            raise _no_email(header)
+        for line, fields in lines:
+            if len(fields) != len(header):
+                raise MalformedFile(
+                    f"{len(fields)} fields where the header has {len(header)}", f"line {line}"
+                )
+            yield dict(zip(names, fields, strict=True))
+
+
+def _csv_lines(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank record with its line number, each exactly one line of the file.
+
+    `strict` makes the csv module raise on a quote left open to the end of the file, but a
+    quote that a later line's quote closes swallows the lines between into one value with
+    the right number of fields. So a record must end on the line it starts on.
+    """
+    line = 0
+    try:
+        for fields in reader:
+            line += 1
+            if reader.line_num != line:
+                raise MalformedFile(
+                    f"a quoted value runs on to line {reader.line_num}: a quote left open? "
+                    "(a value may not contain a line break)",
+                    f"line {line}",
+                )
+            if fields:  # a blank line is no record
+                yield line, fields
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise MalformedFile("a quote opened here is never closed", f"line {line + 1}") from exc
+        reason = f"not valid CSV ({exc})"
+        if reader.line_num > line + 1:  # the record ran on from an earlier line
+            reason += f" on line {reader.line_num}: a quote left open?"
+        raise MalformedFile(reason, f"line {line + 1}") from exc
+
+
+def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+    """A JSONL file's objects under contract names; one object per non-blank line."""
+    found: set[str] = set()
+    with path.open(encoding="utf-8-sig") as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise MalformedFile(f"not valid JSON ({exc.msg})", f"line {line}") from exc
+            if not isinstance(record, dict):
+                raise MalformedFile("not a JSON object", f"line {line}")
+            found.update(record)
+            yield {_column(key): value for key, value in record.items()}
+    if found and "email" not in {_column(key) for key in found}:
+        raise _no_email(list(found))
+
+
 def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    for row_number, raw in enumerate(_read(path), start=1):
-        row: dict[str, Any] = {}
-        for key, value in raw.items():
-            row[_column(key)] = value.strip() if isinstance(value, str) else value
-        if row_number == 1 and "email" not in row:
-            raise _no_email(path, list(raw))
+    records = _csv_records(path) if path.suffix.lower() == ".csv" else _jsonl_records(path)
+    for row_number, record in enumerate(records, start=1):
+        row = {key: v.strip() if isinstance(v, str) else v for key, v in record.items()}
         row.setdefault("list_name", path.stem)
         row["file_name"] = path.name
         row["row_number"] = row_number
@@ -98,9 +154,21 @@ def _parquet(path: Path) -> Iterator[pa.Table]:
     as `_rows` gives CSV and JSONL rows, without a Python object per value."""
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise MalformedFile(f"not a readable Parquet file ({exc})") from exc
+    if "email" not in {_column(name) for name in parquet.schema_arrow.names}:
+        raise _no_email(parquet.schema_arrow.names)
     first = 1
-    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page further in
+            raise MalformedFile(f"not a readable Parquet file ({exc})", f"row {first}") from exc
+        if batch is None:
+            return
         columns: dict[str, pa.Array] = {}
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
             if pa.types.is_dictionary(array.type):
@@ -108,8 +176,6 @@ def _parquet(path: Path) -> Iterator[pa.Table]:
             if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
                 array = pc.utf8_trim_whitespace(array)
             columns[_column(name)] = array  # a later alias wins, as in `_rows`
-        if "email" not in columns:
-            raise _no_email(path, batch.schema.names)
         count = batch.num_rows
         columns.setdefault("list_name", constant(path.stem, count))
         columns["file_name"] = constant(path.name, count)
@@ -117,6 +183,95 @@ def _parquet(path: Path) -> Iterator[pa.Table]:
         columns["row_number"] = pc.add(pc.cumulative_sum(ones), first - 1)
         first += count
         yield LIST_MEMBERS.from_arrow(pa.table(columns))
+
+
+def _tables(path: Path) -> Iterable[pa.Table]:
+    """Every row of one file as typed Arrow tables, or `MalformedFile` before any is kept.
+
+    A Parquet export is read twice instead of held whole: the first pass only proves that
+    every batch types, so memory stays one batch however large the drop."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            for _ in _parquet(path):
+                pass
+            return _parquet(path)
+        return list(LIST_MEMBERS.batches([_rows(path)]))
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path.read_bytes()) from exc
+    except DataValidationError as exc:  # a value its column's type refuses
+        row = exc.data_item if isinstance(exc.data_item, dict) else {}
+        column = exc.column_name
+        if LIST_MEMBERS.type_of(column) == "timestamp":
+            # only a date is quoted back: other values may be personal data
+            reason = (
+                f"{column} {str(row.get(column))[:40]!r} is not a date "
+                "(write ISO 8601, e.g. 2026-10-01 or 2026-10-01T10:00:00Z)"
+            )
+        else:
+            reason = f"{column} holds a value of another type than the rest of the column"
+        raise MalformedFile(reason, f"row {row.get('row_number', '?')}") from exc
+
+
+def _not_utf8(data: bytes) -> MalformedFile:
+    """Which encoding a file is in, when it is not UTF-8, and what to do about it."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return MalformedFile("encoded as UTF-16, not UTF-8: save it as UTF-8 (Excel: CSV UTF-8)")
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    else:  # rewritten while it was read
+        return MalformedFile("not UTF-8 when it was read")
+    line = body.count(b"\n", 0, start) + 1
+    where, byte = f"line {line}", f"byte 0x{body[start]:02x}"
+    try:
+        body.decode("cp1252")
+    except UnicodeDecodeError:
+        return MalformedFile(f"not UTF-8 ({byte}): save it as UTF-8", where)
+    return MalformedFile(
+        f"not UTF-8 ({byte}); it reads as Windows-1252/Latin-1, as an Excel 'CSV' export "
+        "does: save it as UTF-8 (Excel: CSV UTF-8)",
+        where,
+    )
+
+
+def _set_aside(path: Path, error: MalformedFile) -> dict[str, str]:
+    """Move a refused file to `rejected/` with its reason beside it; the refusal as a dict.
+
+    The reason is written first and the file moved last, each with `os.replace`: a crash in
+    between leaves the file in the drop folder, refused again on the next run, never lost.
+    """
+    folder = path.parent / REJECTED_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    note = folder / f"{path.name}.reason.txt"
+    partial = note.with_name(note.name + ".tmp")
+    partial.write_text(
+        f"file: {path.name}\n"
+        f"reason: {error.reason}\n"
+        f"where: {error.where or 'the whole file'}\n"
+        f"refused at: {datetime.now(UTC).isoformat(timespec='seconds')}\n"
+        f"None of its rows was loaded. Fix it and drop it into {path.parent} again.\n",
+        encoding="utf-8",
+    )
+    os.replace(partial, note)
+    os.replace(path, target)
+    return {"file": path.name, "reason": str(error), "moved_to": str(target)}
+
+
+def rejected_files(pipeline: dlt.Pipeline, resource: str) -> list[dict[str, str]] | None:
+    """The files `resource` set aside in `pipeline`'s last run; None if it sets none aside."""
+    trace = pipeline.last_trace
+    info = trace.last_extract_info if trace else None
+    if info is None:
+        return None
+    for metrics in info.metrics.values():
+        for step in metrics:
+            resource_metrics = step["resource_metrics"].get(resource)
+            if resource_metrics and REJECTED_FILES in resource_metrics.custom_metrics:
+                return list(resource_metrics.custom_metrics[REJECTED_FILES])
+    return None
 
 
 @dlt.source(name="files", max_table_nesting=0)
@@ -130,6 +285,8 @@ def files_source(drop_dir: str = dlt.config.value) -> DltResource:
             raise ConfigError(
                 f"file drop folder {folder} does not exist (SOURCES__FILES__DROP_DIR)"
             )
+        rejected: list[dict[str, str]] = []
+        dlt.current.resource_metrics()[REJECTED_FILES] = rejected
         # Create the table even while the folder is empty: the warehouse expects it.
         yield dlt.mark.materialize_table_schema()
         seen: dict[str, list[float]] = dlt.current.resource_state().setdefault("files", {})
@@ -138,10 +295,13 @@ def files_source(drop_dir: str = dlt.config.value) -> DltResource:
             signature = [stat.st_size, stat.st_mtime]
             if seen.get(path.name) == signature:
                 continue
-            if path.suffix.lower() == ".parquet":
-                yield from _parquet(path)
-            else:
-                yield from LIST_MEMBERS.batches([_rows(path)])
+            try:
+                tables = _tables(path)
+            except MalformedFile as error:
+                rejected.append(_set_aside(path, error))
+                seen.pop(path.name, None)
+                continue
+            yield from tables
             seen[path.name] = signature
 
     return list_members

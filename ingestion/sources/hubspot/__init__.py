@@ -449,6 +449,7 @@ def hubspot_source(
             base_url,
             token,
             auth_hint="SOURCES__HUBSPOT__ACCESS_TOKEN",
+            url_hint="SOURCES__HUBSPOT__BASE_URL",
             max_attempts=request_max_attempts,
             backoff_factor=request_backoff_factor,
         ),

@@ -278,6 +278,7 @@ def salesforce_source(
             url,
             token,
             auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN",
+            url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
             max_attempts=request_max_attempts,
             backoff_factor=request_backoff_factor,
         ),
