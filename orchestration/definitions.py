@@ -26,4 +26,7 @@ defs = dg.Definitions(
         "warehouse": Warehouse(),
         "sources": SourceSystems(),
     },
+    # Runs of assets picked in the UI or by `dagster asset materialize` execute in one
+    # process like `nightly` (orchestration/defs/nightly.py says why).
+    executor=dg.in_process_executor,
 )

@@ -4,6 +4,10 @@ engine of the run (orchestration.engine)."""
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
+import sys
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,12 +16,18 @@ from typing import Any
 
 from orchestration.engine import Engine
 from orchestration.inputs import UNCHANGED_TAG
+from orchestration.paths import REPO_ROOT
 
 PUBLISHED_KEY = ("published", "marts")
 QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
 EXAMPLE_QUERY = (
     "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
 )
+# The files step's materialization metadata: [{"file", "reason", "moved_to"}, ...].
+REJECTED_FILES = "rejected_files"
+# A failed step's line is one line; a longer cause is cut here.
+CAUSE_CHARS = 400
+DBT_ERRORS = "Errors parsed from dbt logs:"  # dagster-dbt's failure description
 
 
 @dataclass
@@ -33,7 +43,13 @@ class RunSummary:
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    # One line per failed step (`step: cause`), and `run: cause` when the run failed
+    # outside any step (e.g. a resource's settings).
     errors: list[str] = field(default_factory=list)
+    # Failed checks that stopped what depends on them (blocking, ERROR severity).
+    blocking_failed: list[str] = field(default_factory=list)
+    # Files the files feed set aside instead of loading: {"file", "reason", "moved_to"}.
+    rejected_files: list[dict[str, Any]] = field(default_factory=list)
     # Rows kept out of the marts by a tolerated contract rule: (table, rule, rows).
     quarantined: list[tuple[str, str, int]] = field(default_factory=list)
     # The serving file (on PostgreSQL `postgresql://…/database#published`), and what
@@ -57,6 +73,7 @@ class RunSummary:
             "leadbridge/checks": f"{len(self.checks_passed)} passed, {len(failed)} failed",
             "leadbridge/checks_failed": ", ".join(failed)[:200] or "none",
             "leadbridge/quarantined": str(sum(rows for _, _, rows in self.quarantined)),
+            "leadbridge/rejected_files": str(len(self.rejected_files)),
             "leadbridge/published": "yes"
             if self.published is not None
             else "unchanged"
@@ -78,6 +95,11 @@ class RunSummary:
             by_feed[feed].append(f"{name} {rows}")
         lines += [f"  {feed}: {', '.join(items)}" for feed, items in by_feed.items()]
         lines += [
+            f"  set aside {item.get('file', '?')}: {item.get('reason', 'no reason given')}"
+            + (f" (moved to {item['moved_to']})" if item.get("moved_to") else "")
+            for item in self.rejected_files
+        ]
+        lines += [
             f"dbt models built: {len(self.models_built)}",
             f"checks: {len(self.checks_passed)} passed, {len(self.checks_failed)} failed",
         ]
@@ -90,7 +112,9 @@ class RunSummary:
             lines.append(f"  FAILED {name}" + (f" ({detail} rows)" if detail is not None else ""))
         if self.failed_steps:
             lines.append(f"failed steps: {', '.join(self.failed_steps)}")
-            lines += [f"  {error}" for error in self.errors]
+        elif self.errors:
+            lines.append("failed outside its steps:")
+        lines += [f"  {error}" for error in self.errors]
         lines += ["", *self.publication_lines()]
         lines += ["", f"Warehouse: {self.warehouse} ({self.engine}, marts in schema `marts`)"]
         if self.engine == "postgres":
@@ -102,8 +126,8 @@ class RunSummary:
             ]
         else:
             lines += [
-                "Try (read-only, any DuckDB client):",
-                f'  duckdb -readonly {self._readable_file()} "{EXAMPLE_QUERY}"',
+                "Try (read-only, with the project's Python):",
+                f"  {duckdb_command(self._readable_file(), EXAMPLE_QUERY)}",
             ]
         return "\n".join(lines)
 
@@ -128,17 +152,32 @@ class RunSummary:
                 f"its marts at {self.published_file} stay what BI tools read (nothing built)"
             ]
         if previous is None:
-            return [
+            line = (
                 f"NOT published: nothing has been published yet at {self.published_file}; "
                 "BI tools have no marts until a night passes every blocking check"
-            ]
-        line = f"NOT published: yesterday's marts at {self.published_file} stay in place"
-        if previous:
-            line += (
-                f" (published {previous['published_at']:%Y-%m-%d %H:%M} UTC "
-                f"by run {previous['run_id']})"
             )
-        return [line]
+        else:
+            line = f"NOT published: yesterday's marts at {self.published_file} stay in place"
+            if previous:
+                line += (
+                    f" (published {previous['published_at']:%Y-%m-%d %H:%M} UTC "
+                    f"by run {previous['run_id']})"
+                )
+        cause = self.skip_cause()
+        return [line] + ([f"  because {cause}"] if cause else [])
+
+    def skip_cause(self) -> str | None:
+        """What stopped the run before it published: the failed blocking checks, else the
+        failed steps, else what failed the run outside any step; None if nothing failed."""
+        if self.blocking_failed:
+            plural = "s" if len(self.blocking_failed) > 1 else ""
+            return f"blocking check{plural} {', '.join(self.blocking_failed)} failed"
+        if self.failed_steps:
+            plural = "s" if len(self.failed_steps) > 1 else ""
+            return f"step{plural} {', '.join(self.failed_steps)} failed"
+        if self.errors:
+            return "the run failed outside its steps (see above)"
+        return None
 
 
 def summarize(
@@ -168,11 +207,17 @@ def summarize(
         summary.published_file = f"{engine.location}#published"
     else:
         summary.published_file = published_file or published_path(warehouse)
+    failed_checks_by_step: dict[str, list[str]] = defaultdict(list)
+    step_failures: list[tuple[str, Any]] = []
+    run_errors: list[Any] = []
     for event in result.all_events:
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization
             key = materialization.asset_key.path
             metadata = materialization.metadata
+            for item in _rejected_files(metadata.get(REJECTED_FILES)):
+                if item not in summary.rejected_files:
+                    summary.rejected_files.append(item)
             if tuple(key) == PUBLISHED_KEY:
                 summary.published = {k: getattr(v, "value", v) for k, v in metadata.items()}
             elif "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
@@ -193,11 +238,28 @@ def summarize(
             else:
                 meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
                 summary.checks_failed.append((name, meta))
+                if _stops_downstream(evaluation):
+                    summary.blocking_failed.append(name)
+                    rows = _failed_rows(meta)
+                    failed_checks_by_step[event.step_key or "?"].append(
+                        f"blocking check {name} failed"
+                        + (f" ({rows} rows)" if rows is not None else "")
+                    )
         elif event.is_step_failure:
             summary.failed_steps.append(event.step_key or "?")
+            step_failures.append((event.step_key or "?", event.event_specific_data))
+        elif event.event_type_value in ("RESOURCE_INIT_FAILURE", "PIPELINE_FAILURE"):
+            # outside any step, e.g. a resource refused its settings before the first step
             error = getattr(event.event_specific_data, "error", None)
-            if error is not None:
-                summary.errors.append(f"{event.step_key}: {error.message.strip()[:500]}")
+            if error is not None and event.step_key is None:
+                run_errors.append(error)
+    for step, data in step_failures:
+        checks = failed_checks_by_step.get(step)
+        summary.errors.append(f"{step}: {'; '.join(checks) if checks else failure_cause(data)}")
+    for error in run_errors if not step_failures else []:
+        line = f"run: {root_cause(error)}"
+        if line not in summary.errors:
+            summary.errors.append(line)
     if summary.published is None:
         summary.previous_publication = _publication_in_place(engine, summary.published_file)
     return summary
@@ -239,3 +301,100 @@ def _publication_in_place(engine: Engine, path: Path | str | None) -> dict[str, 
         except duckdb.Error:  # an unreadable serving file must not break the summary
             rows = []
     return {"run_id": rows[0][0], "published_at": rows[0][1]} if len(rows) == 1 else {}
+
+
+def duckdb_command(path: Path | str, query: str) -> str:
+    """A shell command that prints `query` on the DuckDB file `path`, read-only, with the
+    Python running this (the project's environment has duckdb, no DuckDB CLI is needed)."""
+    code = f"import duckdb; print(duckdb.connect({str(path)!r}, read_only=True).sql({query!r}))"
+    python = Path(sys.executable)
+    try:
+        shown = str(python.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(python)
+    # double quotes read best; shlex's single quotes where the shell would expand something
+    quoted = f'"{code}"' if not set(code) & set('"$`\\!') else shlex.quote(code)
+    return f"{shlex.quote(shown)} -c {quoted}"
+
+
+def failure_cause(data: Any) -> str:
+    """One line for a failed step: a `dg.Failure`'s description, else the root cause of
+    its error (`root_cause`)."""
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        return _one_line(user.description)
+    error = getattr(data, "error", None)
+    return root_cause(error) if error is not None else "failed (no error recorded)"
+
+
+def root_cause(error: Any) -> str:
+    """The message that says what to fix, from a Dagster `SerializableErrorInfo`: Dagster
+    and libraries wrap the error raised where the problem was seen (a missing setting, a
+    refused connection) in their own, so the chain of causes (`cause`, else `context`) is
+    walked down to the deepest error raised by the project's own code, else the deepest."""
+    chain = []
+    while error is not None and len(chain) < 50:
+        chain.append(error)
+        error = error.cause or error.context
+    ours = [e for e in chain if _raised_by_project(e)]
+    deepest = (ours or chain)[-1]
+    return _one_line(_message(deepest))
+
+
+def _raised_by_project(error: Any) -> bool:
+    """Whether the error's innermost frame is in this repository's code (not a library)."""
+    stack = getattr(error, "stack", None) or []
+    found = re.search(r'File "([^"]+)"', stack[-1]) if stack else None
+    if not found:
+        return False
+    path = found.group(1)
+    return path.startswith(f"{REPO_ROOT}/") and "site-packages" not in path
+
+
+def _message(error: Any) -> str:
+    """The error's class and message, without the class's module; of a `dg.Failure` its
+    description only, of a dbt failure dbt's own errors only."""
+    text = (error.message or "").strip()
+    name = error.cls_name or ""
+    # `traceback.format_exception_only` writes "package.module.Class: message"
+    text = re.sub(rf"^(?:[\w.]+\.)?{re.escape(name)}: ", f"{name}: " if name else "", text)
+    if name == "Failure":
+        text = text.removeprefix("Failure: ")
+    if DBT_ERRORS in text:
+        text = text.split(DBT_ERRORS, 1)[1]
+    return text or name
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= CAUSE_CHARS else line[: CAUSE_CHARS - 1] + "…"
+
+
+def _stops_downstream(evaluation: Any) -> bool:
+    """A failed check Dagster stops the downstream assets for: blocking, ERROR severity."""
+    severity = getattr(getattr(evaluation, "severity", None), "value", "ERROR")
+    return bool(getattr(evaluation, "blocking", False)) and severity == "ERROR"
+
+
+def _failed_rows(metadata: Mapping[str, Any]) -> Any:
+    """Failed rows as GX checks (`failed_rows`) and dbt tests report them."""
+    for key in ("failed_rows", "dagster_dbt/failed_row_count"):
+        if metadata.get(key) is not None:
+            return metadata[key]
+    return None
+
+
+def _rejected_files(value: Any) -> list[dict[str, Any]]:
+    """The `rejected_files` metadata as a list of dicts, whether it came as JSON metadata,
+    as a JSON text or not at all; anything else is ignored."""
+    raw = getattr(value, "value", value)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return []
+    return [dict(item) for item in raw if isinstance(item, Mapping)]

@@ -12,12 +12,12 @@ Why a separate file, swapped with `os.replace`, and not a schema or a view in th
 warehouse: DuckDB lets nobody open a file, not even read-only, while another process
 writes it, so BI tools could not read the warehouse during a run at all. The serving
 file is never written in place:
-1. every table of schema `marts` is copied from the working warehouse (attached
-   read-only) into a *new* file beside the serving path, `<serving>.tmp-<run id>`, with
-   a `_publication` table (run id, published at, rows and a content hash per table);
-2. the new file is checkpointed and closed (no WAL left beside it) and fsynced;
-3. `os.replace()` renames it onto the serving path — atomic on POSIX within one file
-   system — and the directory is fsynced so the rename survives a crash.
+1. the tables of schema `marts`, less what dbt marks `meta: {publish: false}`, are copied
+   from the working warehouse (attached read-only) into a *new* file beside the serving
+   path, `<serving>.tmp-<run id>`, with a `_publication` table (run, time, rows, hashes);
+2. the new file is checkpointed and closed (no WAL beside it), made read-only, fsynced;
+3. `os.replace()` renames it onto the serving path (atomic on POSIX within one file
+   system; a stale `.wal` a reader left there goes first); the directory is fsynced.
 A reader that opens the path gets the old file or the new one, whole; a reader that
 already has the old file open keeps reading the old inode until it closes. Readers
 never hold a lock the publisher needs (it writes a different file), and the publisher
@@ -26,8 +26,8 @@ never waits for readers.
 When the night fails, this asset does not run: it depends on every dbt asset of group
 `marts`, so Dagster skips it when the `dbt build` step fails or is skipped (a blocking
 raw check failed), and it waits for every blocking check on the marts (dbt tests, and any
-Great Expectations suite on a mart) — Dagster skips it when one of them fails. The
-serving file then keeps yesterday's marts untouched; the run summary says so.
+Great Expectations suite on a mart) — Dagster skips it when one of them fails. Run alone,
+it refuses unless they passed on the marts in place. Either way yesterday's marts stay.
 
 The content hash of a table is order independent (a sum of row hashes, so duplicated
 rows count) and includes the column names and types. Floating-point columns are
@@ -64,9 +64,12 @@ other PostgreSQL publications, not with DuckDB's.
 """
 
 import hashlib
+import json
 import os
+import stat
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,8 +77,9 @@ from typing import Any
 import dagster as dg
 
 from orchestration.content import content_hash, postgres_content_hash
+from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse
-from orchestration.defs.transform import dbt_build
+from orchestration.defs.transform import DBT_PROJECT, dbt_build
 from orchestration.engine import PostgresSettings, duckdb_config, quote, target_name
 from orchestration.inputs import INPUTS_TAG
 
@@ -102,6 +106,62 @@ RESTRICTED_KEYS = sorted(
     (spec.key for spec in dbt_build.specs if spec.group_name == RESTRICTED_SCHEMA),
     key=lambda key: key.to_user_string(),
 )
+# Readers never write the serving file: read-only for everyone, so that a BI tool cannot
+# open it read-write by accident (and leave a WAL beside it that other readers choke on).
+SERVING_FILE_MODE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+# dbt `meta` key: `publish: false` on a model or a column keeps it out of the publication.
+PUBLISH_META = "publish"
+
+
+@dataclass(frozen=True)
+class Unpublished:
+    """What the working schemas hold for the build's own use and BI never sees: whole
+    tables, and columns of published tables, by (schema, table)."""
+
+    tables: frozenset[tuple[str, str]] = frozenset()
+    columns: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_manifest(cls, manifest_path: Path) -> "Unpublished":
+        """The models and columns the dbt project marks `meta: {publish: false}`."""
+        manifest = json.loads(Path(manifest_path).read_text())
+        tables, columns = set(), {}
+        for node in manifest.get("nodes", {}).values():
+            if node.get("resource_type") != "model":
+                continue
+            relation = (node["schema"], node.get("alias") or node["name"])
+            if _publish_meta(node) is False:
+                tables.add(relation)
+            hidden = {
+                name
+                for name, column in node.get("columns", {}).items()
+                if _publish_meta(column) is False
+            }
+            if hidden:
+                columns[relation] = frozenset(hidden)
+        return cls(frozenset(tables), columns)
+
+    def keeps(self, schema: str, table: str) -> bool:
+        """Whether the table goes into the publication."""
+        return (schema, table) not in self.tables
+
+    def published_columns(self, schema: str, table: str, columns: Iterable[str]) -> list[str]:
+        """The columns of a table that go into the publication, in their order."""
+        hidden = self.columns.get((schema, table), frozenset())
+        return [column for column in columns if column not in hidden]
+
+
+def _publish_meta(node: Mapping[str, Any]) -> Any:
+    """A node's or a column's `publish` meta; dbt puts `meta` in `config` too."""
+    for meta in (node.get("meta"), (node.get("config") or {}).get("meta")):
+        if meta and PUBLISH_META in meta:
+            return meta[PUBLISH_META]
+    return None
+
+
+def unpublished() -> Unpublished:
+    """What the dbt project keeps out of the publication (its manifest's `meta`)."""
+    return Unpublished.from_manifest(DBT_PROJECT.manifest_path)
 
 
 @dataclass(frozen=True)
@@ -136,10 +196,14 @@ def _remove_leftovers(target: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def publish_marts(warehouse_file: Path, target: Path, run_id: str) -> Publication:
-    """Copy schema `marts` of the warehouse into a new file and swap it onto `target`."""
+def publish_marts(
+    warehouse_file: Path, target: Path, run_id: str, hidden: Unpublished | None = None
+) -> Publication:
+    """Copy schema `marts` of the warehouse, less what `hidden` keeps out (default: what
+    the dbt project marks unpublished), into a new read-only file; swap it onto `target`."""
     import duckdb
 
+    hidden = hidden if hidden is not None else unpublished()
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
     temp = target.with_name(f"{target.name}.tmp-{run_id}")
@@ -154,13 +218,26 @@ def publish_marts(warehouse_file: Path, target: Path, run_id: str) -> Publicatio
                     "where table_catalog = 'working' and table_schema = ? order by 1",
                     [MARTS_SCHEMA],
                 ).fetchall()
+                if hidden.keeps(MARTS_SCHEMA, row[0])
             ]
             if not tables:
                 raise RuntimeError(f"{warehouse_file} has no tables in schema {MARTS_SCHEMA}")
             con.execute(f"create schema {MARTS_SCHEMA}")
             for table in tables:
+                columns = [
+                    row[0]
+                    for row in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_catalog = 'working' and table_schema = ? "
+                        "and table_name = ? order by ordinal_position",
+                        [MARTS_SCHEMA, table],
+                    ).fetchall()
+                ]
+                selected = ", ".join(
+                    quote(c) for c in hidden.published_columns(MARTS_SCHEMA, table, columns)
+                )
                 name = f"{MARTS_SCHEMA}.{quote(table)}"
-                con.execute(f"create table {name} as select * from working.{name}")
+                con.execute(f"create table {name} as select {selected} from working.{name}")
             con.execute("detach working")
             rows = {
                 table: con.execute(
@@ -183,7 +260,12 @@ def publish_marts(warehouse_file: Path, target: Path, run_id: str) -> Publicatio
                 ],
             )
             con.execute("checkpoint")
+        os.chmod(temp, SERVING_FILE_MODE)
         _fsync(temp)
+        # A WAL left by a session that opened the old file read-write would be replayed
+        # onto the new file by the next reader ("WAL does not match database file"); the
+        # old file is whole without it (the WAL only held what that session wrote).
+        Path(f"{target}.wal").unlink(missing_ok=True)
         os.replace(temp, target)
         _fsync(target.parent)
     finally:
@@ -197,16 +279,24 @@ def _sql_string(value: str) -> str:
 
 
 def read_publication(path: Path) -> Publication | None:
-    """The `_publication` record of a serving file, read-only; None if there is none."""
+    """The `_publication` record of a serving file, read-only; None if there is none, or
+    if the file cannot be read (then the next publication replaces it)."""
     import duckdb
 
     if not path.exists():
         return None
-    with duckdb.connect(str(path), read_only=True) as con:
-        records = con.execute(
-            f"select run_id, published_at, table_name, row_count, content_hash "
-            f"from main.{PUBLICATION_TABLE} order by table_name"
-        ).fetchall()
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            records = con.execute(
+                f"select run_id, published_at, table_name, row_count, content_hash "
+                f"from main.{PUBLICATION_TABLE} order by table_name"
+            ).fetchall()
+    except duckdb.Error as error:
+        dg.get_dagster_logger().warning(
+            f"the published file {path} cannot be read, so it counts as no publication "
+            f"(the next publication replaces it): {error}"
+        )
+        return None
     if not records:
         return None
     return Publication(
@@ -218,9 +308,13 @@ def read_publication(path: Path) -> Publication | None:
     )
 
 
-def publish_postgres(settings: PostgresSettings, run_id: str) -> dict[str, Publication]:
-    """Copy `marts` (and `restricted`, when it exists) into fresh schemas, then swap them
-    onto their serving schemas in one transaction; the publications by working schema."""
+def publish_postgres(
+    settings: PostgresSettings, run_id: str, hidden: Unpublished | None = None
+) -> dict[str, Publication]:
+    """Copy `marts` (and `restricted`, when it exists), less what `hidden` keeps out, into
+    fresh schemas, then swap them onto their serving schemas in one transaction; the
+    publications by working schema."""
+    hidden = hidden if hidden is not None else unpublished()
     published_at = datetime.now(UTC).replace(tzinfo=None)
     connection = settings.connect()
     try:
@@ -233,7 +327,9 @@ def publish_postgres(settings: PostgresSettings, run_id: str) -> dict[str, Publi
             if MARTS_SCHEMA not in present:
                 raise RuntimeError(f"{settings.url} has no schema {MARTS_SCHEMA}")
             publications = {
-                source: _stage_schema(cursor, settings, source, serving, run_id, published_at)
+                source: _stage_schema(
+                    cursor, settings, source, serving, run_id, published_at, hidden
+                )
                 for source, serving in SERVING_SCHEMAS.items()
                 if source in present
             }
@@ -262,8 +358,11 @@ def _swap_all(connection, servings: list[str]) -> None:
             time.sleep(attempt)
 
 
-def _stage_schema(cursor, settings, source, serving, run_id, published_at) -> Publication:
-    """Copy every table of `source` with its grants into `<serving>__incoming`."""
+def _stage_schema(
+    cursor, settings, source, serving, run_id, published_at, hidden: Unpublished
+) -> Publication:
+    """Copy every table of `source` that `hidden` keeps in, with its grants, into
+    `<serving>__incoming`."""
     incoming = quote(serving + INCOMING)
     cursor.execute(f"drop schema if exists {incoming} cascade")
     cursor.execute(f"create schema {incoming}")
@@ -271,15 +370,21 @@ def _stage_schema(cursor, settings, source, serving, run_id, published_at) -> Pu
         "select table_name from information_schema.tables where table_schema = %s order by 1",
         (source,),
     )
-    tables = [row[0] for row in cursor.fetchall()]
+    tables = [row[0] for row in cursor.fetchall() if hidden.keeps(source, row[0])]
     if source == MARTS_SCHEMA and not tables:
         raise RuntimeError(f"{settings.url} has no tables in schema {source}")
     grantees: set[str] = set()
     rows, hashes = {}, {}
     for table in tables:
         cursor.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            (source, table),
+        )
+        columns = hidden.published_columns(source, table, [row[0] for row in cursor.fetchall()])
+        cursor.execute(
             f"create table {incoming}.{quote(table)} as "
-            f"select * from {quote(source)}.{quote(table)}"
+            f"select {', '.join(quote(c) for c in columns)} from {quote(source)}.{quote(table)}"
         )
         for grantee, privilege, grantable in _table_grants(cursor, source, table):
             role = "public" if grantee is None else quote(grantee)
@@ -388,6 +493,63 @@ def unchanged_publication(
     return event.run_id
 
 
+def blocking_checks(
+    definitions: Iterable[dg.AssetsDefinition], keys: Iterable[dg.AssetKey]
+) -> list[dg.AssetCheckSpec]:
+    """The blocking checks of `definitions` on `keys`, by asset and name."""
+    wanted = set(keys)
+    specs = {
+        spec.key: spec
+        for definition in definitions
+        for spec in definition.check_specs
+        if spec.blocking and spec.asset_key in wanted
+    }
+    return sorted(specs.values(), key=lambda spec: (spec.asset_key.to_user_string(), spec.name))
+
+
+# What must have passed on the marts before they are published: the dbt tests (checks of
+# the dbt assets) and the Great Expectations suites on them. Listed here, not looked up in
+# the run's code location, because a run started in process has none to look in; a unit
+# test holds this to every blocking check the assembled definitions have on the marts.
+MART_CHECKS = blocking_checks([dbt_build, *QUALITY_CHECKS], [*MART_KEYS, *RESTRICTED_KEYS])
+
+
+def unverified_checks(
+    instance: dg.DagsterInstance, checks: Iterable[dg.AssetCheckSpec]
+) -> list[str]:
+    """Why each of `checks` does not vouch for its asset as it is now (empty: all do). A
+    check vouches when its latest evaluation passed (or failed as a warning only) and was
+    made on the asset's latest materialization: in the same run, or naming it."""
+    reasons = []
+    for spec in checks:
+        name = f"{spec.asset_key.to_user_string()}:{spec.name}"
+        record = instance.get_latest_asset_check_evaluation_record(spec.key)
+        # a planned evaluation (its run failed or stopped before the check) has no result
+        evaluation = record.evaluation if record is not None else None
+        if record is None or not isinstance(evaluation, dg.AssetCheckEvaluation):
+            reasons.append(
+                f"{name} has no result"
+                + (f" (run {record.run_id[:8]} did not get to it)" if record else "")
+            )
+            continue
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            reasons.append(f"{name} failed in run {record.run_id[:8]}")
+            continue
+        latest = instance.fetch_materializations(spec.asset_key, limit=1).records
+        target = evaluation.target_materialization_data
+        if (
+            latest
+            and record.run_id != latest[0].run_id
+            and (target is None or target.storage_id != latest[0].storage_id)
+        ):
+            reasons.append(
+                f"{name} last ran in run {record.run_id[:8]}, before the latest "
+                f"materialization of {spec.asset_key.to_user_string()} "
+                f"(run {latest[0].run_id[:8]})"
+            )
+    return reasons
+
+
 @dg.asset(
     key=PUBLISHED_KEY,
     deps=[*MART_KEYS, *RESTRICTED_KEYS],
@@ -405,10 +567,22 @@ def published_marts(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Publish schema `marts` of the working warehouse to the serving file or schema."""
+    # In the nightly run Dagster only starts this step when the blocking checks passed;
+    # a run of this asset alone (the UI's Materialize, `dagster asset materialize`) has no
+    # such guard, so the verdicts recorded on the marts in place are required here.
+    refused = unverified_checks(context.instance, MART_CHECKS)
+    if refused:
+        raise dg.Failure(
+            description="refused to publish: every blocking check on the marts must have "
+            f"passed on the marts in place, but {'; '.join(refused)}. Run the nightly job "
+            "(or materialize the marts with their checks) first",
+            metadata={"checks_not_passed": refused},
+        )
     engine = warehouse.engine
+    hidden = unpublished()
     extra: dict[str, Any] = {}
     if engine.postgres is not None:
-        publications = publish_postgres(engine.postgres, context.run.run_id)
+        publications = publish_postgres(engine.postgres, context.run.run_id, hidden)
         publication = publications[MARTS_SCHEMA]
         extra["location"] = str(publication.path)
         restricted = publications.get(RESTRICTED_SCHEMA)
@@ -419,7 +593,9 @@ def published_marts(
                 f"published {len(restricted.rows)} restricted tables to {restricted.path}"
             )
     else:
-        publication = publish_marts(warehouse.file, warehouse.published_file, context.run.run_id)
+        publication = publish_marts(
+            warehouse.file, warehouse.published_file, context.run.run_id, hidden
+        )
         extra["path"] = dg.MetadataValue.path(str(publication.path))
     total = sum(publication.rows.values())
     context.log.info(

@@ -1,8 +1,10 @@
-"""The run summary in the Dagster UI: every finished nightly run is tagged with it.
+"""The run summary in the Dagster UI: every finished run of this code location is tagged
+with it.
 
-`make run` prints the summary and tags its own run; runs of the schedule and the UI are
-tagged by these two run-status sensors (the daemon evaluates them), from the run's
-events in the instance. The tags (`leadbridge/rows_loaded`, `…/checks`,
+`make run` prints the summary and tags its own run; runs of the schedule and the UI — the
+nightly job, an erasure's rebuild, assets materialized by hand (Dagster's implicit
+`__ASSET_JOB`) — are tagged by these two run-status sensors (the daemon evaluates them),
+from the run's events in the instance. The tags (`leadbridge/rows_loaded`, `…/checks`,
 `…/quarantined`, `…/published`, see `RunSummary.tags`) show on the run's page and in the
 runs list, where they also filter: "every night that did not publish" is one click.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.nightly import nightly_job
 from orchestration.paths import warehouse_path
 from orchestration.summary import summarize_run
 
@@ -25,25 +26,26 @@ def _tag(context: dg.RunStatusSensorContext) -> None:
     context.log.info(f"run {run_id}: {summary.tags()}")
 
 
+# No `monitored_jobs`: a run-status sensor then watches every job of its own code location,
+# the implicit asset job included, and no other code location.
 @dg.run_status_sensor(
     name="nightly_summary_on_success",
     run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[nightly_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Tags each successful nightly run with its summary (rows, checks, "
-    "quarantine, published).",
+    description="Tags each successful run of this code location with its summary (rows, "
+    "checks, quarantine, published).",
 )
 def nightly_summary_on_success(context: dg.RunStatusSensorContext) -> None:
-    """Tag a successful nightly run with its summary."""
+    """Tag a successful run with its summary."""
     _tag(context)
 
 
 @dg.run_failure_sensor(
     name="nightly_summary_on_failure",
-    monitored_jobs=[nightly_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Tags each failed nightly run with its summary (what failed, not published).",
+    description="Tags each failed run of this code location with its summary (what "
+    "failed, not published).",
 )
 def nightly_summary_on_failure(context: dg.RunFailureSensorContext) -> None:
-    """Tag a failed nightly run with its summary."""
+    """Tag a failed run with its summary."""
     _tag(context)

@@ -29,6 +29,7 @@ from datetime import date
 import duckdb
 import pytest
 
+from ingestion.demo import TRADE_SHOW_FILE
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.salesforce import OBJECTS
 from orchestration.defs.publish import (
@@ -36,6 +37,7 @@ from orchestration.defs.publish import (
     PUBLICATION_TABLE,
     content_hash,
     read_publication,
+    unpublished,
 )
 from orchestration.summary import summarize, summarize_run
 from tests.e2e.support import (
@@ -154,13 +156,25 @@ def _tables(con, catalog):
     )
 
 
-def _differing_rows(con, left, right, table):
+def _differing_rows(con, left, right, table, columns="*"):
     """Rows of `left.marts.table` and `right.marts.table` that the other lacks (multiset)."""
     a, b = f'{left}.marts."{table}"', f'{right}.marts."{table}"'
     return con.execute(
-        f"select (select count(*) from (select * from {a} except all select * from {b})) "
-        f"+ (select count(*) from (select * from {b} except all select * from {a}))"
+        f"select (select count(*) from (select {columns} from {a} except all "
+        f"select {columns} from {b})) + (select count(*) from (select {columns} from {b} "
+        f"except all select {columns} from {a}))"
     ).fetchall()[0][0]
+
+
+def _columns(con, catalog, table):
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? "
+            "and table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [catalog, table],
+        ).fetchall()
+    ]
 
 
 def _file_fingerprint(path):
@@ -168,8 +182,21 @@ def _file_fingerprint(path):
     return stat.st_ino, stat.st_mtime_ns, stat.st_size, hashlib.sha256(path.read_bytes()).digest()
 
 
+# Two ordinary broken exports in the drop folder beside the demo's good one: an Excel
+# "CSV" in Windows-1252, and a row whose quote never closes.
+BROKEN_DROPS = {
+    "webinar_excel.csv": "email,first_name,company\nrené@example.com,René,Café Müller\n".encode(
+        "cp1252"
+    ),
+    "expo_open_quote.csv": b'email,company\nana@example.com,"Acme\nbo@example.com,Beta\n',
+}
+
+
 @pytest.fixture(scope="module")
 def first_night(definitions, instance, home):
+    (home / "inbox").mkdir(exist_ok=True)
+    for name, data in BROKEN_DROPS.items():
+        (home / "inbox" / name).write_bytes(data)
     return _run(definitions, instance, home)
 
 
@@ -254,6 +281,27 @@ def test_the_marts_reconcile_with_the_raw_data(first_night, home):
     assert duplicated == [(0,)]
 
 
+def test_broken_drop_files_are_set_aside_and_the_night_publishes_the_rest(first_night, home):
+    result, summary = first_night
+    assert result.success and summary.published is not None, summary.render()
+    rejected = home / "inbox" / "rejected"
+    assert sorted(p.name for p in rejected.iterdir()) == sorted(
+        [*BROKEN_DROPS, *(f"{name}.reason.txt" for name in BROKEN_DROPS)]
+    )
+    assert not any((home / "inbox" / name).exists() for name in BROKEN_DROPS)
+    reasons = {n: (rejected / f"{n}.reason.txt").read_text() for n in BROKEN_DROPS}
+    assert "Windows-1252" in reasons["webinar_excel.csv"]
+    assert "quote" in reasons["expo_open_quote.csv"]
+    # none of their rows, every row of the good export
+    loaded = sql(home, "select file_name, count(*) from files.list_members group by 1")
+    with (home / "inbox" / TRADE_SHOW_FILE).open() as handle:
+        assert loaded == [(TRADE_SHOW_FILE, sum(1 for _ in handle) - 1)]
+    lines = summary.render().splitlines()
+    for name in BROKEN_DROPS:
+        assert any(line.strip().startswith(f"set aside {name}: ") for line in lines), lines
+    assert summary.tags()["leadbridge/rejected_files"] == "2"
+
+
 def test_every_lead_conversion_is_an_sql_and_the_kpis_count_the_funnel_month_by_month(
     first_night, home
 ):
@@ -335,22 +383,33 @@ def test_meetings_and_open_tasks_after_the_night_are_plans_not_history(first_nig
 
 
 def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
+    """Every mart, less what dbt marks `publish: false` (the semantic layer's time spine,
+    fct_lead_events' build fingerprint), row for row."""
     result, summary = first_night
     assert result.success, summary.render()
     published = _published(home)
+    hidden = unpublished()
+    marts = sorted(key.path[-1] for key in MART_KEYS)
+    kept = [t for t in marts if hidden.keeps("marts", t)]
+    assert set(marts) - set(kept) == {"metricflow_time_spine"}
     with duckdb.connect(str(published), read_only=True) as con:
         con.execute(f"attach '{home / 'leadbridge.duckdb'}' as working (read_only)")
-        working_tables = _tables(con, "working")
-        published_tables = _tables(con, "leadbridge_marts")
-        # every dbt model of group `marts` is a table there, and nothing else is
-        assert working_tables == sorted(key.path[-1] for key in MART_KEYS)
-        assert published_tables == working_tables
-        for table in working_tables:
-            assert _differing_rows(con, "leadbridge_marts", "working", table) == 0, table
-        working_hashes = {t: content_hash(con, "marts", t, "working") for t in working_tables}
+        # every dbt model of group `marts` is a table there, and only the kept ones here
+        assert _tables(con, "working") == marts
+        assert _tables(con, "leadbridge_marts") == kept
+        for table in kept:
+            columns = _columns(con, "leadbridge_marts", table)
+            assert columns == hidden.published_columns(
+                "marts", table, _columns(con, "working", table)
+            )
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            assert _differing_rows(con, "leadbridge_marts", "working", table, quoted) == 0, table
+        assert "build_fingerprint" in _columns(con, "working", "fct_lead_events")
+        assert "build_fingerprint" not in _columns(con, "leadbridge_marts", "fct_lead_events")
+        published_hashes = {t: content_hash(con, "marts", t, "leadbridge_marts") for t in kept}
         working_rows = {
             t: con.execute(f'select count(*) from working.marts."{t}"').fetchall()[0][0]
-            for t in working_tables
+            for t in kept
         }
         distinct_ids = con.execute(
             f"select count(distinct run_id) from main.{PUBLICATION_TABLE}"
@@ -359,12 +418,13 @@ def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
     assert publication.run_id == result.run_id and distinct_ids == 1
     assert publication.rows == working_rows
     assert working_rows["dim_person"] == working_rows["fct_funnel"] > 0
-    assert publication.hashes == working_hashes
-    # the file was swapped in whole: no temp file, no WAL left beside it
+    assert publication.hashes == published_hashes
+    # the file was swapped in whole, read-only: no temp file, no WAL left beside it
     assert sorted(p.name for p in published.parent.iterdir()) == ["leadbridge_marts.duckdb"]
-    assert summary.published is not None and summary.published["tables"] == len(MART_KEYS)
+    assert published.stat().st_mode & 0o777 == 0o444
+    assert summary.published is not None and summary.published["tables"] == len(kept)
     total = sum(working_rows.values())
-    assert f"Published: {published} ({len(MART_KEYS)} tables, {total} rows" in summary.render()
+    assert f"Published: {published} ({len(kept)} tables, {total} rows" in summary.render()
 
 
 def test_the_ui_shows_the_run_summary_as_run_tags(first_night, instance):
@@ -411,7 +471,7 @@ def test_a_second_run_of_the_same_night_publishes_identical_marts(second_night, 
     assert result.success, summary.render()
     first, second = read_publication(first_copy), read_publication(_published(home))
     assert first.run_id != second.run_id == result.run_id
-    assert second.hashes == first.hashes and len(second.hashes) == len(MART_KEYS)
+    assert second.hashes == first.hashes and len(second.hashes) == len(MART_KEYS) - 1
     assert second.rows == first.rows
     with duckdb.connect(str(_published(home)), read_only=True) as con:
         con.execute(f"attach '{first_copy}' as first (read_only)")

@@ -33,6 +33,7 @@ from orchestration.defs.publish import (
     postgres_content_hash,
     publish_postgres,
     read_postgres_publication,
+    unpublished,
 )
 from orchestration.defs.resources import (
     ADVISORY_LOCK_KEY,
@@ -238,7 +239,8 @@ def republished(postgres_night, settings):
     keeps reading it. Publishing alone, not a whole second night: only the swap meets the
     reader, and re-running a night is covered on DuckDB (test_nightly) and for dbt on
     PostgreSQL (test_dbt_postgres: incremental equals full)."""
-    reader = PublishedReader(settings, sorted(postgres_night.marts))
+    published = [t for t in sorted(postgres_night.marts) if unpublished().keeps("marts", t)]
+    reader = PublishedReader(settings, published)
     reader.start()
     deadline = time.monotonic() + 30
     while reader.reads < MIN_READS and time.monotonic() < deadline and not reader.errors:
@@ -303,14 +305,22 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(postgr
                 "select table_name from information_schema.tables where table_schema = 'published'",
             )
         }
-        assert tables == {*postgres_night.marts, PUBLICATION_TABLE}
+        # every mart but what dbt marks `publish: false` (the semantic layer's time spine)
+        kept = {t for t in postgres_night.marts if unpublished().keeps("marts", t)}
+        assert set(postgres_night.marts) - kept == {"metricflow_time_spine"}
+        assert tables == {*kept, PUBLICATION_TABLE}
         with connection.cursor() as cursor:
-            hashes = {
-                t: postgres_content_hash(cursor, "published", t) for t in postgres_night.marts
-            }
+            hashes = {t: postgres_content_hash(cursor, "published", t) for t in kept}
         counts = {
-            t: _pg_rows(connection, f'select count(*) from published."{t}"')[0][0]
-            for t in postgres_night.marts
+            t: _pg_rows(connection, f'select count(*) from published."{t}"')[0][0] for t in kept
+        }
+        columns = {
+            row[0]
+            for row in _pg_rows(
+                connection,
+                "select column_name from information_schema.columns "
+                "where table_schema = 'published' and table_name = 'fct_lead_events'",
+            )
         }
         leftovers = _pg_rows(
             connection,
@@ -319,7 +329,12 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(postgr
     finally:
         connection.close()
     assert publication.hashes == hashes
-    assert publication.rows == counts == {t: len(r) for t, r in postgres_night.rows.items()}
+    assert (
+        publication.rows
+        == counts
+        == {t: len(r) for t, r in postgres_night.rows.items() if t in kept}
+    )
+    assert "build_fingerprint" not in columns and "event_id" in columns
     assert leftovers == []
 
 
@@ -330,7 +345,10 @@ def test_a_later_publication_swaps_published_atomically(postgres_night, republis
     run_id, reader = republished
     publication = read_postgres_publication(settings)
     assert publication.run_id == run_id != postgres_night.result.run_id
-    assert publication.rows == {table: len(rows) for table, rows in postgres_night.rows.items()}
+    kept = {t for t in postgres_night.rows if unpublished().keeps("marts", t)}
+    assert publication.rows == {
+        t: len(rows) for t, rows in postgres_night.rows.items() if t in kept
+    }
     # readers saw the first publication, then the second, whole, never a mixture
     assert reader.errors == [], reader.errors[:5]
     assert reader.reads >= MIN_READS

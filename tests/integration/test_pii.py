@@ -307,9 +307,8 @@ def test_the_marts_hold_no_clear_personal_column(duckdb_build):
         ("dim_owner", "email_hash"),
     }
     assert [tag for tag in in_marts if tag.pii not in PROTECTED | WORK] == []
-    assert {(tag.schema, tag.table, tag.column) for tag in duckdb_build.tags if tag.pii in WORK} == (
-        WORK_COLUMNS
-    )
+    work = {(tag.schema, tag.table, tag.column) for tag in duckdb_build.tags if tag.pii in WORK}
+    assert work == WORK_COLUMNS
 
 
 def test_the_published_serving_file_has_no_clear_personal_value_and_no_restricted_data(
@@ -343,9 +342,12 @@ def test_the_published_serving_file_has_no_clear_personal_value_and_no_restricte
     assert leaks == {}
     # the work names are the owners' names and nothing else (no customer's name)
     with duckdb.connect(str(duckdb_build.warehouse), read_only=True) as con:
-        owner_names = {row[0] for row in con.execute(
-            "select owner_name from restricted.owner_contacts where owner_name is not null"
-        ).fetchall()}
+        owner_names = {
+            row[0]
+            for row in con.execute(
+                "select owner_name from restricted.owner_contacts where owner_name is not null"
+            ).fetchall()
+        }
     assert {value for (value,) in values[("marts", "dim_owner", "owner_name")]} == owner_names
     assert "Sam Seller" in owner_names
     # every personal column of the marts reaches BI in its protected form only

@@ -1,11 +1,19 @@
-"""`publish_marts` on temp DuckDB files: what the serving file holds, and the swap."""
+"""`publish_marts` on temp DuckDB files: what the serving file holds, and the swap; and the
+summary's command that reads it."""
 
+import json
 import os
+import random
+import shutil
+import stat
+import subprocess
 
 import duckdb
 import pytest
 
-from orchestration.defs.publish import content_hash, publish_marts, read_publication
+from orchestration.defs.publish import Unpublished, content_hash, publish_marts, read_publication
+from orchestration.paths import REPO_ROOT
+from orchestration.summary import RunSummary
 
 
 def _warehouse(path, rows):
@@ -78,3 +86,124 @@ def test_a_failed_publication_leaves_the_serving_file_alone(tmp_path):
         publish_marts(empty, target, "run-2")
     assert (target.stat().st_ino, target.stat().st_mtime_ns, target.read_bytes()) == before
     assert sorted(os.listdir(tmp_path)) == ["empty.duckdb", "leadbridge.duckdb", target.name]
+
+
+def test_the_serving_file_is_read_only_and_is_replaced_all_the_same(tmp_path):
+    warehouse = _warehouse(tmp_path / "leadbridge.duckdb", ROWS)
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "run-1")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+    publish_marts(warehouse, target, "run-2")  # os.replace onto the read-only file
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+    assert read_publication(target).run_id == "run-2"
+
+
+def test_a_stale_wal_a_reader_left_beside_the_serving_file_goes_with_the_next_swap(tmp_path):
+    warehouse = _warehouse(tmp_path / "leadbridge.duckdb", ROWS)
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "run-1")
+    # a BI session opened it read-write and left a WAL that matches no other file
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("set checkpoint_threshold = '1GB'")
+        con.execute("create table t as select 1 as x")
+        shutil.copyfile(f"{other}.wal", f"{target}.wal")
+    publish_marts(warehouse, target, "run-2")
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert read_publication(target).run_id == "run-2"  # "WAL does not match" otherwise
+
+
+def test_tables_and_columns_marked_not_for_publication_stay_out(tmp_path):
+    warehouse = _warehouse(tmp_path / "leadbridge.duckdb", ROWS)
+    hidden = Unpublished(
+        tables=frozenset({("marts", "fct_y")}),
+        columns={("marts", "dim_x"): frozenset({"score", "not_a_column"})},
+    )
+    target = tmp_path / "leadbridge_marts.duckdb"
+    publication = publish_marts(warehouse, target, "run-1", hidden)
+    assert publication.rows == {"dim_x": 3}
+    with duckdb.connect(str(target), read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall()
+    assert [c for c in columns if c[0] == "marts"] == [
+        ("marts", "dim_x", "id"),
+        ("marts", "dim_x", "name"),
+    ]
+
+
+def test_publish_false_is_read_from_models_and_columns_of_the_dbt_manifest(tmp_path):
+    def model(name, schema="marts", meta=None, columns=None):
+        return {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": schema,
+            "meta": {},
+            "config": {"meta": meta or {}},
+            "columns": {
+                column: {"name": column, "meta": column_meta, "config": {"meta": column_meta}}
+                for column, column_meta in (columns or {}).items()
+            },
+        }
+
+    manifest = tmp_path / "manifest.json"
+    nodes = [
+        model("metricflow_time_spine", meta={"publish": False}),
+        model("fct_lead_events", columns={"event_id": {}, "build_fingerprint": {"publish": False}}),
+        model("dim_person", columns={"email_hash": {"pii": "hashed"}}),
+        model("person_contacts", schema="restricted", columns={"phone": {"publish": False}}),
+        {"resource_type": "test", "name": "unique_x", "meta": {"publish": False}},
+    ]
+    manifest.write_text(json.dumps({"nodes": {f"node.{i}": n for i, n in enumerate(nodes)}}))
+    hidden = Unpublished.from_manifest(manifest)
+    assert hidden.tables == {("marts", "metricflow_time_spine")}
+    assert hidden.columns == {
+        ("marts", "fct_lead_events"): {"build_fingerprint"},
+        ("restricted", "person_contacts"): {"phone"},
+    }
+    assert not hidden.keeps("marts", "metricflow_time_spine") and hidden.keeps(
+        "marts", "dim_person"
+    )
+
+
+def test_the_dbt_project_keeps_its_bookkeeping_out_of_the_publication():
+    from orchestration.defs.publish import unpublished
+    from tests.conftest import ensure_manifest
+
+    ensure_manifest()
+    hidden = unpublished()
+    assert ("marts", "metricflow_time_spine") in hidden.tables
+    assert "build_fingerprint" in hidden.columns[("marts", "fct_lead_events")]
+
+
+def test_an_unreadable_serving_file_counts_as_no_publication(tmp_path):
+    target = tmp_path / "leadbridge_marts.duckdb"
+    target.write_bytes(random.Random(7).randbytes(64 * 1024))
+    assert read_publication(target) is None
+    # and the next publication replaces it
+    publish_marts(_warehouse(tmp_path / "leadbridge.duckdb", ROWS), target, "run-1")
+    assert read_publication(target).run_id == "run-1"
+
+
+def test_the_summarys_try_line_runs_as_printed(tmp_path):
+    warehouse = tmp_path / "it's here" / "leadbridge.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.dim_person as select * from (values "
+            "('p1', 'mql'), ('p2', 'mql'), ('p3', 'sql')) as t(person_id, current_stage)"
+        )
+    target = warehouse.parent / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "run-1")
+    summary = RunSummary(True, 1.0, warehouse, published_file=target)
+    lines = summary.render().splitlines()
+    command = lines[next(i for i, line in enumerate(lines) if line.startswith("Try")) + 1]
+    shown = subprocess.run(
+        command.strip(), shell=True, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, (command, shown.stderr)
+    assert "current_stage" in shown.stdout and "mql" in shown.stdout
+    assert [line for line in shown.stdout.splitlines() if "│ mql" in line][0].split()[-2] == "2"
