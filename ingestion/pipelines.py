@@ -127,7 +127,10 @@ def configured_connections(drop_dir: Path) -> Connections | None:
     return Connections(
         hubspot=hubspot,
         salesforce={k: v for k, v in salesforce.items() if v},
-        files={"drop_dir": str(setting("files.drop_dir") or drop_dir)},
+        files={
+            "drop_dir": str(setting("files.drop_dir") or drop_dir),
+            "create_missing": not setting("files.drop_dir"),
+        },
     )
 
 

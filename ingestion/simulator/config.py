@@ -25,8 +25,15 @@ class SimulatorConfig:
     client_id: str = "demo-client"
     client_secret: str = "demo-secret"
     refresh_token: str = "demo-refresh"
+    # What the org holds: `full`, `sparse` (leads and contacts only) or `empty`
+    # (simulator/profiles.py).
+    profile: str = "full"
 
     def __post_init__(self) -> None:
+        from ingestion.simulator.profiles import PROFILES
+
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile {self.profile!r}: use one of {', '.join(PROFILES)}")
         if self.people < 1:
             raise ValueError("people must be at least 1")
         if self.months < 1:

@@ -406,7 +406,7 @@ def _company_records(world: World) -> None:
 
 def build_world(config: SimulatorConfig) -> World:
     """The complete, deterministic history of one simulated company."""
-    from ingestion.simulator import dirt, story
+    from ingestion.simulator import dirt, profiles, story
 
     # The build allocates millions of small objects and frees none of them; the cyclic
     # garbage collector would rescan them all again and again (half the time at 100k).
@@ -422,6 +422,7 @@ def build_world(config: SimulatorConfig) -> World:
         story.calendar(world)
         dirt.apply(world, plan)
         _company_records(world)
+        profiles.thin(world, config.profile)
         world.finalize()
     finally:
         if collecting:

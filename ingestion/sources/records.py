@@ -25,6 +25,7 @@ for callers that need Python values (cursor comparisons).
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,17 @@ BATCH_ROWS = 20_000
 def normalize(name: str) -> str:
     """The column name dlt gives an API field (`SystemModstamp` → `system_modstamp`)."""
     return _NAMING.normalize_identifier(name)
+
+
+def _materialized(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """`function`'s items, after the marker that makes dlt create its table when empty."""
+
+    @functools.wraps(function)
+    def rows(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield dlt.mark.materialize_table_schema()
+        yield from function(*args, **kwargs)
+
+    return rows
 
 
 @dataclass(frozen=True)
@@ -138,12 +150,19 @@ class Table:
 
     def resource(self) -> Any:
         """The dlt resource decorator of this table: merged on its key, declared columns,
-        the schema contract. Every raw table is loaded this way."""
-        return dlt.resource(**self._hints())
+        the schema contract. Every raw table is loaded this way, and exists with its
+        declared columns after the first load even when its object has no records yet
+        (a young org has no tasks): checks and dbt then read an empty table."""
+
+        return lambda function: dlt.resource(**self._hints())(_materialized(function))
 
     def transformer(self, data_from: Any) -> Any:
-        """Like `resource`, for a table read from another resource's rows."""
-        return dlt.transformer(data_from=data_from, **self._hints())
+        """Like `resource`, for a table read from another resource's rows. Its table
+        exists too when the parent had no rows: every parent first yields the empty
+        item that `resource` starts with, and that reaches the transformer."""
+        return lambda function: dlt.transformer(data_from=data_from, **self._hints())(
+            _materialized(function)
+        )
 
     def batches(
         self, pages: Iterable[Sequence[dict[str, Any]]], rows: int = BATCH_ROWS

@@ -120,6 +120,33 @@ def test_a_missing_drop_folder_names_the_setting(tmp_path):
     assert any(isinstance(e, ConfigError) for e in _chain(caught.value))
 
 
+def test_the_default_drop_folder_is_created_and_a_configured_one_is_not(tmp_path, monkeypatch):
+    """A fresh clone with only credentials set has no drop folder yet: the default one is
+    created. A folder someone configured and that does not exist stays an error."""
+    from ingestion.pipelines import configured_connections
+
+    for key, value in {
+        "SOURCES__HUBSPOT__ACCESS_TOKEN": "t",
+        "SOURCES__SALESFORCE__ACCESS_TOKEN": "t",
+        "SOURCES__SALESFORCE__INSTANCE_URL": "http://127.0.0.1:9",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SOURCES__FILES__DROP_DIR", raising=False)
+    default = tmp_path / "data" / "inbox"
+    files = configured_connections(default).for_feed("files")
+    assert files == {"drop_dir": str(default), "create_missing": True}
+    run_feed("files", files_source(**files), tmp_path / "w.duckdb", tmp_path / "pipelines")
+    assert default.is_dir()
+
+    configured = tmp_path / "typo"
+    monkeypatch.setenv("SOURCES__FILES__DROP_DIR", str(configured))
+    files = configured_connections(default).for_feed("files")
+    assert files == {"drop_dir": str(configured), "create_missing": False}
+    with pytest.raises(Exception, match="SOURCES__FILES__DROP_DIR"):
+        run_feed("files", files_source(**files), tmp_path / "w.duckdb", tmp_path / "pipelines")
+    assert not configured.exists()
+
+
 def _chain(error):
     while error is not None:
         yield error

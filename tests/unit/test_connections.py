@@ -28,7 +28,10 @@ def test_with_both_systems_configured_their_settings_are_used(tmp_path, monkeypa
         "access_token": "00D-token",
         "instance_url": "https://acme.my.salesforce.com",
     }
-    assert connections.for_feed("files") == {"drop_dir": str(tmp_path / "inbox")}
+    assert connections.for_feed("files") == {
+        "drop_dir": str(tmp_path / "inbox"),
+        "create_missing": True,
+    }
 
 
 @pytest.mark.parametrize(

@@ -275,20 +275,25 @@ def rejected_files(pipeline: dlt.Pipeline, resource: str) -> list[dict[str, str]
 
 
 @dlt.source(name="files", max_table_nesting=0)
-def files_source(drop_dir: str = dlt.config.value) -> DltResource:
-    """New or changed CSV/JSONL/Parquet files of `drop_dir` (`SOURCES__FILES__DROP_DIR`)."""
+def files_source(drop_dir: str = dlt.config.value, create_missing: bool = False) -> DltResource:
+    """New or changed CSV/JSONL/Parquet files of `drop_dir` (`SOURCES__FILES__DROP_DIR`).
+
+    `create_missing` is for the default folder: an org that drops no files has none yet.
+    A folder someone configured and that is missing is a mistake worth stopping for."""
     folder = Path(drop_dir)
 
     @LIST_MEMBERS.resource()
     def list_members() -> Iterator[Any]:
+        if create_missing:
+            folder.mkdir(parents=True, exist_ok=True)
         if not folder.is_dir():
             raise ConfigError(
-                f"file drop folder {folder} does not exist (SOURCES__FILES__DROP_DIR)"
+                f"file drop folder {folder} does not exist: create it, or fix "
+                "SOURCES__FILES__DROP_DIR (unset, the folder inbox/ beside the warehouse is "
+                "used and created)"
             )
         rejected: list[dict[str, str]] = []
         dlt.current.resource_metrics()[REJECTED_FILES] = rejected
-        # Create the table even while the folder is empty: the warehouse expects it.
-        yield dlt.mark.materialize_table_schema()
         seen: dict[str, list[float]] = dlt.current.resource_state().setdefault("files", {})
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
             stat = path.stat()
