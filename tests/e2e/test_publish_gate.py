@@ -16,15 +16,14 @@ import hashlib
 import os
 import random
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestration.defs.publish import PUBLISHED_KEY, read_publication
-from orchestration.paths import REPO_ROOT
 from orchestration.summary import summarize
 from tests.e2e.support import RUN_CONFIG, isolated_home, run_nightly, sql, started_steps
+from tests.support.try_line import run_try_line
 
 pytestmark = pytest.mark.e2e
 
@@ -116,12 +115,8 @@ def test_a_good_night_publishes_a_read_only_file_without_the_builds_bookkeeping(
 
 def test_the_summarys_try_line_prints_the_published_stages(good_night):
     _, summary = good_night
-    lines = summary.render().splitlines()
-    command = lines[next(i for i, line in enumerate(lines) if line.startswith("Try")) + 1]
-    shown = subprocess.run(
-        command.strip(), shell=True, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert shown.returncode == 0, (command, shown.stderr)
+    shown = run_try_line(summary.render())
+    assert shown.returncode == 0, (shown.args, shown.stderr)
     assert "current_stage" in shown.stdout and "people" in shown.stdout
 
 

@@ -6,14 +6,13 @@ import os
 import random
 import shutil
 import stat
-import subprocess
 
 import duckdb
 import pytest
 
 from orchestration.defs.publish import Unpublished, content_hash, publish_marts, read_publication
-from orchestration.paths import REPO_ROOT
 from orchestration.summary import RunSummary
+from tests.support.try_line import run_try_line
 
 
 def _warehouse(path, rows):
@@ -199,11 +198,7 @@ def test_the_summarys_try_line_runs_as_printed(tmp_path):
     target = warehouse.parent / "published" / "leadbridge_marts.duckdb"
     publish_marts(warehouse, target, "run-1")
     summary = RunSummary(True, 1.0, warehouse, published_file=target)
-    lines = summary.render().splitlines()
-    command = lines[next(i for i, line in enumerate(lines) if line.startswith("Try")) + 1]
-    shown = subprocess.run(
-        command.strip(), shell=True, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert shown.returncode == 0, (command, shown.stderr)
+    shown = run_try_line(summary.render())
+    assert shown.returncode == 0, (shown.args, shown.stderr)
     assert "current_stage" in shown.stdout and "mql" in shown.stdout
     assert [line for line in shown.stdout.splitlines() if "│ mql" in line][0].split()[-2] == "2"
