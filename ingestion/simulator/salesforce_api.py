@@ -3,6 +3,7 @@
 Paths are relative to the simulator's `/salesforce` prefix, which is also the
 `instance_url` it hands out. A query's result set is fixed when the query runs (as
 Salesforce's query locators are) and served in chunks through `nextRecordsUrl`.
+Bulk API 2.0 query jobs (`/jobs/query`) are served by `salesforce_bulk`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl
 from ingestion.simulator import soql
 from ingestion.simulator.config import SimulatorConfig
 from ingestion.simulator.formats import epoch_ms
+from ingestion.simulator.salesforce_bulk import BulkQueryJobs
 from ingestion.simulator.schema import SALESFORCE_FIELDS
 from ingestion.simulator.view import API_VERSION, LiveView
 
@@ -49,6 +51,7 @@ class SalesforceApi:
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._lock = threading.Lock()
         self._next_locator = 1
+        self.bulk = BulkQueryJobs(view, self.select)
 
     @staticmethod
     def requires_auth(path: str) -> bool:
@@ -62,6 +65,8 @@ class SalesforceApi:
             if method != "POST":
                 return error(405, "METHOD_NOT_ALLOWED", "HTTP Method 'GET' not allowed")
             return self._token(query, body, base_url)
+        if j := re.fullmatch(r"/services/data/v(\d+\.\d)(/jobs/query(?:/.*)?)", path):
+            return self.bulk.handle(method, j[1], j[2], query, body, headers)
         if method != "GET":
             return error(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. "
                          "Allowed are GET,HEAD")
@@ -87,12 +92,18 @@ class SalesforceApi:
     def _schemas(self) -> dict[str, dict[str, str]]:
         return {name: self.view.salesforce_fields(name) for name in SALESFORCE_FIELDS}
 
+    def select(self, text: str, include_deleted: bool) -> tuple[soql.Query, list[dict]]:
+        """The parsed query and its rows, as `query` (or `queryAll`) sees them; raises
+        `soql.SoqlError` where Salesforce refuses the query. Bulk jobs select the same."""
+        parsed = soql.parse(text, self._schemas())
+        if "IsDeleted" not in SALESFORCE_FIELDS[parsed.sobject]:
+            include_deleted = True  # nothing to hide on objects without the flag
+        return parsed, soql.run(parsed, self.view.salesforce_rows(parsed.sobject,
+                                                                  include_deleted))
+
     def _query(self, text: str, include_deleted: bool, batch: int | None) -> Response:
         try:
-            parsed = soql.parse(text, self._schemas())
-            if "IsDeleted" not in SALESFORCE_FIELDS[parsed.sobject]:
-                include_deleted = True  # nothing to hide on objects without the flag
-            rows = soql.run(parsed, self.view.salesforce_rows(parsed.sobject, include_deleted))
+            parsed, rows = self.select(text, include_deleted)
         except soql.SoqlError as exc:
             return error(400, exc.error_code, exc.message)
         cursor = _Cursor(parsed.sobject, parsed.fields, rows,

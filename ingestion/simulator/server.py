@@ -19,6 +19,7 @@ from ingestion.simulator import hubspot_api
 from ingestion.simulator.config import SimulatorConfig
 from ingestion.simulator.faults import Failure, Faults
 from ingestion.simulator.salesforce_api import SalesforceApi
+from ingestion.simulator.salesforce_bulk import RawBody
 from ingestion.simulator.view import LiveView
 from ingestion.simulator.world import World, build_world
 
@@ -115,11 +116,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
               truncate: bool = False) -> None:
-        data = json.dumps(body, default=str).encode()
-        if truncate:
-            data = data[: len(data) // 2]
+        if isinstance(body, RawBody):  # CSV results of a Bulk API job
+            data, raw_headers = body.payload(truncate)
+            content_type, headers = body.content_type, {**raw_headers, **(headers or {})}
+        else:
+            data, content_type = json.dumps(body, default=str).encode(), (
+                "application/json;charset=UTF-8")
+            if truncate:
+                data = data[: len(data) // 2]
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
