@@ -131,8 +131,10 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
+        raw: bool = False,
     ) -> Any:
-        """Send one request and return its parsed JSON body, retrying transient faults."""
+        """Send one request and return its parsed JSON body, retrying transient faults;
+        `raw` returns the response itself (a body that is not JSON, or its headers)."""
         url = self.url(path)
         token = self._token() if callable(self._token) else self._token
         all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -149,6 +151,8 @@ class ApiClient:
                 )
             if response.status_code >= 400:
                 raise ApiError(self.system, method, url, response.status_code, response.text)
+            if raw:
+                return response
             try:
                 # orjson (dlt's JSON) parses ~2x faster than `response.json()`
                 return json.loadb(response.content)

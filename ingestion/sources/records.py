@@ -205,10 +205,14 @@ class Table:
             columns[name] = _Column(array, values)
         return self._assemble(columns, len(rows), rows.__getitem__, load_id)
 
-    def from_arrow(self, table: pa.Table, *, load_id: str | None = None) -> pa.Table:
+    def from_arrow(
+        self, table: pa.Table, *, load_id: str | None = None, types: dict[str, str] | None = None
+    ) -> pa.Table:
         """An Arrow table of records (a Parquet file's) typed exactly as `arrow` types dicts.
 
-        Column names must already be the API's (or the file contract's) names.
+        Column names must already be the API's (or the file contract's) names. `types`
+        types undeclared columns whose values carry no type of their own (a CSV's text) as
+        the API's JSON would have typed them; a value that does not convert is refused.
         """
         columns = {
             name: _Column(table.column(name).combine_chunks(), None) for name in table.column_names
@@ -217,7 +221,7 @@ class Table:
         def record(index: int) -> dict[str, Any]:
             return table.slice(index, 1).to_pylist()[0]
 
-        return self._assemble(columns, table.num_rows, record, load_id)
+        return self._assemble(columns, table.num_rows, record, load_id, types)
 
     def _declared(self) -> dict[str, str]:
         return {f: self.type_of(f) for f in self.fields} | self.extra_columns
@@ -228,8 +232,10 @@ class Table:
         count: int,
         record: Callable[[int], dict[str, Any]],
         load_id: str | None,
+        types: dict[str, str] | None = None,
     ) -> pa.Table:
         declared = self._declared()
+        types = types or {}
         fields: list[pa.Field] = []
         arrays: list[pa.Array] = []
         for name in [*declared, *(c for c in columns if c not in declared)]:
@@ -243,7 +249,12 @@ class Table:
                 if not nullable and array.null_count:
                     self._refuse(name, record, array.is_null(), "a primary key column is null")
             else:
-                array = self._inferred_array(name, column, record)
+                if name in types:
+                    array = self._typed_array(name, types[name], column, record)
+                    if array.null_count == len(array):
+                        continue  # as an inferred column that is null throughout
+                else:
+                    array = self._inferred_array(name, column, record)
                 if array is None:
                     continue
                 nullable = True

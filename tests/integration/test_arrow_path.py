@@ -53,7 +53,10 @@ def row_path(monkeypatch):
 def _source(feed: str, sim: SimulatedApis):
     if feed == "hubspot":
         return hubspot_source(base_url=sim.hubspot_base_url, access_token=sim.token)
-    return salesforce_source(instance_url=sim.salesforce_instance_url, access_token=sim.token)
+    # REST pages, as the row path read them (Bulk API 2.0 reads: test_salesforce_bulk.py)
+    return salesforce_source(
+        instance_url=sim.salesforce_instance_url, access_token=sim.token, bulk_api=False
+    )
 
 
 def _load(feed: str, sim: SimulatedApis, home: Path, file_format: str, name: str = "") -> None:

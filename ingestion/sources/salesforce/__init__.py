@@ -1,4 +1,4 @@
-"""Salesforce (sales) through the REST query API, one merge table per sObject.
+"""Salesforce (sales) through the REST query API and Bulk API 2.0, one merge table per sObject.
 
 Decisions:
 - Every object is read with `queryAll`, not `query`, so deleted and merged-away rows
@@ -16,6 +16,8 @@ Decisions:
 - Query pages reach dlt as Arrow tables of up to 20,000 rows (`Table.batches`, declared
   types enforced there), loaded as Parquet; dlt's incremental de-duplicates the
   boundary rows on the Arrow table by `Id`.
+- Bulk API 2.0 (`bulk.py`) reads an object's first load and any night whose REST query
+  matches more than `bulk_threshold` rows (its `totalSize`); docs/decisions/002.
 - Auth: an access token with its instance URL, or the OAuth2 client-credentials or
   refresh-token flow against `login_url`.
 """
@@ -33,6 +35,7 @@ from dlt.sources import DltResource
 
 from ingestion.sources.api import ApiClient, ApiError, ConfigError, require
 from ingestion.sources.records import Table
+from ingestion.sources.salesforce.bulk import BulkQuery, BulkSettings, BulkUnsupported
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +149,18 @@ class SalesforceApi:
         self.client = client
         self.batch_size = max(200, min(batch_size, MAX_BATCH_SIZE))
 
-    def query(self, soql: str, *, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
-        """Yield the records of a SOQL query page by page, without `attributes`."""
+    def open_query(self, soql: str, *, include_deleted: bool) -> dict[str, Any]:
+        """The first page of a SOQL query; its `totalSize` counts all the query's rows."""
         endpoint = "queryAll" if include_deleted else "query"
-        headers = {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
-        page = self.client.request(
+        return self.client.request(
             "GET",
             f"/services/data/{API_VERSION}/{endpoint}",
             params={"q": soql},
-            headers=headers,
+            headers=self._headers,
         )
+
+    def pages(self, page: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """The records of `page` and of the pages after it, without `attributes`."""
         while True:
             records = page.get("records", [])
             for record in records:
@@ -164,27 +169,45 @@ class SalesforceApi:
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
-            page = self.client.request("GET", next_url, headers=headers)
+            page = self.client.request("GET", next_url, headers=self._headers)
 
-    def field_names(self, sobject: str) -> tuple[set[str], list[str]]:
-        """All field names of an sObject, and its custom fields, from `describe`."""
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={self.batch_size}"}
+
+    def field_names(self, sobject: str) -> tuple[set[str], dict[str, str]]:
+        """All field names of an sObject, and its custom fields with their describe types."""
         described = self.client.request(
             "GET", f"/services/data/{API_VERSION}/sobjects/{sobject}/describe"
         )
         fields = described.get("fields", [])
-        return {f["name"] for f in fields}, [f["name"] for f in fields if f.get("custom")]
+        custom = {f["name"]: f.get("type", "string") for f in fields if f.get("custom")}
+        return {f["name"] for f in fields}, custom
 
 
-def _select_list(api: SalesforceApi, sobject: str, table: Table) -> list[str]:
+def _select_list(
+    api: SalesforceApi, sobject: str, table: Table
+) -> tuple[list[str], dict[str, str]]:
+    """The fields to read, and the undeclared (custom) ones among them with their types."""
     known, custom = api.field_names(sobject)
     missing = [f for f in table.fields if f not in known]
     if missing:
         log.warning("Salesforce %s has no field(s) %s; they stay empty", sobject, missing)
-    return [f for f in table.fields if f in known] + [f for f in custom if f not in table.fields]
+    extra = {f: kind for f, kind in custom.items() if f not in table.fields}
+    return [f for f in table.fields if f in known] + list(extra), extra
+
+
+def _never_loaded(cursor: dlt.sources.incremental[datetime]) -> bool:
+    """Whether the cursor has not moved yet: no run so far loaded a row."""
+    return bool(cursor.get_state()["last_value"] == cursor.initial_value)
 
 
 def _object_resource(
-    api: SalesforceApi, sobject: str, table: Table, history_lookback_days: float
+    api: SalesforceApi,
+    bulk: BulkQuery,
+    sobject: str,
+    table: Table,
+    history_lookback_days: float,
 ) -> DltResource:
     lag = history_lookback_days * 86400 if table.cursor == "CreatedDate" else None
 
@@ -194,13 +217,34 @@ def _object_resource(
             table.cursor, initial_value=EPOCH, lag=lag, primary_key=table.primary_key
         ),
     ) -> Iterator[pa.Table]:
-        fields = ", ".join(_select_list(api, sobject, table))
+        fields, custom = _select_list(api, sobject, table)
+        where = f"{table.cursor} >= {soql_datetime(cursor.start_value)}"
+        deleted = sobject not in _NO_DELETED_FLAG
         soql = (
-            f"SELECT {fields} FROM {sobject}"
-            f" WHERE {table.cursor} >= {soql_datetime(cursor.start_value)}"
-            f" ORDER BY {table.cursor} ASC"
+            f"SELECT {', '.join(fields)} FROM {sobject} WHERE {where} ORDER BY {table.cursor} ASC"
         )
-        yield from table.batches(api.query(soql, include_deleted=sobject not in _NO_DELETED_FLAG))
+        first = None  # the REST query's first page, once asked
+        if bulk.settings.enabled and not _never_loaded(cursor):
+            first = api.open_query(soql, include_deleted=deleted)
+        if bulk.settings.enabled and (
+            first is None or first["totalSize"] > bulk.settings.threshold
+        ):
+            reason = "first load" if first is None else f"{first['totalSize']} rows to read"
+            log.info("Salesforce %s: %s, read with Bulk API 2.0", sobject, reason)
+            try:
+                yield from bulk.tables(
+                    sobject,
+                    fields,
+                    where,
+                    include_deleted=deleted,
+                    table=table,
+                    custom_types=custom,
+                )
+                return
+            except BulkUnsupported as refused:
+                log.warning("%s; reading %s with the REST query API instead", refused, sobject)
+        first = first or api.open_query(soql, include_deleted=deleted)
+        yield from table.batches(api.pages(first))
 
     return rows
 
@@ -262,30 +306,38 @@ def salesforce_source(
     batch_size: int = MAX_BATCH_SIZE,
     request_max_attempts: int = 6,
     request_backoff_factor: float = 0.5,
+    bulk_api: bool = True,
+    bulk_threshold: int = 10_000,
+    bulk_max_records: int = 50_000,
+    bulk_timeout: float = 3600,
 ) -> list[DltResource]:
     """Salesforce CRM objects as incremental merge resources, one per sObject.
 
     Configure with `SOURCES__SALESFORCE__INSTANCE_URL` + `SOURCES__SALESFORCE__ACCESS_TOKEN`
     or the OAuth2 client settings; `objects` restricts the sObjects loaded; `batch_size`
-    sets the query page size; the request settings tune retries.
+    sets the query page size; the request settings tune retries. Bulk API 2.0 reads first
+    loads and nights of more than `bulk_threshold` rows (`bulk_api=False`: REST only), in
+    results sets of `bulk_max_records`, waiting at most `bulk_timeout` seconds for a job.
     """
+    bulk_settings = BulkSettings(bulk_api, bulk_threshold, bulk_max_records, bulk_timeout)
     url, token = _access(
         instance_url, access_token, client_id, client_secret, refresh_token, login_url
     )
-    api = SalesforceApi(
-        ApiClient(
-            "Salesforce",
-            url,
-            token,
-            auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN",
-            url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
-            max_attempts=request_max_attempts,
-            backoff_factor=request_backoff_factor,
-        ),
-        batch_size=batch_size,
+    client = ApiClient(
+        "Salesforce",
+        url,
+        token,
+        auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN",
+        url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
+        max_attempts=request_max_attempts,
+        backoff_factor=request_backoff_factor,
+    )
+    api = SalesforceApi(client, batch_size=batch_size)
+    bulk = BulkQuery(
+        client, f"/services/data/{API_VERSION}", bulk_settings, backoff=request_backoff_factor
     )
     chosen = objects or list(OBJECTS)
     unknown = sorted(set(chosen) - set(OBJECTS))
     if unknown:
         raise ConfigError(f"unknown Salesforce object(s) {unknown}; known: {sorted(OBJECTS)}")
-    return [_object_resource(api, o, OBJECTS[o], history_lookback_days) for o in chosen]
+    return [_object_resource(api, bulk, o, OBJECTS[o], history_lookback_days) for o in chosen]
