@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from requests import Response
 
@@ -93,10 +94,9 @@ class BulkQuery:
         soql = f"SELECT {', '.join(fields)} FROM {sobject} WHERE {where}"
         job = self._create(sobject, soql, "queryAll" if include_deleted else "query")
         self._wait(sobject, job)
-        types = {f: JSON_TYPES[k] for f, k in custom_types.items() if k in JSON_TYPES}
         for results in self._results(sobject, job, fields):
             if results.num_rows:  # an empty read yields nothing, as on the REST path
-                yield table.from_arrow(results, types=types)
+                yield typed(table, results, custom_types)
 
     def _create(self, sobject: str, soql: str, operation: str) -> str:
         try:
@@ -194,6 +194,22 @@ class BulkQuery:
         return ApiError(
             "Salesforce", "GET", url, None, f"Bulk API 2.0 job {job} for {sobject} {what}"
         )
+
+
+def typed(
+    table: Table, results: pa.Table, custom_types: dict[str, str], load_id: str | None = None
+) -> pa.Table:
+    """A results set typed by `table` as the REST path types the same records' JSON.
+
+    Undeclared fields get the type of their JSON values by `custom_types` (describe
+    types); datetimes among them stay text, in REST's `+0000` form rather than CSV's `Z`.
+    """
+    for name, kind in custom_types.items():
+        if kind == "datetime":
+            column = pc.replace_substring_regex(results.column(name), r"Z$", "+0000")
+            results = results.set_column(results.schema.get_field_index(name), name, column)
+    types = {f: JSON_TYPES[k] for f, k in custom_types.items() if k in JSON_TYPES}
+    return table.from_arrow(results, load_id=load_id, types=types)
 
 
 def read_csv(data: bytes, fields: list[str]) -> pa.Table:
