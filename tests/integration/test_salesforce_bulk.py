@@ -120,6 +120,22 @@ def test_a_bulk_backfill_lands_what_the_rest_backfill_lands_row_for_row(sim, tmp
     assert cursor_state(bulk) == cursor_state(rest)
 
 
+def test_an_object_without_records_is_read_with_a_job_on_the_first_night_only(tmp_path):
+    with SimulatedApis.start(SimulatorConfig(profile="empty", people=50)) as sim:
+        first = load(sim, tmp_path)
+        assert set(jobs_created(sim)) == set(OBJECTS)
+        assert {t: n for t, n in first.items() if n} == {
+            "user": len(sim.expected("salesforce.User"))
+        }
+        sim.advance_days(1)
+        sim.requests.clear()
+        load(sim, tmp_path)  # its cursor never moved, but its first read is done
+        assert jobs_created(sim) == {}
+        assert set(rest_queries(sim)) == set(OBJECTS)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from salesforce.task").fetchall() == [(0,)]
+
+
 def test_results_are_read_set_by_set_along_the_locators_after_polling(sim, tmp_path):
     sim.salesforce.bulk.polls_to_complete = 4
     load(sim, tmp_path, objects=["LeadHistory", "User"], bulk_max_records=50)

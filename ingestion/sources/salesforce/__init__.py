@@ -197,9 +197,14 @@ def _select_list(
     return [f for f in table.fields if f in known] + list(extra), extra
 
 
-def _never_loaded(cursor: dlt.sources.incremental[datetime]) -> bool:
-    """Whether the cursor has not moved yet: no run so far loaded a row."""
-    return bool(cursor.get_state()["last_value"] == cursor.initial_value)
+# Resource state: a read of the object ran to its end once (its cursor moves only with rows).
+_READ_ONCE = "read_once"
+
+
+def _first_load(cursor: dlt.sources.incremental[datetime]) -> bool:
+    """Whether no run has read the object yet: no row loaded, no read ended."""
+    moved = cursor.get_state()["last_value"] != cursor.initial_value
+    return not (moved or dlt.current.resource_state().get(_READ_ONCE))
 
 
 def _object_resource(
@@ -224,8 +229,9 @@ def _object_resource(
             f"SELECT {', '.join(fields)} FROM {sobject} WHERE {where} ORDER BY {table.cursor} ASC"
         )
         first = None  # the REST query's first page, once asked
-        if bulk.settings.enabled and not _never_loaded(cursor):
+        if bulk.settings.enabled and not _first_load(cursor):
             first = api.open_query(soql, include_deleted=deleted)
+        read_in_bulk = False
         if bulk.settings.enabled and (
             first is None or first["totalSize"] > bulk.settings.threshold
         ):
@@ -240,11 +246,13 @@ def _object_resource(
                     table=table,
                     custom_types=custom,
                 )
-                return
+                read_in_bulk = True
             except BulkUnsupported as refused:
                 log.warning("%s; reading %s with the REST query API instead", refused, sobject)
-        first = first or api.open_query(soql, include_deleted=deleted)
-        yield from table.batches(api.pages(first))
+        if not read_in_bulk:
+            first = first or api.open_query(soql, include_deleted=deleted)
+            yield from table.batches(api.pages(first))
+        dlt.current.resource_state()[_READ_ONCE] = True
 
     return rows
 
