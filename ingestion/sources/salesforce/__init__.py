@@ -159,8 +159,12 @@ class SalesforceApi:
             headers=self._headers,
         )
 
-    def pages(self, page: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """The records of `page` and of the pages after it, without `attributes`."""
+    def query(
+        self, soql: str, *, include_deleted: bool, first: dict[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the records of a SOQL query page by page, without `attributes`; `first`
+        is its first page (`open_query`) when that was asked already."""
+        page = first or self.open_query(soql, include_deleted=include_deleted)
         while True:
             records = page.get("records", [])
             for record in records:
@@ -250,8 +254,7 @@ def _object_resource(
             except BulkUnsupported as refused:
                 log.warning("%s; reading %s with the REST query API instead", refused, sobject)
         if not read_in_bulk:
-            first = first or api.open_query(soql, include_deleted=deleted)
-            yield from table.batches(api.pages(first))
+            yield from table.batches(api.query(soql, include_deleted=deleted, first=first))
         dlt.current.resource_state()[_READ_ONCE] = True
 
     return rows
