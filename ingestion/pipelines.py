@@ -66,7 +66,7 @@ FEEDS: dict[str, Feed] = {
     feed.name: feed
     for feed in (
         Feed("hubspot", hubspot_source, "HubSpot marketing automation (CRM v3, forms, emails)"),
-        Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API, Bulk API 2.0)"),
+        Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API)"),
         Feed("files", files_source, "CSV / JSONL / Parquet list exports from the drop folder"),
     )
 }
