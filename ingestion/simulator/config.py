@@ -21,13 +21,24 @@ class SimulatorConfig:
     anchor: date = date(2026, 10, 31)
     horizon_days: int = 30
     token: str = "demo-token"
-    # OAuth2 settings the simulated Salesforce token endpoint accepts.
+    # OAuth2 settings both simulated token endpoints accept. `token` above stays valid for
+    # ever (a HubSpot private-app token, a Salesforce token handed over as configured);
+    # tokens the endpoints issue expire after their lifetime (wall-clock seconds).
     client_id: str = "demo-client"
     client_secret: str = "demo-secret"
     refresh_token: str = "demo-refresh"
     # What the org holds: `full`, `sparse` (leads and contacts only) or `empty`
     # (simulator/profiles.py).
     profile: str = "full"
+    hubspot_token_seconds: float = 1800  # HubSpot's `expires_in` for OAuth access tokens
+    salesforce_session_seconds: float = 7200  # Salesforce's default session timeout
+    # The vendors' API limits (ingestion/simulator/limits.py), enforced unless switched off.
+    # HubSpot's burst and daily limits follow the account's tier; `hubspot_daily_limit`
+    # overrides the tier's daily figure (e.g. a small quota for a test).
+    enforce_limits: bool = True
+    hubspot_tier: str = "professional"
+    hubspot_daily_limit: int | None = None
+    salesforce_daily_limit: int = 100_000  # an Enterprise org's base allocation
 
     def __post_init__(self) -> None:
         from ingestion.simulator.profiles import PROFILES
@@ -40,6 +51,11 @@ class SimulatorConfig:
             raise ValueError("months must be at least 1")
         if self.horizon_days < 0:
             raise ValueError("horizon_days must not be negative")
+        from ingestion.simulator.limits import HUBSPOT_TIERS
+
+        if self.hubspot_tier not in HUBSPOT_TIERS:
+            raise ValueError(f"hubspot_tier {self.hubspot_tier!r}; one of "
+                             f"{', '.join(HUBSPOT_TIERS)}")
 
     @property
     def start(self) -> datetime:

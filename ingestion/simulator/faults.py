@@ -1,7 +1,7 @@
 """Switchable failures, so connectors can be tested against what real APIs do to them.
 
-Count-based faults (rate limits, server errors, truncated bodies) fire on the next N
-matching requests and then switch themselves off; `permanent_error` stays until
+Count-based faults (rate limits, server errors, truncated bodies, a session timeout) fire
+on the next N matching requests and then switch themselves off; `permanent_error` stays until
 `clear()`. `malformed_record`, `new_column`, `defect` and `touch` change what the
 data endpoints serve until cleared. All methods are thread-safe: the server reads
 faults from its threads.
@@ -58,6 +58,7 @@ class Faults:
         self._malformed: set[str] = set()
         self._new_columns: set[str] = set()
         self._defects: set[tuple[str, str]] = set()
+        self._session_expiry: dict[str, int] = {}
 
     # -- switches ------------------------------------------------------------------------
     def rate_limit(self, count: int = 1, retry_after: int = 1,
@@ -71,6 +72,12 @@ class Faults:
         """The next `count` requests fail with `status` (a 5xx)."""
         with self._lock:
             self._counted.append(_Counted("server_error", count, status, 0, path_contains))
+
+    def expire_sessions(self, after: int = 0, system: str = "salesforce") -> None:
+        """After `after` more requests to `system`, every token its token endpoint issued
+        so far ends (a session timeout in the middle of a run); later tokens are valid."""
+        with self._lock:
+            self._session_expiry[system] = after
 
     def permanent_error(self, path_contains: str, status: int = 500) -> None:
         """Every request whose path contains `path_contains` fails until `clear()`."""
@@ -123,6 +130,7 @@ class Faults:
             self._truncate = 0
             self._malformed.clear()
             self._new_columns.clear()
+            self._session_expiry.clear()
 
     # -- what the server asks ------------------------------------------------------------
     def failure_for(self, path: str) -> Failure | None:
@@ -139,6 +147,18 @@ class Faults:
                     return Failure(fault.kind, fault.status,
                                    fault.retry_after if fault.kind == "rate_limit" else None)
             return None
+
+    def take_session_expiry(self, system: str) -> bool:
+        """Whether issued sessions of `system` end before this request (counts it)."""
+        with self._lock:
+            left = self._session_expiry.get(system)
+            if left is None:
+                return False
+            if left > 0:
+                self._session_expiry[system] = left - 1
+                return False
+            del self._session_expiry[system]
+            return True
 
     def take_truncation(self) -> bool:
         """Whether this response body is to be cut in half."""

@@ -2,7 +2,8 @@
 
 Paths are relative to the simulator's `/hubspot` prefix. Every handler returns
 `(status, body)`; the server turns that into JSON. `after` cursors are offsets
-written as strings, which is what HubSpot's search API uses too.
+written as strings, which is what HubSpot's search API uses too. The OAuth token
+endpoint (`token`) answers the refresh-token grant of a public app.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from typing import Any
+from urllib.parse import parse_qsl
 
+from ingestion.simulator.config import SimulatorConfig
 from ingestion.simulator.formats import from_epoch_ms, parse_instant
+from ingestion.simulator.limits import Tokens
 from ingestion.simulator.schema import HUBSPOT_DEFAULT_PROPERTIES, HUBSPOT_PROPERTIES
 from ingestion.simulator.view import LiveView
 
@@ -20,14 +24,40 @@ SEARCH_MAX_LIMIT = 200
 SEARCH_WINDOW = 10_000  # HubSpot search never pages past 10,000 results
 LIST_MAX_LIMIT = 100
 HISTORY_BATCH_LIMIT = 50
+TOKEN_PATH = "/oauth/v1/token"
 Response = tuple[int, Any]
+
+
+_CORRELATION = "00000000-0000-4000-8000-000000000000"
 
 
 def error(status: int, message: str, category: str = "VALIDATION_ERROR") -> Response:
     """HubSpot's error body."""
-    return status, {"status": "error", "message": message,
-                    "correlationId": "00000000-0000-4000-8000-000000000000",
+    return status, {"status": "error", "message": message, "correlationId": _CORRELATION,
                     "category": category}
+
+
+def token(method: str, body: Any, config: SimulatorConfig, tokens: Tokens) -> Response:
+    """`POST /oauth/v1/token` (form-encoded): a new access token that expires in
+    `config.hubspot_token_seconds`, for the app's refresh token."""
+    if method != "POST":
+        return error(405, "Method Not Allowed", "METHOD_NOT_ALLOWED")
+    form = dict(parse_qsl(body)) if isinstance(body, str) else {}
+    if form.get("grant_type") not in ("refresh_token", "authorization_code"):
+        return 400, {"status": "BAD_GRANT_TYPE", "message": "grant_type must be "
+                     "authorization_code or refresh_token", "correlationId": _CORRELATION}
+    if form.get("client_id") != config.client_id:
+        return 400, {"status": "BAD_CLIENT_ID", "message": "missing or invalid client_id",
+                     "correlationId": _CORRELATION}
+    if form.get("client_secret") != config.client_secret:
+        return 400, {"status": "BAD_CLIENT_SECRET", "message": "missing or invalid "
+                     "client_secret", "correlationId": _CORRELATION}
+    if form.get("refresh_token") != config.refresh_token:
+        return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown "
+                     "refresh token", "correlationId": _CORRELATION}
+    seconds = config.hubspot_token_seconds
+    return 200, {"token_type": "bearer", "refresh_token": config.refresh_token,
+                 "access_token": tokens.issue("hubspot", seconds), "expires_in": int(seconds)}
 
 
 def _int(value: Any, default: int, name: str) -> int:

@@ -1,9 +1,10 @@
-"""The Salesforce REST endpoints: SOQL query/queryAll with cursors, describe, OAuth2.
+"""The Salesforce REST endpoints: SOQL query/queryAll with cursors, describe, limits, OAuth2.
 
 Paths are relative to the simulator's `/salesforce` prefix, which is also the
 `instance_url` it hands out. A query's result set is fixed when the query runs (as
 Salesforce's query locators are) and served in chunks through `nextRecordsUrl`.
-Bulk API 2.0 query jobs (`/jobs/query`) are served by `salesforce_bulk`.
+Bulk API 2.0 query jobs (`/jobs/query`) are served by `salesforce_bulk`. The token
+endpoint issues sessions that end after `salesforce_session_seconds`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl
 from ingestion.simulator import soql
 from ingestion.simulator.config import SimulatorConfig
 from ingestion.simulator.formats import epoch_ms
+from ingestion.simulator.limits import Limits, Tokens
 from ingestion.simulator.salesforce_bulk import BulkQueryJobs
 from ingestion.simulator.schema import SALESFORCE_FIELDS
 from ingestion.simulator.view import API_VERSION, LiveView
@@ -45,9 +47,12 @@ class _Cursor:
 class SalesforceApi:
     """The Salesforce side of one simulator, holding its open query cursors."""
 
-    def __init__(self, view: LiveView, config: SimulatorConfig) -> None:
+    def __init__(self, view: LiveView, config: SimulatorConfig, tokens: Tokens,
+                 limits: Limits) -> None:
         self.view = view
         self.config = config
+        self.tokens = tokens
+        self.limits = limits
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._lock = threading.Lock()
         self._next_locator = 1
@@ -57,6 +62,12 @@ class SalesforceApi:
     def requires_auth(path: str) -> bool:
         """Everything but the token endpoint needs a bearer token."""
         return path != "/services/oauth2/token"
+
+    @staticmethod
+    def counts_against_limit(path: str) -> bool:
+        """Every REST call counts against the org's daily allocation, except the versions
+        resource (`/services/data`) and OAuth."""
+        return path.startswith("/services/data/v")
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Any,
                headers: dict[str, str], base_url: str) -> Response:
@@ -81,6 +92,8 @@ class SalesforceApi:
             return self._query(query["q"], include_deleted=rest == "/queryAll", batch=batch)
         if c := re.fullmatch(r"/(?:query|queryAll)/(01g\w+)-(\d+)", rest):
             return self._more(c[1], int(c[2]), batch)
+        if rest in ("/limits", "/limits/"):
+            return 200, self.limits.salesforce_limits(self.view.as_of.date())
         if rest == "/sobjects":
             return 200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
                 {"name": name, "label": name, "custom": False, "queryable": True}
@@ -165,7 +178,8 @@ class SalesforceApi:
             return 400, {"error": "invalid_grant",
                          "error_description": "expired access/refresh token"}
         now = datetime.now(UTC)
-        return 200, {"access_token": cfg.token, "instance_url": base_url,
+        session = self.tokens.issue("salesforce", cfg.salesforce_session_seconds)
+        return 200, {"access_token": session, "instance_url": base_url,
                      "id": f"{base_url}/id/00D8d0000000001AAA/0058d0000000001AAA",
                      "token_type": "Bearer", "issued_at": str(epoch_ms(now)),
                      "signature": "c2ltdWxhdGVk", "scope": "api refresh_token"}

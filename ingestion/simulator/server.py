@@ -1,8 +1,9 @@
 """The HTTP server and `SimulatedApis`, the handle tests and the demo hold.
 
 One `ThreadingHTTPServer` on 127.0.0.1 serves HubSpot under `/hubspot` and Salesforce
-under `/salesforce`. Each request is recorded, meets any switched-on fault, is checked
-for the bearer token and is then answered by the system's API module.
+under `/salesforce`. Each request meets any switched-on fault, is checked for its bearer
+token, is counted against the vendor's limits (limits.py) and is then answered by the
+system's API module; it is recorded with the status it got.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ingestion.simulator import hubspot_api
 from ingestion.simulator.config import SimulatorConfig
 from ingestion.simulator.faults import Failure, Faults
+from ingestion.simulator.limits import Limits, Tokens
 from ingestion.simulator.salesforce_api import SalesforceApi
 from ingestion.simulator.salesforce_bulk import RawBody
 from ingestion.simulator.view import LiveView
@@ -28,13 +30,15 @@ _CORRELATION = "00000000-0000-4000-8000-000000000000"
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the simulator received it (path without the query string)."""
+    """One request as the simulator received it (path without the query string), and the
+    status it was answered with."""
 
     method: str
     path: str
     query: dict[str, str]
     json: Any
     headers: dict[str, str]
+    status: int = 0
 
     @property
     def system(self) -> str:
@@ -64,6 +68,15 @@ class RequestLog(list):
         with self._lock:
             return [r for r in self if path_contains in r.path]
 
+    def statuses(self, system: str) -> dict[int, int]:
+        """How many requests to `system` got each HTTP status."""
+        with self._lock:
+            out: dict[int, int] = {}
+            for r in self:
+                if r.system == system:
+                    out[r.status] = out.get(r.status, 0) + 1
+            return out
+
 
 def _failure_body(system: str, failure: Failure) -> Any:
     if system == "hubspot":
@@ -79,8 +92,12 @@ def _failure_body(system: str, failure: Failure) -> Any:
     return [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
 
 
-def _unauthorized_body(system: str, header: str | None) -> Any:
+def _unauthorized_body(system: str, header: str | None, expired: bool = False) -> Any:
     if system == "hubspot":
+        if expired:
+            return {"status": "error", "message": "The OAuth token used to make this call "
+                    "expired.", "correlationId": _CORRELATION,
+                    "category": "EXPIRED_AUTHENTICATION"}
         message = ("Authentication credentials not found. This API supports OAuth 2.0 "
                    "authentication and you can find more details at "
                    "https://developers.hubspot.com/docs/methods/auth/oauth-overview"
@@ -146,25 +163,48 @@ class _Handler(BaseHTTPRequestHandler):
             except json.JSONDecodeError:
                 body = raw
         headers = {k.lower(): v for k, v in self.headers.items()}
+        status, out, extra, truncate = self._answer(path, query, body, headers)
         apis.requests.append(RecordedRequest(self.command, path, query,
                                              body if not isinstance(body, str) else None,
-                                             headers))
+                                             headers, status))
+        self._send(status, out, extra, truncate=truncate)
+
+    def _answer(self, path: str, query: dict[str, str], body: Any,
+                headers: dict[str, str]) -> tuple[int, Any, dict[str, str], bool]:
+        """(status, JSON body, extra headers, cut the body in half) for one request."""
+        apis = self.server.apis
         system, _, rest = path.lstrip("/").partition("/")
         rest = "/" + rest
         if system not in ("hubspot", "salesforce"):
-            self._send(404, {"message": f"no simulated API at {path}; use /hubspot or "
-                                        "/salesforce"})
-            return
+            return 404, {"message": f"no simulated API at {path}; use /hubspot or "
+                                    "/salesforce"}, {}, False
         failure = apis.faults.failure_for(path)
         if failure is not None:
             extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            self._send(failure.status, _failure_body(system, failure), extra)
-            return
-        needs_auth = system == "hubspot" or apis.salesforce.requires_auth(rest)
+            return failure.status, _failure_body(system, failure), extra, False
+        if apis.faults.take_session_expiry(system):
+            apis.tokens.expire_all(system)
+        if system == "hubspot" and rest == hubspot_api.TOKEN_PATH:
+            status, out = hubspot_api.token(self.command, body, apis.config, apis.tokens)
+            return status, out, {}, False
+        if system == "salesforce" and not apis.salesforce.requires_auth(rest):
+            status, out = apis.salesforce.handle(self.command, rest, query, body, headers,
+                                                 apis.salesforce_instance_url)
+            return status, out, {}, False
         auth = headers.get("authorization")
-        if needs_auth and auth != f"Bearer {apis.token}":
-            self._send(401, _unauthorized_body(system, auth))
-            return
+        token = auth[len("Bearer "):] if auth and auth.startswith("Bearer ") else ""
+        issued = "static" if token == apis.token else apis.tokens.state(system, token)
+        if issued not in ("static", "valid"):
+            return 401, _unauthorized_body(system, auth, issued == "expired"), {}, False
+        day = apis.view.as_of.date()
+        if system == "hubspot":
+            refusal, limit_headers = apis.limits.hubspot(rest, token, issued == "valid", day)
+        elif apis.salesforce.counts_against_limit(rest):
+            refusal, limit_headers = apis.limits.salesforce(day)
+        else:
+            refusal, limit_headers = None, {}
+        if refusal is not None:
+            return refusal.status, refusal.body, refusal.headers, False
         try:
             if system == "hubspot":
                 status, out = hubspot_api.handle(apis.view, self.command, rest, query, body)
@@ -173,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                      apis.salesforce_instance_url)
         except Exception as exc:  # a simulator bug must look like a 500, not a hang
             status, out = 500, {"message": f"simulator error: {exc!r}"}
-        self._send(status, out, truncate=status < 300 and apis.faults.take_truncation())
+        return status, out, limit_headers, status < 300 and apis.faults.take_truncation()
 
 
 class _Server(ThreadingHTTPServer):
@@ -190,7 +230,9 @@ class SimulatedApis:
         self.world = world or build_world(config)
         self.faults = Faults()
         self.view = LiveView(self.world, self.faults)
-        self.salesforce = SalesforceApi(self.view, config)
+        self.tokens = Tokens()
+        self.limits = Limits(config)
+        self.salesforce = SalesforceApi(self.view, config, self.tokens, self.limits)
         self.requests = RequestLog()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
