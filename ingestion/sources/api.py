@@ -1,11 +1,11 @@
-"""The HTTP mechanism every API source shares: auth, retries, clear errors.
+"""The HTTP mechanism every API source shares: auth, retries, limits, clear errors.
 
-Retries use dlt's retrying `requests` client, which backs off exponentially on
-connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. On top of it we retry a
-body that is not valid JSON (a page cut off in transit), which the client treats as a
-success. A refused connection is retried for seconds only (`REFUSED_RETRY_DELAYS`): past a
-server restart it is a wrong URL or a stopped service. A failure raises `ApiError` naming
-the system, the endpoint and the status; the bearer token is never part of a message.
+dlt's retrying `requests` client backs off on connection errors and 5xx; we retry a body
+that is not valid JSON (a page cut off in transit), limit refusals (429) as the vendor's
+`LimitRules` and `Retry-After` say (ingestion/sources/limits.py paces and budgets every
+call), and a refused connection for seconds only (`REFUSED_RETRY_DELAYS`). An OAuth token
+(`OAuthToken`) is renewed before it expires, or when the vendor says the session ended.
+A failure raises `ApiError` naming the system, endpoint and status, never the token.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import requests
 from dlt.common.json import json
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
+
+from ingestion.sources.limits import ApiUsage, Limiter, LimitRules, QuotaReached
 
 # Waits between attempts to connect to a host that refuses: 15 s in all, so a refused
 # connection fails the ingestion step well within 30 s, and for good (`ApiError.permanent`).
@@ -77,8 +79,52 @@ def require(value: str | None, setting: str) -> str:
     return str(value).strip()
 
 
+class OAuthToken:
+    """An OAuth2 access token from a token endpoint: fetched on first use, again before it
+    expires (`expires_in` minus a margin) and when `refresh()` is called because the API
+    said the session ended. `answer` is the endpoint's last answer (e.g. `instance_url`)."""
+
+    def __init__(self, system: str, token_url: str, form: dict[str, str], hint: str) -> None:
+        self.system, self.token_url, self._form, self._hint = system, token_url, form, hint
+        self.answer: dict[str, Any] = {}
+        self.fetches = 0
+        self._token: str | None = None
+        self._renew_at = float("inf")
+
+    def __call__(self) -> str:
+        """A token valid for at least the margin."""
+        if self._token is None or time.monotonic() >= self._renew_at:
+            return self.refresh()
+        return self._token
+
+    def refresh(self) -> str:
+        """Ask the token endpoint for a new access token."""
+        response = Client(raise_for_status=False).session.post(self.token_url, data=self._form)
+        if response.status_code != 200:
+            raise ApiError(
+                self.system,
+                "POST",
+                self.token_url,
+                response.status_code,
+                f"OAuth token request refused; check {self._hint}",
+            )
+        self.answer = response.json()
+        self.fetches += 1
+        self._token = str(self.answer["access_token"])
+        expires_in = self.answer.get("expires_in")
+        # Renew a tenth of the lifetime early (at most 5 minutes), so a page requested just
+        # before expiry is not refused: the vendor's docs make the TTL, not a 401, the signal.
+        self._renew_at = (
+            time.monotonic() + float(expires_in) - min(300.0, float(expires_in) / 10)
+            if expires_in
+            else float("inf")
+        )
+        return self._token
+
+
 class ApiClient:
-    """A JSON API with a bearer token, a base URL and the shared retry policy."""
+    """A JSON API with a bearer token, a base URL, the vendor's limits and the shared retry
+    policy; `usage` holds what this client spent."""
 
     def __init__(
         self,
@@ -92,6 +138,8 @@ class ApiClient:
         timeout: float = 60,
         auth_hint: str = "",
         url_hint: str = "",
+        rules: LimitRules | None = None,
+        usage: ApiUsage | None = None,
     ) -> None:
         self.system = system
         self._auth_hint = auth_hint
@@ -100,9 +148,16 @@ class ApiClient:
         self._token = token
         self._max_attempts = max_attempts
         self._backoff = backoff_factor
+        self._max_retry_delay = max_retry_delay
+        self.rules = rules or LimitRules()
+        self.usage = usage or ApiUsage()
+        self.usage.system = system
+        self._limiter = Limiter(self.rules, self.usage, f"{system} {self.base_url}")
         self._session = Client(
             request_timeout=timeout,
             raise_for_status=False,
+            # limit refusals (429) are retried by `request`, as the vendor's rules say
+            status_codes=range(500, 600),
             request_max_attempts=max_attempts,
             request_backoff_factor=backoff_factor,
             request_max_retry_delay=max_retry_delay,
@@ -132,15 +187,58 @@ class ApiClient:
         json_body: Any = None,
         headers: dict[str, str] | None = None,
         raw: bool = False,
+        budgeted: bool = True,
     ) -> Any:
         """Send one request and return its parsed JSON body, retrying transient faults;
-        `raw` returns the response itself (a body that is not JSON, or its headers)."""
+        `raw` returns the response itself (a body that is not JSON, or its headers).
+
+        A `budgeted` request starts a unit of work (a page) and raises `QuotaReached` once
+        the night's quota is spent; requests that finish a unit (`budgeted=False`) go on."""
+        if budgeted:
+            self.usage.check()
         url = self.url(path)
-        token = self._token() if callable(self._token) else self._token
-        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        all_headers.update(headers or {})
-        for attempt in range(1, self._max_attempts + 1):
+        endpoint = urlsplit(url).path
+        refusals = decode_failures = 0
+        renewed = False
+        while True:
+            self._limiter.before(endpoint)
+            token = self._token() if callable(self._token) else self._token
+            all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            all_headers.update(headers or {})
             response = self._send(method, url, params=params, json=json_body, headers=all_headers)
+            self._limiter.after(endpoint, response)
+            if isinstance(self._token, OAuthToken):
+                self.usage.token_fetches = self._token.fetches
+            if self.rules.daily_spent(response):
+                self.usage.refused += 1
+                if budgeted:
+                    raise QuotaReached(self.system, "the vendor's daily API limit is spent")
+                # Work already begun cannot end cleanly (e.g. a Bulk API job's unordered
+                # results): fail, so that nothing of it is committed or moves a cursor.
+                raise ApiError(
+                    self.system,
+                    method,
+                    url,
+                    response.status_code,
+                    "the daily API limit was spent before work already begun could finish",
+                )
+            wait = self._refusal_wait(response, refusals)
+            if wait is not None:
+                self.usage.refused += 1
+                refusals += 1
+                if refusals >= self._max_attempts:
+                    raise ApiError(self.system, method, url, response.status_code, response.text)
+                time.sleep(wait)
+                continue
+            if (
+                response.status_code == 401
+                and isinstance(self._token, OAuthToken)
+                and not renewed
+                and self.rules.session_ended(response)
+            ):
+                self._token.refresh()  # and send the same request again
+                renewed = True
+                continue
             if response.status_code in (401, 403) and self._auth_hint:
                 raise ApiError(
                     self.system,
@@ -157,16 +255,28 @@ class ApiClient:
                 # orjson (dlt's JSON) parses ~2x faster than `response.json()`
                 return json.loadb(response.content)
             except ValueError as exc:  # orjson's decode error is one: a cut-off body
-                if attempt == self._max_attempts:
+                decode_failures += 1
+                if decode_failures == self._max_attempts:
                     raise ApiError(
                         self.system,
                         method,
                         url,
                         response.status_code,
-                        f"response is not valid JSON after {attempt} attempts ({exc})",
+                        f"response is not valid JSON after {decode_failures} attempts ({exc})",
                     ) from exc
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+                time.sleep(self._backoff * 2 ** (decode_failures - 1))
+
+    def _refusal_wait(self, response: requests.Response, refusals: int) -> float | None:
+        """How long to wait before retrying a limit refusal; None if it is not one."""
+        wait = self.rules.retry_wait(response)
+        if wait is None and response.status_code != 429:
+            return None
+        retry_after = response.headers.get("Retry-After", "")
+        if retry_after.strip().isdigit():
+            wait = max(wait or 0.0, float(retry_after))
+        if wait is None:
+            wait = self._backoff * 2**refusals
+        return min(wait, self._max_retry_delay)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """A response, after the client's own retries and brief ones for a refused connection."""

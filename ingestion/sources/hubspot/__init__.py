@@ -22,6 +22,9 @@ Decisions:
 - Pages reach dlt as Arrow tables of up to 20,000 rows (`Table.batches`), loaded as
   Parquet: the cursor logic above works on each page's dicts first, so only rows to
   load are typed and built; the history transformer reads the ids off the Arrow table.
+- Limits (`HubSpotLimits`): paced under the burst window and search's 4/s; at the night's
+  quota only the ascending search moves its cursor part-way, other resources only when
+  read to the end (docs/decisions/002-vendor-limits.md). OAuth tokens renew by TTL.
 """
 
 from __future__ import annotations
@@ -34,13 +37,15 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, ApiError, require
+from ingestion.sources.api import ApiClient, ApiError, OAuthToken, require
+from ingestion.sources.limits import ApiUsage, LimitRules, Reading
 from ingestion.sources.records import Table, to_timestamp
 
 # The largest page each endpoint serves; `page_size` can only lower them.
 MAX_PAGE = {"search": 200, "list": 100, "submissions": 50, "events": 1000}
 SEARCH_WINDOW = 10_000  # results one search query can page through
 HISTORY_BATCH = 50  # batch read limit when propertiesWithHistory is asked for
+SEARCH_PER_SECOND = 4  # per token; search answers carry no rate-limit headers to learn it from
 HISTORY_PROPERTIES = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id", "hubspotscore")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _OBJECT_FIELDS = "id, archived:bool, archivedAt:timestamp, createdAt:timestamp, updatedAt:timestamp"
@@ -100,6 +105,59 @@ EMAIL_EVENTS = Table.declare(
     " subscriptionStatus, portalId:bigint, appId:bigint",
     cursor="created",
 )
+
+
+class HubSpotLimits(LimitRules):
+    """HubSpot's limits as its API usage guidelines state them: a rolling burst window per
+    app (`X-HubSpot-RateLimit-Max`, `-Remaining`, `-Interval-Milliseconds`), a daily limit
+    for private apps (`-Daily`, `-Daily-Remaining`), and 4 requests/s per token on search.
+    A 429's `policyName` says which limit refused the call."""
+
+    def windows(self, path: str) -> dict[str, tuple[int, float] | None]:
+        """The burst window for every call; search's own per-second one on search."""
+        if path.endswith("/search"):
+            return {"burst": None, "search": (SEARCH_PER_SECOND, 1.0)}
+        return {"burst": None}
+
+    def read(self, response: Any) -> Reading:
+        """The burst window and daily quota from the `X-HubSpot-RateLimit-*` headers."""
+        h = response.headers
+        window = daily = None
+        try:
+            if "X-HubSpot-RateLimit-Max" in h:
+                seconds = int(h["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000
+                max_, remaining = h["X-HubSpot-RateLimit-Max"], h["X-HubSpot-RateLimit-Remaining"]
+                window = ("burst", int(max_), int(remaining), seconds)
+            if "X-HubSpot-RateLimit-Daily" in h:
+                limit = int(h["X-HubSpot-RateLimit-Daily"])
+                daily = (limit - int(h["X-HubSpot-RateLimit-Daily-Remaining"]), limit)
+        except (KeyError, ValueError):
+            pass  # a header missing or garbled: no reading rather than a failed load
+        return Reading(window, daily)
+
+    def retry_wait(self, response: Any) -> float | None:
+        """A refusal for a rolling limit waits for its window to move on."""
+        policy = _policy(response)
+        if policy == "SECONDLY":
+            return 1.0
+        if policy == "TEN_SECONDLY_ROLLING":
+            interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "")
+            return int(interval) / 1000 if interval.isdigit() else 10.0
+        return None
+
+    def daily_spent(self, response: Any) -> bool:
+        """A 429 for the DAILY policy: nothing more today."""
+        return _policy(response) == "DAILY"
+
+
+def _policy(response: Any) -> str | None:
+    """The `policyName` of a 429 answer."""
+    if response.status_code != 429:
+        return None
+    try:
+        return str(response.json().get("policyName") or "") or None
+    except (ValueError, AttributeError):
+        return None
 
 
 def _ms(value: datetime) -> str:
@@ -195,8 +253,9 @@ class HubSpotApi:
                 "properties": [],
                 "propertiesWithHistory": list(HISTORY_PROPERTIES),
             }
+            # the history completes a contacts page already loaded: not cut by the quota
             page = self.client.request(
-                "POST", "/crm/v3/objects/contacts/batch/read", json_body=body
+                "POST", "/crm/v3/objects/contacts/batch/read", json_body=body, budgeted=False
             )
             results.extend(page.get("results", []))
         return results
@@ -209,16 +268,20 @@ class _Cursor:
     last row is missed; the ids already loaded at exactly `since` are then dropped.
     """
 
-    def __init__(self, since: datetime, seen_at_since: set[str]) -> None:
+    def __init__(self, since: datetime, seen_at_since: set[str], key: str = "id") -> None:
         self.since = since
         self._seen = seen_at_since
+        self._key = key
         self.newest, self.newest_ids = since, set(seen_at_since)
+        self.oldest: datetime | None = None  # of the rows kept
 
     @classmethod
-    def restore(cls, state: dict[str, Any], name: str) -> _Cursor:
-        """The cursor as the last successful load left it (the epoch on a first run)."""
-        since = to_timestamp(state.get(f"{name}_since")) or EPOCH
-        return cls(since, set(state.get(f"{name}_ids", [])))
+    def restore(
+        cls, state: dict[str, Any], name: str, default: datetime = EPOCH, key: str = "id"
+    ) -> _Cursor:
+        """The cursor as the last successful load left it (`default` on a first run)."""
+        since = to_timestamp(state.get(f"{name}_since")) or default
+        return cls(since, set(state.get(f"{name}_ids", [])), key)
 
     def keep(self, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
         """The rows not loaded before; remembers the newest value and the ids there."""
@@ -231,13 +294,14 @@ class _Cursor:
                 continue
             if value < self.since:
                 continue
-            if value == self.since and row["id"] in self._seen:
+            if value == self.since and row[self._key] in self._seen:
                 continue
             kept.append(row)
+            self.oldest = value if self.oldest is None else min(self.oldest, value)
             if value > self.newest:
-                self.newest, self.newest_ids = value, {row["id"]}
+                self.newest, self.newest_ids = value, {row[self._key]}
             elif value == self.newest:
-                self.newest_ids.add(row["id"])
+                self.newest_ids.add(row[self._key])
         return kept
 
     def save(self, state: dict[str, Any], name: str) -> None:
@@ -254,25 +318,36 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
         state = dlt.current.resource_state()
         modified = _Cursor.restore(state, "modified")
         archived = _Cursor.restore(state, "archived")
-        properties = list(table.fields) + [
-            p for p in api.custom_properties(object_type) if p not in table.fields
-        ]
-        changed = api.search_since(object_type, table.cursor, modified.since, properties)
+        stop = api.client.usage.guard(table.name)
+        with stop:
+            properties = list(table.fields) + [
+                p for p in api.custom_properties(object_type) if p not in table.fields
+            ]
+        if stop:
+            return
+        changed = stop.pages(
+            api.search_since(object_type, table.cursor, modified.since, properties)
+        )
         yield from table.batches(
             modified.keep([_flatten(o, table) for o in page], table.cursor) for page in changed
         )
+        # Ascending: what was read runs without a gap from the old cursor, so the cursor may
+        # move that far even when the quota ended the search early.
+        modified.save(state, "modified")
+        if stop:
+            return
         archived_params = {
             "archived": "true",
             "limit": api.limit("list"),
             "properties": ",".join(properties),
         }
-        gone = api.pages(f"/crm/v3/objects/{object_type}", archived_params)
+        gone = stop.pages(api.pages(f"/crm/v3/objects/{object_type}", archived_params))
         yield from table.batches(
             archived.keep([_flatten(o, table) for o in page], "archivedAt") for page in gone
         )
-        # Reached only when every page was read: a failed run keeps the old cursors.
-        modified.save(state, "modified")
-        archived.save(state, "archived")
+        # Id order: only a scan read to the end (and a run that succeeds) moves this cursor.
+        if not stop:
+            archived.save(state, "archived")
 
     return rows
 
@@ -313,7 +388,10 @@ def _list_resource(
     flatten: bool = False,
     archived_too: bool = False,
 ) -> DltResource:
-    """A small list without a time filter: read in full, only changes (`updatedAt`) kept."""
+    """A small list without a time filter: read in full, only changes (`updatedAt`) kept.
+
+    Read whole or not at all: the list comes in id order, so rows of a part read before the
+    quota stopped it could move the `updatedAt` cursor past unread changes."""
 
     @table.resource()
     def rows(
@@ -321,47 +399,65 @@ def _list_resource(
             "updatedAt", initial_value=EPOCH
         ),
     ) -> Iterator[pa.Table]:
+        stop = api.client.usage.guard(table.name)
+        pages: list[list[dict]] = []
         for archived in ("false", "true") if archived_too else (None,):
             query = dict(params or {}, limit=api.limit("list"))
             if archived:
                 query["archived"] = archived
-            yield from table.batches(
-                [_flatten(o, table) if flatten else o for o in page]
-                for page in api.pages(path, query)
-            )
-
-    return rows
-
-
-def _form_submissions(api: HubSpotApi) -> DltResource:
-    @FORM_SUBMISSIONS.resource()
-    def rows(
-        cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "submitted_at", initial_value=EPOCH
-        ),
-    ) -> Iterator[pa.Table]:
-        form_ids = [
-            f["id"]
-            for page in api.pages("/marketing/v3/forms", {"limit": api.limit("list")})
-            for f in page
-        ]
-        yield from FORM_SUBMISSIONS.batches(
-            _new_submissions(api, form_id, cursor.start_value) for form_id in form_ids
+            pages += stop.pages(api.pages(path, query))
+        if stop:
+            return
+        yield from table.batches(
+            [_flatten(o, table) if flatten else o for o in page] for page in pages
         )
 
     return rows
 
 
-def _new_submissions(api: HubSpotApi, form_id: str, since: datetime) -> list[dict[str, Any]]:
-    """One form's submissions at or after `since` (they come newest first)."""
-    kept: list[dict[str, Any]] = []
-    path = f"/form-integrations/v1/submissions/forms/{form_id}"
-    for page in api.pages(path, {"limit": api.limit("submissions")}):
-        batch = [_submission(form_id, s) for s in page]
-        kept.extend(s for s in batch if s["submitted_at"] >= since)
-        if any(s["submitted_at"] < since for s in batch):
-            break  # newest first: the rest of this form was loaded before
-    return kept
+def _form_submissions(api: HubSpotApi) -> DltResource:
+    """New submissions of every form. Forms have no time filter and page newest first, so
+    each form keeps its own cursor in the resource state, moved once the form was read down
+    to it: a form the quota cut short keeps its cursor and is read again the next night."""
+
+    @FORM_SUBMISSIONS.resource()
+    def rows() -> Iterator[pa.Table]:
+        state = dlt.current.resource_state()
+        start = _carried_over(state, "submitted_at")
+        stop = api.client.usage.guard(FORM_SUBMISSIONS.name)
+        with stop:
+            form_ids = [
+                f["id"]
+                for page in api.pages("/marketing/v3/forms", {"limit": api.limit("list")})
+                for f in page
+            ]
+        if stop:
+            return
+
+        def pages() -> Iterator[list[dict[str, Any]]]:
+            for form_id in form_ids:
+                name = f"form_{form_id}"
+                cursor = _Cursor.restore(state, name, start, key="conversion_id")
+                path = f"/form-integrations/v1/submissions/forms/{form_id}"
+                for page in stop.pages(api.pages(path, {"limit": api.limit("submissions")})):
+                    batch = [_submission(form_id, s) for s in page]
+                    yield cursor.keep(batch, "submitted_at")
+                    if any(s["submitted_at"] < cursor.since for s in batch):
+                        break  # newest first: the rest of this form was loaded before
+                if stop:
+                    return
+                cursor.save(state, name)
+
+        yield from FORM_SUBMISSIONS.batches(pages())
+
+    return rows
+
+
+def _carried_over(state: dict[str, Any], cursor: str) -> datetime:
+    """The last value of dlt's incremental `cursor`, which these resources used before they
+    kept cursors of their own, so an existing warehouse does not load everything again."""
+    last = ((state.get("incremental") or {}).get(cursor) or {}).get("last_value")
+    return to_timestamp(last) if last is not None else EPOCH
 
 
 def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
@@ -380,21 +476,47 @@ def _submission(form_id: str, submission: dict[str, Any]) -> dict[str, Any]:
 
 
 def _email_events(api: HubSpotApi) -> DltResource:
+    """Email events since the cursor (kept in the resource state). The API serves them
+    newest first, so a night the quota stops has read from the newest event down to some
+    point: the range below it (`created_gap`) is read first the next night, bounded by
+    `endTimestamp`, and only then does the cursor move to that night's newest event."""
+
     @EMAIL_EVENTS.resource()
-    def rows(
-        cursor: dlt.sources.incremental[datetime] = dlt.sources.incremental(
-            "created", initial_value=EPOCH
-        ),
-    ) -> Iterator[pa.Table]:
-        params: dict[str, Any] = {
-            "startTimestamp": _ms(cursor.start_value),
-            "limit": api.limit("events"),
-        }
-        yield from EMAIL_EVENTS.batches(
-            [_email_event(e) for e in page] for page in _event_pages(api, params)
-        )
+    def rows() -> Iterator[pa.Table]:
+        state = dlt.current.resource_state()
+        cursor = _Cursor.restore(state, "created", _carried_over(state, "created"))
+        stop = api.client.usage.guard(EMAIL_EVENTS.name)
+        gap = to_timestamp(state.get("created_gap")) if state.get("created_gap") else None
+        if gap is not None:
+            yield from EMAIL_EVENTS.batches(_new_events(api, cursor, stop, until=gap))
+            if stop:
+                if cursor.oldest is not None:
+                    state["created_gap"] = cursor.oldest.isoformat()
+                return
+            # the gap is closed: all is loaded up to the newest event of the stopped night
+            cursor = _Cursor.restore(state, "created_top")
+            cursor.save(state, "created")
+            for key in ("created_gap", "created_top_since", "created_top_ids"):
+                state.pop(key, None)
+        yield from EMAIL_EVENTS.batches(_new_events(api, cursor, stop))
+        if not stop:
+            cursor.save(state, "created")
+        elif cursor.oldest is not None:  # read from the newest event down to `oldest`
+            cursor.save(state, "created_top")
+            state["created_gap"] = cursor.oldest.isoformat()
 
     return rows
+
+
+def _new_events(
+    api: HubSpotApi, cursor: _Cursor, stop: Any, until: datetime | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the events from the cursor (to `until`, inclusive) not loaded before."""
+    params: dict[str, Any] = {"startTimestamp": _ms(cursor.since), "limit": api.limit("events")}
+    if until is not None:
+        params["endTimestamp"] = _ms(until)
+    for page in stop.pages(_event_pages(api, params)):
+        yield cursor.keep([_email_event(e) for e in page], "created")
 
 
 def _event_pages(api: HubSpotApi, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -431,27 +553,50 @@ def _email_event(event: dict[str, Any]) -> dict[str, Any]:
 def hubspot_source(
     base_url: str = "https://api.hubapi.com",
     access_token: str | None = dlt.secrets.value,
+    client_id: str | None = dlt.secrets.value,
+    client_secret: str | None = dlt.secrets.value,
+    refresh_token: str | None = dlt.secrets.value,
     page_size: int = 1000,
     request_max_attempts: int = 6,
     request_backoff_factor: float = 0.5,
+    usage: ApiUsage | None = None,
 ) -> list[DltResource]:
     """HubSpot marketing objects as incremental merge resources.
 
-    Configure with `SOURCES__HUBSPOT__ACCESS_TOKEN` (a private-app token) and, to point
-    at another server such as the built-in simulator, `SOURCES__HUBSPOT__BASE_URL`.
+    Configure with `SOURCES__HUBSPOT__ACCESS_TOKEN` (a private-app token), or an OAuth
+    app's `SOURCES__HUBSPOT__CLIENT_ID`, `..._CLIENT_SECRET` and `..._REFRESH_TOKEN`; to
+    point at another server such as the built-in simulator, `SOURCES__HUBSPOT__BASE_URL`.
     `page_size` lowers every endpoint's page size (each is capped at the API's maximum);
-    the request settings tune the retries on 429, 5xx and cut-off responses.
+    the request settings tune the retries on 429, 5xx and cut-off responses; `usage` sets
+    the night's quota share and collects the calls spent.
     """
-    token = require(access_token, "hubspot.access_token")
+    auth_hint = "SOURCES__HUBSPOT__ACCESS_TOKEN"
+    token: str | OAuthToken
+    if access_token or not (client_id or client_secret or refresh_token):
+        token = require(access_token, "hubspot.access_token")
+    else:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": require(client_id, "hubspot.client_id"),
+            "client_secret": require(client_secret, "hubspot.client_secret"),
+            "refresh_token": require(refresh_token, "hubspot.refresh_token"),
+        }
+        auth_hint = (
+            "SOURCES__HUBSPOT__CLIENT_ID, SOURCES__HUBSPOT__CLIENT_SECRET and "
+            "SOURCES__HUBSPOT__REFRESH_TOKEN"
+        )
+        token = OAuthToken("HubSpot", base_url.rstrip("/") + "/oauth/v1/token", form, auth_hint)
     api = HubSpotApi(
         ApiClient(
             "HubSpot",
             base_url,
             token,
-            auth_hint="SOURCES__HUBSPOT__ACCESS_TOKEN",
+            auth_hint=auth_hint,
             url_hint="SOURCES__HUBSPOT__BASE_URL",
             max_attempts=request_max_attempts,
             backoff_factor=request_backoff_factor,
+            rules=HubSpotLimits(),
+            usage=usage,
         ),
         page_size=page_size,
     )

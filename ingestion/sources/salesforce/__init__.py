@@ -19,12 +19,17 @@ Decisions:
 - Bulk API 2.0 (`bulk.py`) reads an object's first load and any night whose REST query
   matches more than `bulk_threshold` rows (its `totalSize`); docs/decisions/002.
 - Auth: an access token with its instance URL, or the OAuth2 client-credentials or
-  refresh-token flow against `login_url`.
+  refresh-token flow against `login_url`; a session that ends mid-run
+  (`INVALID_SESSION_ID`) is renewed by that flow and the same request sent again.
+- Limits (`SalesforceLimits`): every call counts against the org's daily allocation
+  (`Sforce-Limit-Info`); at the night's quota share an object stops at a page boundary,
+  its ascending cursor standing on the last page loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +38,8 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, ApiError, ConfigError, require
+from ingestion.sources.api import ApiClient, ConfigError, OAuthToken, require
+from ingestion.sources.limits import ApiUsage, LimitRules, Reading
 from ingestion.sources.records import Table
 from ingestion.sources.salesforce.bulk import BulkQuery, BulkSettings, BulkUnsupported
 
@@ -137,6 +143,45 @@ _NO_DELETED_FLAG = {"User"}
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+class SalesforceLimits(LimitRules):
+    """Salesforce's limits: the org's daily API requests, reported on every answer as
+    `Sforce-Limit-Info: api-usage=used/limit`; `REQUEST_LIMIT_EXCEEDED` refuses a call when
+    they are spent (`TotalRequests`) or when too many long requests run at once."""
+
+    def read(self, response: Any) -> Reading:
+        """The daily quota from `Sforce-Limit-Info`."""
+        match = re.search(r"api-usage=(\d+)/(\d+)", response.headers.get("Sforce-Limit-Info", ""))
+        return Reading(daily=(int(match[1]), int(match[2]))) if match else Reading()
+
+    def retry_wait(self, response: Any) -> float | None:
+        """Too many concurrent long requests: wait for some to finish."""
+        code, message = _error(response)
+        if code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" not in message:
+            return 5.0
+        return None
+
+    def daily_spent(self, response: Any) -> bool:
+        """The org's daily allocation is spent (Salesforce answers that with a 403)."""
+        code, message = _error(response)
+        spent = code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in message
+        return spent and response.status_code == 403
+
+    def session_ended(self, response: Any) -> bool:
+        """The session expired or was revoked: a new token may be asked for."""
+        return _error(response)[0] == "INVALID_SESSION_ID"
+
+
+def _error(response: Any) -> tuple[str, str]:
+    """(errorCode, message) of a Salesforce error answer; empty strings otherwise."""
+    if response.status_code < 400:
+        return "", ""
+    try:
+        first = response.json()[0]
+        return str(first.get("errorCode", "")), str(first.get("message", ""))
+    except (ValueError, LookupError, AttributeError, TypeError):
+        return "", ""
+
+
 def soql_datetime(value: datetime) -> str:
     """A SOQL datetime literal (UTC, whole seconds)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -226,7 +271,11 @@ def _object_resource(
             table.cursor, initial_value=EPOCH, lag=lag, primary_key=table.primary_key
         ),
     ) -> Iterator[pa.Table]:
-        fields, custom = _select_list(api, sobject, table)
+        stop = api.client.usage.guard(table.name)
+        with stop:
+            fields, custom = _select_list(api, sobject, table)
+        if stop:
+            return
         where = f"{table.cursor} >= {soql_datetime(cursor.start_value)}"
         deleted = sobject not in _NO_DELETED_FLAG
         soql = (
@@ -234,7 +283,10 @@ def _object_resource(
         )
         first = None  # the REST query's first page, once asked
         if bulk.settings.enabled and not _first_load(cursor):
-            first = api.open_query(soql, include_deleted=deleted)
+            with stop:
+                first = api.open_query(soql, include_deleted=deleted)
+            if stop:
+                return
         read_in_bulk = False
         if bulk.settings.enabled and (
             first is None or first["totalSize"] > bulk.settings.threshold
@@ -242,20 +294,29 @@ def _object_resource(
             reason = "first load" if first is None else f"{first['totalSize']} rows to read"
             log.info("Salesforce %s: %s, read with Bulk API 2.0", sobject, reason)
             try:
-                yield from bulk.tables(
-                    sobject,
-                    fields,
-                    where,
-                    include_deleted=deleted,
-                    table=table,
-                    custom_types=custom,
+                # A job's results come in no order: the quota may stop the read only before
+                # the job starts; its polls and results sets finish what it began.
+                yield from stop.pages(
+                    bulk.tables(
+                        sobject,
+                        fields,
+                        where,
+                        include_deleted=deleted,
+                        table=table,
+                        custom_types=custom,
+                    )
                 )
                 read_in_bulk = True
             except BulkUnsupported as refused:
                 log.warning("%s; reading %s with the REST query API instead", refused, sobject)
+            if stop:
+                return
         if not read_in_bulk:
-            yield from table.batches(api.query(soql, include_deleted=deleted, first=first))
-        dlt.current.resource_state()[_READ_ONCE] = True
+            # Ascending: dlt's cursor ends on the last row loaded when the quota stops pages.
+            pages = api.query(soql, include_deleted=deleted, first=first)
+            yield from table.batches(stop.pages(pages))
+        if not stop:
+            dlt.current.resource_state()[_READ_ONCE] = True
 
     return rows
 
@@ -267,7 +328,7 @@ def _access(
     client_secret: str | None,
     refresh_token: str | None,
     login_url: str | None,
-) -> tuple[str, str]:
+) -> tuple[str, str | OAuthToken]:
     """(instance URL, access token), from a given token or an OAuth2 flow."""
     if access_token:
         return require(instance_url, "salesforce.instance_url"), access_token
@@ -283,25 +344,16 @@ def _access(
         if refresh_token
         else {"grant_type": "client_credentials"}
     )
-    from dlt.sources.helpers.requests import Client
-
-    response = Client(raise_for_status=False).session.post(
+    token = OAuthToken(
+        "Salesforce",
         login.rstrip("/") + "/services/oauth2/token",
-        data={**grant, "client_id": client_id, "client_secret": client_secret},
+        {**grant, "client_id": client_id, "client_secret": client_secret},
+        "SOURCES__SALESFORCE__CLIENT_ID, SOURCES__SALESFORCE__CLIENT_SECRET and "
+        "SOURCES__SALESFORCE__REFRESH_TOKEN",
     )
-    if response.status_code != 200:
-        raise ApiError(
-            "Salesforce",
-            "POST",
-            response.url,
-            response.status_code,
-            "OAuth token request refused; check SOURCES__SALESFORCE__CLIENT_ID, "
-            "SOURCES__SALESFORCE__CLIENT_SECRET and SOURCES__SALESFORCE__REFRESH_TOKEN",
-        )
-    body = response.json()
-    return body.get("instance_url") or require(instance_url, "salesforce.instance_url"), body[
-        "access_token"
-    ]
+    token()  # the first session also names the org's instance
+    url = token.answer.get("instance_url") or require(instance_url, "salesforce.instance_url")
+    return url, token
 
 
 @dlt.source(name="salesforce", max_table_nesting=0)
@@ -321,6 +373,7 @@ def salesforce_source(
     bulk_threshold: int = 10_000,
     bulk_max_records: int = 50_000,
     bulk_timeout: float = 3600,
+    usage: ApiUsage | None = None,
 ) -> list[DltResource]:
     """Salesforce CRM objects as incremental merge resources, one per sObject.
 
@@ -328,7 +381,8 @@ def salesforce_source(
     or the OAuth2 client settings; `objects` restricts the sObjects loaded; `batch_size`
     sets the query page size; the request settings tune retries. Bulk API 2.0 reads first
     loads and nights of more than `bulk_threshold` rows (`bulk_api=False`: REST only), in
-    results sets of `bulk_max_records`, waiting at most `bulk_timeout` seconds for a job.
+    results sets of `bulk_max_records`, waiting at most `bulk_timeout` seconds for a job;
+    `usage` sets the night's quota share and collects the calls spent.
     """
     bulk_settings = BulkSettings(bulk_api, bulk_threshold, bulk_max_records, bulk_timeout)
     url, token = _access(
@@ -342,6 +396,8 @@ def salesforce_source(
         url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
         max_attempts=request_max_attempts,
         backoff_factor=request_backoff_factor,
+        rules=SalesforceLimits(),
+        usage=usage,
     )
     api = SalesforceApi(client, batch_size=batch_size)
     bulk = BulkQuery(

@@ -125,7 +125,7 @@ class BulkQuery:
         try:
             while True:
                 time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-                info = self.client.request("GET", url)
+                info = self.client.request("GET", url, budgeted=False)
                 state = info.get("state", "")
                 if state == "JobComplete":
                     return
@@ -148,7 +148,9 @@ class BulkQuery:
 
     def _abort(self, sobject: str, job: str) -> None:
         try:
-            self.client.request("PATCH", f"{self.jobs}/{job}", json_body={"state": "Aborted"})
+            self.client.request(
+                "PATCH", f"{self.jobs}/{job}", json_body={"state": "Aborted"}, budgeted=False
+            )
             log.warning("Salesforce %s: Bulk API 2.0 query job %s aborted", sobject, job)
         except ApiError as failed:  # the read's own error matters more
             log.warning("Salesforce %s: could not abort job %s: %s", sobject, job, failed)
@@ -168,8 +170,9 @@ class BulkQuery:
         self, url: str, sobject: str, job: str, params: dict[str, Any], fields: list[str]
     ) -> tuple[Response, pa.Table]:
         for attempt in range(1, SET_ATTEMPTS + 1):
+            # a started job finishes: the night's quota is checked when it is created
             response = self.client.request(
-                "GET", url, params=params, headers={"Accept": "text/csv"}, raw=True
+                "GET", url, params=params, headers={"Accept": "text/csv"}, raw=True, budgeted=False
             )
             expected = int(response.headers.get("Sforce-NumberOfRecords", -1))
             try:
