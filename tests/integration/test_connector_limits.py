@@ -284,3 +284,49 @@ def test_nights_stopped_at_the_quota_resume_and_equal_one_uninterrupted_load(tmp
     assert sorted(stopped) == sorted(uninterrupted)
     for table, rows in uninterrupted.items():
         assert rows and stopped[table] == rows, table
+
+
+# Each HubSpot resource alone, its first night(s) cut short by a small share, the last with
+# room to finish: (resources, page size, calls the first nights may spend, the list API's
+# page size if smaller). The sizes put the cut in the middle of what the resource reads.
+RESOURCE_CASES = {
+    "contacts": (("contacts", "contact_property_history"), 20, [5, 5], None),
+    "contacts_archived": (("contacts",), 20, [15], 2),  # the archived scan read in part
+    "companies": (("companies",), 20, [3], None),
+    "owners": (("owners",), 2, [3], None),  # two lists, six pages: a list read in part
+    "forms": (("forms",), 2, [1], None),
+    "campaigns": (("campaigns",), 2, [2], None),
+    "form_submissions": (("form_submissions",), 10, [15], None),  # a form whole, one in part
+    "email_events": (("email_events",), 100, [5, 5], None),  # a gap, then the gap in part
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESOURCE_CASES))
+def test_a_hubspot_resource_stopped_at_the_quota_keeps_its_cursor_on_what_it_loaded(
+    tmp_path, monkeypatch, case
+):
+    import ingestion.sources.hubspot as hubspot
+
+    resources, page_size, budgets, list_page = RESOURCE_CASES[case]
+    if list_page:
+        monkeypatch.setitem(hubspot.MAX_PAGE, "list", list_page)
+    config = SimulatorConfig(**WORLD, hubspot_daily_limit=1000)
+    nights: list[ApiUsage] = []
+    with SimulatedApis.start(config) as sim:
+        for budget in [*budgets, 1000]:
+            if nights:
+                sim.advance_days(1)
+            nights.append(ApiUsage(quota_share=budget / 1000))
+            source = _hubspot(sim, nights[-1], page_size=page_size)
+            _run("hubspot", source.with_resources(*resources), tmp_path, "stopped")
+        days = len(nights) - 1
+    with SimulatedApis.start(SimulatorConfig(**WORLD)) as reference:
+        reference.advance_days(days)
+        source = _hubspot(reference, ApiUsage(), page_size=page_size)
+        _run("hubspot", source.with_resources(*resources), tmp_path, "once")
+    assert [bool(n.stopped) for n in nights] == [True] * len(budgets) + [False]
+    stopped = _tables(tmp_path, "hubspot", "stopped")
+    uninterrupted = _tables(tmp_path, "hubspot", "once")
+    assert sorted(stopped) == sorted(uninterrupted) == sorted(resources)
+    for table, rows in uninterrupted.items():
+        assert rows and stopped[table] == rows, table
