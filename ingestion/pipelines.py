@@ -21,7 +21,7 @@ file feed writes while its drop folder is empty.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from dlt.extract.source import DltSource
 
 from ingestion.sources.files import files_source
 from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.limits import DEFAULT_QUOTA_SHARE, ApiUsage
 from ingestion.sources.salesforce import salesforce_source
 
 
@@ -48,12 +49,15 @@ class Feed:
     # Parquet also lets the file feed merge the empty table it writes while the drop
     # folder is empty, which dlt cannot do with an empty JSONL file.
     loader_file_format: str = "parquet"
+    # An API with daily limits: its source takes an `ApiUsage` (the night's quota share).
+    metered: bool = False
 
 
 # Destinations that load the feeds' Arrow tables better in another format (see above).
 LOADER_FILE_FORMATS = {"postgres": "csv"}
 PROGRESS_ENV = "LEADBRIDGE_DLT_PROGRESS"
 PROGRESS = ("log", "off", "tqdm", "enlighten", "alive_progress")  # dlt's collectors, or none
+QUOTA_SHARE_ENV = "LEADBRIDGE_QUOTA_SHARE"
 
 
 def loader_file_format(feed: str, pipeline: dlt.Pipeline) -> str:
@@ -65,11 +69,39 @@ def loader_file_format(feed: str, pipeline: dlt.Pipeline) -> str:
 FEEDS: dict[str, Feed] = {
     feed.name: feed
     for feed in (
-        Feed("hubspot", hubspot_source, "HubSpot marketing automation (CRM v3, forms, emails)"),
-        Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API)"),
+        Feed(
+            "hubspot",
+            hubspot_source,
+            "HubSpot marketing automation (CRM v3, forms, emails)",
+            metered=True,
+        ),
+        Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API)", metered=True),
         Feed("files", files_source, "CSV / JSONL / Parquet list exports from the drop folder"),
     )
 }
+
+
+def quota_share(environ: Mapping[str, str] | None = None) -> float:
+    """`$LEADBRIDGE_QUOTA_SHARE`: the share of each system's daily API quota one night may
+    spend, a number in (0, 1] (default 0.5)."""
+    raw = (os.environ if environ is None else environ).get(QUOTA_SHARE_ENV, "")
+    if not raw.strip():
+        return DEFAULT_QUOTA_SHARE
+    try:
+        share = float(raw)
+    except ValueError:
+        share = float("nan")
+    if not 0 < share <= 1:  # also false for NaN
+        raise ValueError(
+            f"{QUOTA_SHARE_ENV}={raw!r}; give the share of the daily API quota one night may "
+            "spend as a number greater than 0 and at most 1, e.g. 0.5"
+        )
+    return share
+
+
+def api_usage(feed: str) -> ApiUsage | None:
+    """A fresh night's `ApiUsage` for a metered feed (None for the others)."""
+    return ApiUsage(quota_share=quota_share()) if FEEDS[feed].metered else None
 
 
 @dataclass(frozen=True)
@@ -89,15 +121,17 @@ def configured_connections(drop_dir: Path) -> Connections | None:
     """Real-account settings from dlt config/env, or None when none are configured.
 
     Leadbridge runs on the built-in simulator unless HubSpot or Salesforce credentials
-    are configured (`SOURCES__HUBSPOT__ACCESS_TOKEN`, `SOURCES__SALESFORCE__ACCESS_TOKEN`
-    or `..._CLIENT_ID`). Configuring one system but not the other is an error, not a
-    silent half-demo: the missing keys are named.
+    are configured (`SOURCES__HUBSPOT__ACCESS_TOKEN` or `..._CLIENT_ID`,
+    `SOURCES__SALESFORCE__ACCESS_TOKEN` or `..._CLIENT_ID`). Configuring one system but not
+    the other is an error, not a silent half-demo: the missing keys are named.
     """
 
     def setting(key: str) -> Any:
         return dlt.secrets.get(f"sources.{key}") or dlt.config.get(f"sources.{key}")
 
-    hubspot_token = setting("hubspot.access_token")
+    hubspot_keys = ("access_token", "client_id", "client_secret", "refresh_token", "base_url")
+    hubspot = {k: setting(f"hubspot.{k}") for k in hubspot_keys}
+    hubspot_token = hubspot["access_token"] or hubspot["client_id"]
     sf_keys = (
         "access_token",
         "client_id",
@@ -112,7 +146,8 @@ def configured_connections(drop_dir: Path) -> Connections | None:
     if not hubspot_token:
         raise ValueError(
             "Salesforce is configured but HubSpot is not: set "
-            "SOURCES__HUBSPOT__ACCESS_TOKEN (and SOURCES__HUBSPOT__BASE_URL if "
+            "SOURCES__HUBSPOT__ACCESS_TOKEN, or the OAuth app's SOURCES__HUBSPOT__CLIENT_ID, "
+            "..._CLIENT_SECRET and ..._REFRESH_TOKEN (and SOURCES__HUBSPOT__BASE_URL if "
             "not api.hubapi.com)"
         )
     if not (salesforce["access_token"] or salesforce["client_id"]):
@@ -121,11 +156,8 @@ def configured_connections(drop_dir: Path) -> Connections | None:
             "SOURCES__SALESFORCE__INSTANCE_URL and SOURCES__SALESFORCE__ACCESS_TOKEN "
             "(or the OAuth client settings)"
         )
-    hubspot: dict[str, Any] = {"access_token": hubspot_token}
-    if setting("hubspot.base_url"):
-        hubspot["base_url"] = setting("hubspot.base_url")
     return Connections(
-        hubspot=hubspot,
+        hubspot={k: v for k, v in hubspot.items() if v},
         salesforce={k: v for k, v in salesforce.items() if v},
         files={
             "drop_dir": str(setting("files.drop_dir") or drop_dir),

@@ -25,6 +25,8 @@ EXAMPLE_QUERY = (
 )
 # The files step's materialization metadata: [{"file", "reason", "moved_to"}, ...].
 REJECTED_FILES = "rejected_files"
+# A metered feed's materialization metadata: `ApiUsage.as_metadata()` of its night.
+API_USAGE = "api_usage"
 # A failed step's line is one line; a longer cause is cut here.
 CAUSE_CHARS = 400
 DBT_ERRORS = "Errors parsed from dbt logs:"  # dagster-dbt's failure description
@@ -62,12 +64,65 @@ class RunSummary:
     # The run whose publication stands because this night's inputs were the same
     # (orchestration/inputs.py): nothing was built or published, by design.
     unchanged_since: str | None = None
+    # Per metered feed: the API calls its night spent, its quota share, whether it stopped
+    # at the quota and which resources did (`ApiUsage.as_metadata()`).
+    api_usage: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def records_per_call(self, feed: str) -> float | None:
+        """Rows loaded per API call of `feed` this night."""
+        calls = self.api_usage.get(feed, {}).get("api_calls") or 0
+        rows = sum(n for table, n in self.rows_loaded.items() if table.startswith(f"{feed}."))
+        return rows / calls if calls else None
+
+    def stopped_at_quota(self) -> list[str]:
+        """The feeds whose night stopped at the quota share."""
+        return [feed for feed, usage in self.api_usage.items() if usage.get("stopped_at_quota")]
+
+    def api_lines(self) -> list[str]:
+        """One line per metered feed: calls, records per call, quota share, a quota stop."""
+        lines = []
+        for feed, usage in sorted(self.api_usage.items()):
+            per_call, share = self.records_per_call(feed), usage.get("quota_share_used")
+            line = (
+                f"  {feed}: {usage.get('api_calls', 0)} calls, "
+                + (f"{per_call:.1f} records per call, " if per_call is not None else "")
+                + (
+                    f"{share:.2%} of the daily limit of {usage.get('daily_limit')}"
+                    if share is not None
+                    else "no daily limit reported"
+                )
+                + f", {usage.get('paced_seconds', 0):.1f} s paced"
+            )
+            if usage.get("stopped_at_quota"):
+                line += (
+                    f"; STOPPED at the quota share ({usage.get('quota_share', 0):.0%}): "
+                    f"{', '.join(usage.get('stopped_resources') or [])} loaded in part, "
+                    "the next night resumes them"
+                )
+            lines.append(line)
+        return ["API use:", *lines] if lines else []
 
     def tags(self) -> dict[str, str]:
         """The summary as run tags: shown on the run's page and in the runs list of the
         Dagster UI, and filterable there (e.g. `leadbridge/published: no`)."""
         failed = [name for name, _ in self.checks_failed]
+        feeds = sorted(self.api_usage)
+        per_call = {f: self.records_per_call(f) for f in feeds}
+        shares = {f: self.api_usage[f].get("quota_share_used") for f in feeds}
         return {
+            "leadbridge/api_calls": ", ".join(
+                f"{f} {self.api_usage[f].get('api_calls', 0)}" for f in feeds
+            )
+            or "none",
+            "leadbridge/records_per_call": ", ".join(
+                f"{f} {per_call[f]:.1f}" for f in feeds if per_call[f] is not None
+            )
+            or "none",
+            "leadbridge/quota_used": ", ".join(
+                f"{f} {shares[f]:.2%}" for f in feeds if shares[f] is not None
+            )
+            or "none",
+            "leadbridge/stopped_at_quota": ", ".join(self.stopped_at_quota()) or "none",
             "leadbridge/rows_loaded": str(sum(self.rows_loaded.values())),
             "leadbridge/models_built": str(len(self.models_built)),
             "leadbridge/checks": f"{len(self.checks_passed)} passed, {len(failed)} failed",
@@ -99,6 +154,7 @@ class RunSummary:
             + (f" (moved to {item['moved_to']})" if item.get("moved_to") else "")
             for item in self.rejected_files
         ]
+        lines += self.api_lines()
         lines += [
             f"dbt models built: {len(self.models_built)}",
             f"checks: {len(self.checks_passed)} passed, {len(self.checks_failed)} failed",
@@ -218,6 +274,9 @@ def summarize(
             for item in _rejected_files(metadata.get(REJECTED_FILES)):
                 if item not in summary.rejected_files:
                     summary.rejected_files.append(item)
+            usage = _json(metadata.get(API_USAGE))
+            if isinstance(usage, dict):
+                summary.api_usage[key[0]] = usage
             if tuple(key) == PUBLISHED_KEY:
                 summary.published = {k: getattr(v, "value", v) for k, v in metadata.items()}
             elif "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
@@ -384,15 +443,21 @@ def _failed_rows(metadata: Mapping[str, Any]) -> Any:
     return None
 
 
-def _rejected_files(value: Any) -> list[dict[str, Any]]:
-    """The `rejected_files` metadata as a list of dicts, whether it came as JSON metadata,
-    as a JSON text or not at all; anything else is ignored."""
+def _json(value: Any) -> Any:
+    """A JSON metadata value (or its text) as Python; None where it is not JSON."""
     raw = getattr(value, "value", value)
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            return json.loads(raw)
         except ValueError:
-            return []
+            return None
+    return raw
+
+
+def _rejected_files(value: Any) -> list[dict[str, Any]]:
+    """The `rejected_files` metadata as a list of dicts, whether it came as JSON metadata,
+    as a JSON text or not at all; anything else is ignored."""
+    raw = _json(value)
     if isinstance(raw, dict):
         raw = [raw]
     if not isinstance(raw, list):

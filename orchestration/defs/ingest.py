@@ -18,6 +18,11 @@ packages) before each run and dlt restores it from the warehouse, where it is co
 together with the data it describes. The assets are the `multi_asset` that `@dlt_assets`
 builds, spelled out because dagster-dlt 0.29's decorator takes no retry policy.
 
+A metered feed (an API with daily limits) gets a fresh `ApiUsage` each run: its quota share
+(`LEADBRIDGE_QUOTA_SHARE`) and what the night spent, put on every materialization of the
+feed (`api_usage`), with `stopped_at_quota` on the tables whose resource ended early. A
+quota stop is not a failure: what was loaded stays, and dbt and the checks go on.
+
 After its load each step pseudonymizes again the people erased earlier whose records the
 source sent again (orchestration.erasure), so erased data never reaches a check or a model.
 Files the file source set aside are logged as warnings and listed in the `rejected_files`
@@ -36,9 +41,10 @@ from dlt import Pipeline
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema.exceptions import SchemaException
 
-from ingestion.pipelines import FEEDS, loader_file_format, make_pipeline
+from ingestion.pipelines import FEEDS, api_usage, loader_file_format, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.files import REJECTED_FILES, rejected_files
+from ingestion.sources.limits import ApiUsage, QuotaReached
 from orchestration.defs.freshness import source_freshness_policies
 from orchestration.defs.resources import SourceSystems, Warehouse
 from orchestration.defs.transform import DBT_PROJECT
@@ -67,9 +73,14 @@ def _is_permanent(error: BaseException) -> bool:
     for cause in _chain(error):
         # a refused schema contract, a terminally failed load job, text in another encoding:
         # the same data fails again
+        # ... and a spent quota is spent until tomorrow
         if isinstance(
             cause,
-            ConfigError | SchemaException | DestinationTerminalException | UnicodeDecodeError,
+            ConfigError
+            | SchemaException
+            | DestinationTerminalException
+            | UnicodeDecodeError
+            | QuotaReached,
         ):
             return True
         if isinstance(cause, ApiError):
@@ -131,7 +142,9 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         warehouse: Warehouse,
         sources: SourceSystems,
     ) -> Iterator[Any]:
-        source = FEEDS[feed].make_source(**sources.connections.for_feed(feed))
+        usage = api_usage(feed)
+        settings = sources.connections.for_feed(feed)
+        source = FEEDS[feed].make_source(**settings, **({"usage": usage} if usage else {}))
         engine = warehouse.engine
         pipeline = make_pipeline(
             feed, warehouse.file, engine.pipelines_dir, engine.dlt_destination()
@@ -142,17 +155,23 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             f"{engine.location} ({file_format} files)"
         )
         try:
-            for event in dlt.run(
-                context=context,
-                dlt_source=source,
-                dlt_pipeline=pipeline,
-                loader_file_format=file_format,
-            ):
-                yield _with_rejected_files(context, pipeline, event)
+            # dagster-dlt reports once the whole load is done, so the usage is final here
+            events = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=source,
+                    dlt_pipeline=pipeline,
+                    loader_file_format=file_format,
+                )
+            )
         except Exception as error:
             if _is_permanent(error):
                 raise dg.Failure(description=f"{feed}: {error}", allow_retries=False) from error
             raise
+        if usage is not None:
+            _log_usage(context, feed, usage)
+        for event in events:
+            yield _with_api_usage(usage, _with_rejected_files(context, pipeline, event))
         # Inside the step, so no check or model reads an erased person's new rows first.
         erased = reapply_after_load(engine, DBT_PROJECT.manifest_path, feed)
         if erased:
@@ -162,6 +181,38 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             )
 
     return _assets
+
+
+API_USAGE = "api_usage"  # metadata key of a metered feed's `ApiUsage.as_metadata()`
+STOPPED_AT_QUOTA = "stopped_at_quota"
+
+
+def _log_usage(context: dg.AssetExecutionContext, feed: str, usage: ApiUsage) -> None:
+    figures = usage.as_metadata()
+    share = figures["quota_share_used"]
+    context.log.info(
+        f"{feed}: {usage.calls} API calls, {usage.refused} refused by a limit, "
+        f"{usage.paced_seconds:.1f} s paced"
+        + (f", {share:.2%} of the daily limit of {usage.daily_limit}" if share is not None else "")
+    )
+    if usage.stopped_at_quota:
+        context.log.warning(
+            f"{feed}: stopped at the night's quota share ({usage.quota_share:.0%}); "
+            f"{', '.join(usage.stopped)} loaded only in part, the next night resumes them"
+        )
+
+
+def _with_api_usage(usage: ApiUsage | None, event: dg.MaterializeResult) -> dg.MaterializeResult:
+    """A materialization with its feed's API usage and whether its table stopped early."""
+    if usage is None:
+        return event
+    table = event.asset_key.path[-1]
+    metadata = {
+        **(event.metadata or {}),
+        API_USAGE: dg.MetadataValue.json(usage.as_metadata()),
+        STOPPED_AT_QUOTA: dg.MetadataValue.bool(table in usage.stopped),
+    }
+    return event._replace(metadata=metadata)
 
 
 def _with_rejected_files(

@@ -56,3 +56,36 @@ def test_every_feed_is_its_own_dataset_and_the_file_name_may_not_clash(tmp_path)
         make_pipeline("hubspot", tmp_path / "hubspot.duckdb", tmp_path / "p")
     with pytest.raises(ValueError, match="unknown feed 'marketo'"):
         make_pipeline("marketo", tmp_path / "w.duckdb", tmp_path / "p")
+
+
+def test_a_hubspot_oauth_app_counts_as_configured_and_its_settings_are_passed_on(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__HUBSPOT__CLIENT_ID", "app-id")
+    monkeypatch.setenv("SOURCES__HUBSPOT__CLIENT_SECRET", "app-secret")
+    monkeypatch.setenv("SOURCES__HUBSPOT__REFRESH_TOKEN", "refresh-1")
+    monkeypatch.setenv("SOURCES__SALESFORCE__INSTANCE_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("SOURCES__SALESFORCE__ACCESS_TOKEN", "00D-token")
+    connections = configured_connections(tmp_path)
+    assert connections.for_feed("hubspot") == {
+        "client_id": "app-id",
+        "client_secret": "app-secret",
+        "refresh_token": "refresh-1",
+    }
+
+
+@pytest.mark.parametrize(("raw", "share"), [(None, 0.5), ("", 0.5), ("0.25", 0.25), ("1", 1.0)])
+def test_the_quota_share_is_read_from_leadbridge_quota_share(raw, share):
+    from ingestion.pipelines import QUOTA_SHARE_ENV, api_usage, quota_share
+
+    environ = {} if raw is None else {QUOTA_SHARE_ENV: raw}
+    assert quota_share(environ) == share
+    assert api_usage("files") is None
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "-0.1", "half", "nan"])
+def test_a_quota_share_outside_zero_to_one_is_refused_naming_the_setting(raw):
+    from ingestion.pipelines import quota_share
+
+    with pytest.raises(ValueError, match=f"LEADBRIDGE_QUOTA_SHARE='{raw}'.*greater than 0"):
+        quota_share({"LEADBRIDGE_QUOTA_SHARE": raw})

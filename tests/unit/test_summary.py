@@ -310,3 +310,53 @@ def test_files_set_aside_are_listed_and_counted_whatever_form_the_metadata_took(
     lines = summary.render().splitlines()
     assert "  set aside leads_2026-11-01.csv: no header row (moved to rejected/a.csv)" in lines
     assert "  set aside members.csv: column `email` missing (moved to rejected/b.csv)" in lines
+
+
+def _usage(system, calls, limit, stopped=()):
+    return dg.MetadataValue.json(
+        {
+            "system": system,
+            "api_calls": calls,
+            "refused_calls": 0,
+            "paced_seconds": 1.25,
+            "token_fetches": 0,
+            "daily_limit": limit,
+            "quota_share": 0.5,
+            "quota_share_used": calls / limit,
+            "stopped_at_quota": bool(stopped),
+            "stopped_resources": list(stopped),
+        }
+    )
+
+
+def test_api_use_per_system_and_a_quota_stop_are_reported_in_lines_and_tags():
+    hubspot = _usage("HubSpot", 40, 1000, stopped=["contacts", "email_events"])
+    salesforce = _usage("Salesforce", 20, 100_000)
+    summary = _summary(
+        _materialization(["hubspot", "contacts"], rows_loaded=300, api_usage=hubspot),
+        _materialization(["hubspot", "owners"], rows_loaded=100, api_usage=hubspot),
+        _materialization(["salesforce", "lead"], rows_loaded=1000, api_usage=salesforce),
+        _materialization(["files", "list_imports"], rows_loaded=5, dataset_name="files"),
+        success=True,
+    )
+    assert summary.api_lines() == [
+        "API use:",
+        "  hubspot: 40 calls, 10.0 records per call, 4.00% of the daily limit of 1000, 1.2 s "
+        "paced; STOPPED at the quota share (50%): contacts, email_events loaded in part, the "
+        "next night resumes them",
+        "  salesforce: 20 calls, 50.0 records per call, 0.02% of the daily limit of 100000, "
+        "1.2 s paced",
+    ]
+    assert set(summary.api_lines()) <= set(summary.render().splitlines())
+    tags = summary.tags()
+    assert tags["leadbridge/api_calls"] == "hubspot 40, salesforce 20"
+    assert tags["leadbridge/records_per_call"] == "hubspot 10.0, salesforce 50.0"
+    assert tags["leadbridge/quota_used"] == "hubspot 4.00%, salesforce 0.02%"
+    assert tags["leadbridge/stopped_at_quota"] == "hubspot"
+
+
+def test_a_night_without_metered_feeds_tags_no_api_use():
+    summary = _summary(_materialization(["files", "x"], rows_loaded=5, dataset_name="files"))
+    assert summary.api_lines() == []
+    assert summary.tags()["leadbridge/stopped_at_quota"] == "none"
+    assert summary.tags()["leadbridge/api_calls"] == "none"
