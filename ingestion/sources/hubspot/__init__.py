@@ -24,7 +24,7 @@ Decisions:
   load are typed and built; the history transformer reads the ids off the Arrow table.
 - Limits (`HubSpotLimits`): paced under the burst window and search's 4/s; at the night's
   quota only the ascending search moves its cursor part-way, other resources only when
-  read to the end (docs/decisions/002-vendor-limits.md). OAuth tokens renew by TTL.
+  read to the end (docs/decisions/003-vendor-limits.md). OAuth tokens renew by TTL.
 """
 
 from __future__ import annotations
