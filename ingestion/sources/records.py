@@ -126,13 +126,15 @@ class Table:
 
         Hints are keyed by the API's field names, as the data is: dlt normalises both the
         same way, so they meet the same column (and the incremental cursor's own hint).
+        `nullable` is spelled out as the Arrow fields carry it: a table created from these
+        hints before its first page (the empty table) then takes that page under the frozen
+        `data_type` contract, whichever dlt handles first.
         """
         hints: dict[str, dict[str, Any]] = {}
         all_types = {f: self.type_of(f) for f in self.fields} | self.extra_columns
         for api_field, data_type in all_types.items():
-            hints[api_field] = {"name": api_field, "data_type": data_type}
-            if api_field in self.primary_key:
-                hints[api_field]["nullable"] = False
+            nullable = api_field not in self.primary_key
+            hints[api_field] = {"name": api_field, "data_type": data_type, "nullable": nullable}
         return hints
 
     def _hints(self) -> dict[str, Any]:

@@ -23,7 +23,11 @@ def test_declare_rejects_an_unknown_type():
 def test_hints_are_keyed_like_the_data_and_key_columns_are_not_nullable():
     table = Table.declare("lead", "Id, SystemModstamp:timestamp", primary_key=("Id",))
     hints = table.column_hints()
-    assert hints["SystemModstamp"] == {"name": "SystemModstamp", "data_type": "timestamp"}
+    assert hints["SystemModstamp"] == {
+        "name": "SystemModstamp",
+        "data_type": "timestamp",
+        "nullable": True,
+    }
     assert hints["Id"] == {"name": "Id", "data_type": "text", "nullable": False}
 
 
