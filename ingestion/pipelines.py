@@ -75,7 +75,12 @@ FEEDS: dict[str, Feed] = {
             "HubSpot marketing automation (CRM v3, forms, emails)",
             metered=True,
         ),
-        Feed("salesforce", salesforce_source, "Salesforce CRM (REST query API)", metered=True),
+        Feed(
+            "salesforce",
+            salesforce_source,
+            "Salesforce CRM (REST query API, Bulk API 2.0)",
+            metered=True,
+        ),
         Feed("files", files_source, "CSV / JSONL / Parquet list exports from the drop folder"),
     )
 }
