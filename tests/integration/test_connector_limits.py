@@ -330,3 +330,34 @@ def test_a_hubspot_resource_stopped_at_the_quota_keeps_its_cursor_on_what_it_loa
     assert sorted(stopped) == sorted(uninterrupted) == sorted(resources)
     for table, rows in uninterrupted.items():
         assert rows and stopped[table] == rows, table
+
+
+# -- Salesforce Bulk API 2.0 jobs (results in no order) within the quota ---------------------
+
+
+def test_a_bulk_job_begun_within_the_quota_is_finished_and_its_object_lands_whole(tmp_path):
+    with SimulatedApis.start(SimulatorConfig(**WORLD, salesforce_daily_limit=1000)) as sim:
+        usage = ApiUsage(quota_share=3 / 1000)  # describe and create a job; then no more
+        _run("salesforce", _salesforce(sim, usage, objects=["Task", "Lead"]), tmp_path)
+        jobs = [r for r in sim.requests.matching("/jobs/query") if r.method == "POST"]
+        tasks = len(sim.expected("salesforce.Task", include_deleted=True))
+    assert len(jobs) == 1 and "FROM Task" in jobs[0].json["query"]
+    assert usage.calls > 3 and usage.stopped == ["lead"]  # the job's polls and results
+    assert _count(tmp_path, "salesforce.task") == tasks
+    assert _count(tmp_path, "salesforce.lead") == 0
+
+
+def test_the_daily_limit_spent_in_the_middle_of_a_bulk_job_fails_the_load_keeping_nothing(
+    tmp_path,
+):
+    with SimulatedApis.start(SimulatorConfig(**WORLD, salesforce_daily_limit=3)) as sim:
+        usage = ApiUsage(quota_share=1.0)
+        with pytest.raises(Exception, match="spent before work already begun could finish"):
+            _run("salesforce", _salesforce(sim, usage, objects=["Task"]), tmp_path)
+        statuses = sim.requests.statuses("salesforce")
+    # REQUEST_LIMIT_EXCEEDED for the job's first poll (the third call), then for its abort
+    assert statuses == {200: 3, 403: 2}
+    pipeline = make_pipeline("salesforce", tmp_path / "w.duckdb", tmp_path / "pipelines_w")
+    assert "task" not in (pipeline.state.get("sources") or {}).get("salesforce", {}).get(
+        "resources", {}
+    )
