@@ -127,17 +127,20 @@ def test_other_clients_use_of_the_burst_window_is_read_from_the_headers_and_wait
 # -- refusals that come anyway are waited out ------------------------------------------------
 
 
-def test_a_forced_429_is_retried_after_its_retry_after_and_the_load_completes(tmp_path):
+def test_a_forced_429_is_retried_after_its_retry_after_and_the_load_completes(
+    tmp_path, monkeypatch
+):
+    sleep, waits = time.sleep, []
+    monkeypatch.setattr(time, "sleep", lambda s: waits.append(s) or sleep(s))
     with SimulatedApis.start(SimulatorConfig(**WORLD)) as sim:
-        sim.faults.rate_limit(count=2, retry_after=1, path_contains="/crm/v3/owners")
+        # a SECONDLY body (its policy alone would wait 1 s) with a longer Retry-After
+        sim.faults.rate_limit(count=2, retry_after=2, path_contains="/crm/v3/owners")
         usage = ApiUsage()
-        started = time.monotonic()
         _run("hubspot", _hubspot(sim, usage), tmp_path)
-        seconds = time.monotonic() - started
         refused = sim.requests.statuses("hubspot").get(429, 0)
         owners = len(sim.expected("hubspot.owners", include_deleted=True))
     assert refused == 2 and usage.refused == 2
-    assert seconds >= 2  # one second each, as Retry-After said
+    assert [w for w in waits if w >= 1] == [2.0, 2.0]  # as Retry-After said, each time
     assert _count(tmp_path, "hubspot.owners") == owners
 
 
