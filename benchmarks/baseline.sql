@@ -1437,4 +1437,4 @@ select
     cast(canonical_stage as varchar) as canonical_stage,
     cast(event_detail as varchar) as event_detail
 from unioned
-where person_id is not null and occurred_at is not null;
+where person_id is not null and occurred_at <= getvariable('now_ts');

@@ -548,8 +548,16 @@ def test_scheduled_meetings_and_open_tasks_are_not_history_until_they_happen(bui
                     '2026-01-22 10:00:00+00', '1767225600.3', 'sched-2')""",
             [task, L5, U1],
         )
+        # an email opened while the night loads: stamped after the night it is loaded in
+        con.execute(
+            """insert into hubspot.email_events (id, type, recipient, email_campaign_id,
+                created, url, subscription_status, portal_id, app_id, _dlt_load_id, _dlt_id)
+            values ('late-open', 'OPEN', 'erin@zeta.com', 300000,
+                    '2026-01-23 15:05:00+00', null, null, 1, 1, '1767225600.3', 'sched-3')"""
+        )
     finally:
         con.close()
+    late_open = "select count(*) from marts.fct_lead_events where source_record_id = 'late-open'"
     scheduled_rows = f"""select count(*) from marts.fct_lead_events
         where source_record_id in ('{meeting}', '{task}')"""
     erin_handoffs = f"""select handoff_at, first_touch_record_id, sla_status from marts.fct_sla
@@ -561,12 +569,14 @@ def test_scheduled_meetings_and_open_tasks_are_not_history_until_they_happen(bui
         "--select",
         "stg_salesforce__events+",
         "stg_salesforce__tasks+",
+        "stg_hubspot__email_events+",
         "--exclude-resource-type",
         "unit_test",
     ]
 
     run_dbt(build, copy, work)  # the night of AS_OF (2026-01-23 15:00)
     assert query(copy, scheduled_rows) == [(0,)]
+    assert query(copy, late_open) == [(0,)]  # the next night's
     assert [row[1:] for row in query(copy, erin_handoffs)] == [
         (sfid("00T", 5), "met"),
         (None, "open"),
@@ -583,6 +593,7 @@ def test_scheduled_meetings_and_open_tasks_are_not_history_until_they_happen(bui
         (meeting, "meeting", None, datetime(2026, 1, 26, 15, 0)),
     ]
     assert query(copy, erin_handoffs)[1][1] == meeting
+    assert query(copy, late_open) == [(1,)]
     assert query(copy, queue) == []
 
 

@@ -310,7 +310,9 @@ select
     cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint
 from unioned
 inner join {{ ref('int_lead_events__person_fingerprints') }} as fingerprints on unioned.person_id = fingerprints.person_id
-where unioned.occurred_at is not null
+-- history up to the night: a row stamped after it (written while the night loads, or
+-- on a re-run of an older night) waits for the night it belongs to
+where unioned.occurred_at <= {{ leadbridge_now() }}
 {% if is_incremental() %}
     -- the replaced window, and the whole history of the rebuilt people
     and (
