@@ -104,16 +104,21 @@ def test_a_normal_night_gets_no_429_while_search_runs_at_four_a_second(tmp_path)
     assert salesforce.daily_limit == 100_000 and salesforce.share_used == salesforce.calls / 1e5
 
 
+def _other_client_calls(sim: SimulatedApis, calls: int) -> None:
+    """Calls another integration of the same HubSpot account makes in the burst window."""
+    for _ in range(calls):
+        requests.get(
+            sim.hubspot_base_url + "/crm/v3/owners",
+            headers={"Authorization": f"Bearer {sim.token}"},
+            timeout=10,
+        )
+
+
 def test_other_clients_use_of_the_burst_window_is_read_from_the_headers_and_waited_for(
     tmp_path,
 ):
     with SimulatedApis.start(SimulatorConfig(**WORLD, hubspot_tier="starter")) as sim:
-        for _ in range(95):  # another integration of the account, 95 of its 100 per 10 s
-            requests.get(
-                sim.hubspot_base_url + "/crm/v3/owners",
-                headers={"Authorization": f"Bearer {sim.token}"},
-                timeout=10,
-            )
+        _other_client_calls(sim, 95)  # another integration: 95 of the 100 per 10 s
         sim.requests.clear()
         usage = ApiUsage()
         _run("hubspot", _hubspot(sim, usage), tmp_path)
@@ -146,12 +151,7 @@ def test_a_forced_429_is_retried_after_its_retry_after_and_the_load_completes(
 
 def test_an_exhausted_burst_window_is_waited_out_by_its_policy_and_the_load_completes(tmp_path):
     with SimulatedApis.start(SimulatorConfig(**WORLD, hubspot_tier="starter")) as sim:
-        for _ in range(100):  # the account's whole window, spent by another client
-            requests.get(
-                sim.hubspot_base_url + "/crm/v3/owners",
-                headers={"Authorization": f"Bearer {sim.token}"},
-                timeout=10,
-            )
+        _other_client_calls(sim, 100)  # the account's whole window, spent by another client
         sim.requests.clear()
         usage = ApiUsage()
         _run("hubspot", _hubspot(sim, usage), tmp_path)
