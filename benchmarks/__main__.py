@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report
+from benchmarks import limits, report
 from benchmarks.memory import RssSampler
 
 HERE = Path(__file__).resolve().parent
@@ -104,12 +104,18 @@ def main(argv: list[str] | None = None) -> int:
             results["scales"][label] = outcome
             stages += outcome["stages"]
             _write(args.out, results, stages, started)  # keep what ran if a later scale dies
-    results["targets"] = report.targets(results)
+    full_1m = (results["scales"].get("1m") or {}).get("runs", {}).get("full")
+    results["api_limits"] = limits.lines_for(results)
+    results["targets"] = report.targets(results) + limits.targets(
+        results, full_1m["wall_s"] if full_1m and full_1m["success"] else None
+    )
     _write(args.out, results, stages, started)
     print()
     print(report.stage_table(stages))
     print()
     print(report.comparison_table(results))
+    print()
+    print(limits.table(results))
     print()
     print(report.target_table(results["targets"]))
     print(f"\nJSON: {args.out}")

@@ -20,6 +20,7 @@ subtracted too. `step_overhead_s` additionally reports wall − Σ all step dura
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 import dagster as dg
 
 from benchmarks.memory import RssSampler
+from orchestration.summary import API_USAGE
 
 FEED_NAMES = ("hubspot", "salesforce", "files")
 WAREHOUSE_JOB = "bench_warehouse"
@@ -63,6 +65,8 @@ class NightlyRun:
     errors: list[str] = field(default_factory=list)
     published_rows: int | None = None
     dbt: dict[str, Any] | None = None
+    api_usage: dict[str, dict[str, Any]] = field(default_factory=dict)  # the product's count
+    api: dict[str, dict[str, int]] = field(default_factory=dict)  # the simulator's count
 
     @property
     def wall(self) -> float:
@@ -153,6 +157,11 @@ def run_job(
                 run.errors.append(f"{event.step_key}: {error.message.strip()[:400]}")
         elif event.is_step_materialization:
             mat = event.step_materialization_data.materialization
+            usage = getattr(mat.metadata.get(API_USAGE), "value", None)
+            if usage is not None:
+                run.api_usage[mat.asset_key.path[0]] = (
+                    json.loads(usage) if isinstance(usage, str) else usage
+                )
             if mat.asset_key.path == ["published", "marts"]:
                 value = mat.metadata.get("dagster/row_count")
                 run.published_rows = int(value.value) if value is not None else None
@@ -279,7 +288,6 @@ def dbt_breakdown(run_id: str) -> dict[str, Any] | None:
     per resource type, and for the models and seeds the five core marts depend on
     (what the baseline computes), which is the fairer comparison with the baseline.
     """
-    import json
 
     from benchmarks.baseline import CORE_MARTS
     from orchestration.paths import DBT_PROJECT_DIR

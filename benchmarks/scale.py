@@ -27,7 +27,7 @@ from typing import Any
 
 import dagster as dg
 
-from benchmarks import baseline, tiling
+from benchmarks import baseline, limits, tiling
 from benchmarks.memory import RssSampler
 from benchmarks.nightly import (
     WAREHOUSE_JOB,
@@ -103,8 +103,12 @@ def _run_three(
     advance: Any,
     raw_total: Any,
     stages: list[dict[str, Any]],
+    api_calls: Any = None,
 ) -> dict[str, NightlyRun]:
-    """Full, incremental (after `advance()` returns the night) and no-change runs."""
+    """Full, incremental (after `advance()` returns the night) and no-change runs.
+
+    `api_calls()`, where the sources are served, returns (and forgets) the calls the
+    vendors counted since it was last called."""
     home = work / "dagster_home"
     home.mkdir(exist_ok=True)
     instance = dg.DagsterInstance.local_temp(
@@ -120,7 +124,11 @@ def _run_three(
         if name == "incremental":
             as_of = advance(work)
         print(f"[{scale}] nightly run: {name} (as of {as_of})", flush=True)
+        if api_calls is not None:
+            api_calls()  # forget the calls of the night before
         run = run_job(defs, job, instance, as_of, pipelines)
+        if api_calls is not None:
+            run.api = api_calls()
         runs[name] = run
         rows = stage_rows(run, sampler)
         total = raw_total()
@@ -210,10 +218,17 @@ def http_scale(people: int, seed: int, work: Path, sampler: RssSampler) -> dict[
             advance,
             lambda: sum(raw_counts(work / WAREHOUSE).values()),
             stages,
+            api_calls=lambda: _take_calls(sim),
         )
     finally:
         sim.stop()
     return _finish(scale, people, work, runs, stages, sampler, deviation)
+
+
+def _take_calls(sim: Any) -> dict[str, dict[str, int]]:
+    calls = limits.count_calls(list(sim.requests))
+    sim.requests.clear()
+    return calls
 
 
 def _finish(
@@ -243,6 +258,8 @@ def _finish(
                     for f, t in r.dlt.items()
                 },
                 "dbt": r.dbt,
+                "api": r.api,
+                "api_usage": r.api_usage,
                 "failed_steps": r.failed_steps,
                 "errors": r.errors,
                 "slowest_steps": sorted(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 HUBSPOT_TIERS = {
     "free": (100, 250_000),
     "starter": (100, 250_000),
-    "professional": (190, 625_000),
+    "professional": (190, 650_000),  # changelog "Increasing our API limits"
     "enterprise": (190, 1_000_000),
 }
 HUBSPOT_BURST_SECONDS = 10.0

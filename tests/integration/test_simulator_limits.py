@@ -53,12 +53,12 @@ def _rate_headers(response: requests.Response) -> dict[str, str]:
 
 
 def test_hubspot_answers_carry_the_documented_headers_and_search_answers_none():
-    with _start() as sim:  # the default tier: Professional, 190 per 10 s, 625,000 a day
+    with _start() as sim:  # the default tier: Professional, 190 per 10 s, 650,000 a day
         first, second = _owners(sim), _owners(sim)
         search = _search(sim)
     assert _rate_headers(first) == {
-        "X-HubSpot-RateLimit-Daily": "625000",
-        "X-HubSpot-RateLimit-Daily-Remaining": "624999",
+        "X-HubSpot-RateLimit-Daily": "650000",
+        "X-HubSpot-RateLimit-Daily-Remaining": "649999",
         "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
         "X-HubSpot-RateLimit-Max": "190",
         "X-HubSpot-RateLimit-Remaining": "189",
