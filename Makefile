@@ -62,7 +62,7 @@ test: manifest lint
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-# Benchmark (issue 6, benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
+# Benchmark (benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
 bench: manifest
 	$(VENV)/bin/python -m benchmarks $(ARGS)
 

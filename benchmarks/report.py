@@ -83,7 +83,7 @@ def _largest(results: dict[str, Any], prefer: str = "1m") -> str | None:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of issue 6: measured figure, limit, pass/fail (n/a when not measured).
+    """Each scale target: measured figure, limit, pass/fail (n/a when not measured).
 
     A target stated "at 1M" is judged only on the 1M scale; when 1M did not run the
     figure of the largest scale that ran is shown, marked, and the target is `n/a`.
