@@ -34,7 +34,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
+from simulator import SimulatedApis, SimulatorConfig
 from tests.e2e.support import (
     check_metadata,
     failed_checks,

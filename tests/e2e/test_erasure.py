@@ -21,11 +21,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from orchestration.engine import Engine
 from orchestration.erase import erase, main
 from orchestration.erasure import email_hash, pseudonymous_email
 from orchestration.paths import DBT_PROJECT_DIR
+from simulator import SimulatedApis, SimulatorConfig
 from tests.e2e.support import failed_checks, run_nightly, simulated_home, sql
 
 pytestmark = pytest.mark.e2e

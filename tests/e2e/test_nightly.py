@@ -29,8 +29,6 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.demo import TRADE_SHOW_FILE
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.salesforce import OBJECTS
 from orchestration.defs.publish import (
     MART_KEYS,
@@ -40,6 +38,8 @@ from orchestration.defs.publish import (
     unpublished,
 )
 from orchestration.summary import summarize, summarize_run
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.demo import TRADE_SHOW_FILE
 from tests.e2e.support import (
     AS_OF,
     DEMO,

@@ -15,8 +15,8 @@ from datetime import date
 
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from orchestration.summary import summarize
+from simulator import SimulatedApis, SimulatorConfig
 from tests.e2e.support import (
     RUN_CONFIG,
     failed_steps,

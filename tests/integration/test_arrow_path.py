@@ -17,10 +17,10 @@ import pytest
 from dlt.common.schema.exceptions import DataValidationError
 
 from ingestion.pipelines import FEEDS, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.hubspot import CONTACTS, hubspot_source
 from ingestion.sources.records import Table, normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from simulator import SimulatedApis, SimulatorConfig
 
 CONFIG = SimulatorConfig(seed=11, people=200, months=3, anchor=date(2026, 10, 31))
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")

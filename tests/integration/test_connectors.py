@@ -14,11 +14,11 @@ import duckdb
 import pytest
 
 from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.hubspot import HISTORY_PROPERTIES, hubspot_source
 from ingestion.sources.records import normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from simulator import SimulatedApis, SimulatorConfig
 
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
 FAST = {"request_backoff_factor": 0.01}

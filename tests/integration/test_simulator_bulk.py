@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 import requests
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
+from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.simulator.faults import DEFECTS
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.faults import DEFECTS
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ingestion.simulator import soql
+from simulator import soql
 
 SCHEMAS = {"Lead": {"Id": "id", "Status": "picklist", "IsDeleted": "boolean",
                     "SystemModstamp": "datetime", "ConvertedDate": "date"}}

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ingestion.simulator.store import EventLog
+from simulator.store import EventLog
 
 if TYPE_CHECKING:
-    from ingestion.simulator.world import World
+    from simulator.world import World
 
 PROFILES = ("full", "sparse", "empty")
 _KEPT = {

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingestion.simulator.config import SimulatorConfig
-from ingestion.simulator.schema import (
+from simulator.config import SimulatorConfig
+from simulator.schema import (
     HUBSPOT_MODIFIED,
     SALESFORCE_FIELDS,
     SALESFORCE_PREFIX,
@@ -25,7 +25,7 @@ from ingestion.simulator.schema import (
     hubspot_defaults,
     salesforce_defaults,
 )
-from ingestion.simulator.store import EventLog, ObjectStore, Record
+from simulator.store import EventLog, ObjectStore, Record
 
 PORTAL_ID = 24681357
 EMAIL_APP_ID = 113  # HubSpot's marketing email app
@@ -406,7 +406,7 @@ def _company_records(world: World) -> None:
 
 def build_world(config: SimulatorConfig) -> World:
     """The complete, deterministic history of one simulated company."""
-    from ingestion.simulator import dirt, profiles, story
+    from simulator import dirt, profiles, story
 
     # The build allocates millions of small objects and frees none of them; the cyclic
     # garbage collector would rescan them all again and again (half the time at 100k).

@@ -21,7 +21,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ingestion.simulator.config import SimulatorConfig
+    from simulator.config import SimulatorConfig
 
 # tier → (requests per 10 s per app, requests per day per account)
 HUBSPOT_TIERS = {
