@@ -8,7 +8,8 @@ the connectors): the rest is a stand-in for the outside world.
 """
 
 from simulator.config import SimulatorConfig
+from simulator.model import World
 from simulator.server import RecordedRequest, SimulatedApis
-from simulator.world import World, build_world
+from simulator.world import build_world
 
 __all__ = ["RecordedRequest", "SimulatedApis", "SimulatorConfig", "World", "build_world"]

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from simulator.limits import HUBSPOT_TIERS
+
+# What an org can hold; simulator/profiles.py thins the built company to each.
+PROFILES = ("full", "sparse", "empty")
 
 @dataclass(frozen=True)
 class SimulatorConfig:
@@ -41,8 +45,6 @@ class SimulatorConfig:
     salesforce_daily_limit: int = 100_000  # an Enterprise org's base allocation
 
     def __post_init__(self) -> None:
-        from simulator.profiles import PROFILES
-
         if self.profile not in PROFILES:
             raise ValueError(f"profile {self.profile!r}: use one of {', '.join(PROFILES)}")
         if self.people < 1:
@@ -51,8 +53,6 @@ class SimulatorConfig:
             raise ValueError("months must be at least 1")
         if self.horizon_days < 0:
             raise ValueError("horizon_days must not be negative")
-        from simulator.limits import HUBSPOT_TIERS
-
         if self.hubspot_tier not in HUBSPOT_TIERS:
             raise ValueError(f"hubspot_tier {self.hubspot_tier!r}; one of "
                              f"{', '.join(HUBSPOT_TIERS)}")

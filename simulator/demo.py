@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingestion.pipelines import Connections
 from simulator import SimulatedApis, SimulatorConfig
-from simulator.world import World
+from simulator.model import World
 
 TRADE_SHOW_FILE = "trade_show_revops_summit_2026.csv"
 TRADE_SHOW_NAME = "RevOps Summit 2026"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from simulator.model import Person, World
 from simulator.store import Record
-from simulator.world import Person, World
 
 
 def cases(world: World) -> int:

@@ -16,8 +16,8 @@ import random
 from bisect import bisect_right
 from datetime import datetime, timedelta
 
+from simulator.model import Campaign, Person, Rep, World
 from simulator.store import Record
-from simulator.world import Campaign, Person, Rep, World
 
 MQL_SCORE = 55
 SYNC_MINUTES = (1, 12)  # how long the HubSpot–Salesforce sync takes to carry a change
