@@ -44,7 +44,6 @@ from tests.e2e.support import (
     AS_OF,
     DEMO,
     RUN_CONFIG,
-    isolated_home,
     marts_fingerprint,
     run_nightly,
     sql,
@@ -109,13 +108,6 @@ with open(out, "w") as handle:
     json.dump({"reads": reads, "errors": errors[:20], "error_count": len(errors),
                "run_ids": run_ids}, handle)
 """
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    path = tmp_path_factory.mktemp("nightly")
-    with isolated_home(path, LEADBRIDGE_PUBLISHED=str(path / "bi" / "leadbridge_marts.duckdb")):
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -31,12 +31,12 @@ KEYS = {
 
 
 @pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as apis:
-        # custom fields discovered at run time must land on both paths
-        apis.faults.new_column("contacts")
-        apis.faults.new_column("Lead")
-        yield apis
+def sim(sim):
+    """The module's simulator (conftest) with custom fields discovered at run time: they
+    must land on both paths."""
+    sim.faults.new_column("contacts")
+    sim.faults.new_column("Lead")
+    return sim
 
 
 @pytest.fixture

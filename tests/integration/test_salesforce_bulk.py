@@ -28,10 +28,11 @@ DLT_COLUMNS = ("_dlt_id", "_dlt_load_id")
 
 
 @pytest.fixture
-def sim():
-    with SimulatedApis.start(CONFIG) as apis:
-        apis.faults.new_column("Lead")  # a custom field found by describe, typed on both paths
-        yield apis
+def sim(fresh_sim):
+    """Each test gets its own simulator, with a custom field found by describe (typed on
+    both paths)."""
+    fresh_sim.faults.new_column("Lead")
+    return fresh_sim
 
 
 def load(sim: SimulatedApis, home: Path, **options) -> dict[str, int]:

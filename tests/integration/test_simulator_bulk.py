@@ -18,12 +18,6 @@ JOBS = "/services/data/v61.0/jobs/query"
 LEAD_FIELDS = "Id, Company, Phone, IsDeleted, ConvertedDate, SystemModstamp"
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def _clean(sim: SimulatedApis):
     sim.faults.clear()

@@ -17,12 +17,6 @@ CONFIG = SimulatorConfig(seed=42, people=500, months=6, anchor=date(2026, 10, 31
 SOQL = "/services/data/v61.0"
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def _clean(sim: SimulatedApis):
     sim.faults.clear()
