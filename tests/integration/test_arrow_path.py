@@ -22,6 +22,8 @@ from ingestion.sources.records import Table, normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
 from simulator import SimulatedApis, SimulatorConfig
 
+pytestmark = pytest.mark.integration
+
 CONFIG = SimulatorConfig(seed=11, people=200, months=3, anchor=date(2026, 10, 31))
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
 KEYS = {

@@ -20,6 +20,8 @@ from ingestion.sources.salesforce import OBJECTS, salesforce_source
 from simulator import SimulatedApis, SimulatorConfig
 from tests.support.warehouse import duckdb_query
 
+pytestmark = pytest.mark.integration
+
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
 FAST = {"request_backoff_factor": 0.01}
 

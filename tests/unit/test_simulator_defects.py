@@ -7,6 +7,8 @@ import pytest
 from simulator import SimulatedApis, SimulatorConfig
 from simulator.faults import DEFECTS
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def sim():

@@ -8,6 +8,8 @@ import pytest
 
 from simulator import soql
 
+pytestmark = pytest.mark.unit
+
 SCHEMAS = {"Lead": {"Id": "id", "Status": "picklist", "IsDeleted": "boolean",
                     "SystemModstamp": "datetime", "ConvertedDate": "date"}}
 ROWS = [

@@ -12,6 +12,8 @@ from simulator.faults import Faults
 from simulator.schema import SALESFORCE_FIELDS
 from simulator.view import LiveView
 
+pytestmark = pytest.mark.unit
+
 DEFAULT = SimulatorConfig(seed=42, people=500, months=6, anchor=date(2026, 10, 31))
 
 # The default world at its initial as_of, as (visible, visible incl. archived/deleted).
