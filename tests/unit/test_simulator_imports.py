@@ -1,4 +1,5 @@
-"""The simulator's modules import one another in one direction only: no cycles."""
+"""The simulator's modules import one another in one direction only (no cycles), and the
+connectors never import the simulator."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import simulator
 pytestmark = pytest.mark.unit
 
 PACKAGE = Path(simulator.__file__).parent
+INGESTION = PACKAGE.parent / "ingestion"
 
 
 def _module(path: Path) -> str:
@@ -56,3 +58,15 @@ def test_the_world_model_imports_none_of_its_writers():
     modules = {_module(path) for path in PACKAGE.glob("*.py")}
     writers = {"simulator.world", "simulator.story", "simulator.dirt", "simulator.profiles"}
     assert _imports(PACKAGE / "model.py", modules) & writers == set()
+
+
+def test_the_connectors_never_import_the_simulator():
+    importing = []
+    for path in sorted(INGESTION.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(name == "simulator" or name.startswith("simulator.") for name in names):
+                importing.append(str(path.relative_to(INGESTION.parent)))
+    assert importing == []
