@@ -10,6 +10,7 @@ from simulator.limits import HUBSPOT_TIERS
 # What an org can hold; simulator/profiles.py thins the built company to each.
 PROFILES = ("full", "sparse", "empty")
 
+
 @dataclass(frozen=True)
 class SimulatorConfig:
     """How big the simulated company is and which stretch of its history exists.
