@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase contract-check test lint ui docs bench clean
+.PHONY: setup manifest run erase contract-check test test-fast lint ui docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -58,6 +58,19 @@ lint: setup
 # nightly runs.
 test: manifest lint
 	$(VENV)/bin/pytest -n auto --dist loadfile
+
+# A quick check while editing, not a tier CI skips: the unit tests, then dbt's unit tests
+# (the lead rules' edge cases). A dbt unit test reads its inputs' columns from the
+# warehouse, so the models under test and their parents are built first, empty (--empty),
+# in a throw-away DuckDB file holding the raw tables of tests/fixtures/raw_scenario.py.
+test-fast: manifest
+	$(VENV)/bin/pytest -m unit tests/unit
+	work=$$(mktemp -d) && trap 'rm -rf "$$work"' EXIT && \
+	$(VENV)/bin/python -m tests.fixtures.raw_scenario "$$work/raw.duckdb" && \
+	LEADBRIDGE_WAREHOUSE="$$work/raw.duckdb" $(DBT) build --empty --target duckdb \
+		--select "+test_type:unit" --exclude "test_type:data" \
+		--project-dir dbt_project --profiles-dir dbt_project \
+		--target-path "$$work/target" --log-path "$$work/logs"
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ingestion.simulator.limits import (
+from ingestion.sources.salesforce import MAX_BATCH_SIZE
+from ingestion.sources.salesforce.bulk import BulkSettings
+from simulator.limits import (
     HUBSPOT_BURST_SECONDS,
     HUBSPOT_SEARCH_PER_SECOND,
     HUBSPOT_TIERS,
 )
-from ingestion.sources.salesforce import MAX_BATCH_SIZE
-from ingestion.sources.salesforce.bulk import BulkSettings
 
 TIER = "professional"  # the simulator's default; the target is stated for it
 SALESFORCE_DAILY = 100_000  # the simulator's default org allocation (Enterprise base)

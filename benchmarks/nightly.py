@@ -226,7 +226,7 @@ def set_environment(warehouse: Path, drop_dir: Path, sim: Any | None) -> None:
 
     The simulator is started by the benchmark, not by the `sources` resource, so that
     it can be advanced between runs; the connectors get its URLs as if they were real
-    accounts (the same code path as the demo, see ingestion.demo).
+    accounts (the same code path as the demo, see simulator.demo).
     """
     os.environ["LEADBRIDGE_WAREHOUSE"] = str(warehouse)
     os.environ["SOURCES__FILES__DROP_DIR"] = str(drop_dir)

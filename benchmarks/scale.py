@@ -174,9 +174,9 @@ def run_baseline(
 
 def http_scale(people: int, seed: int, work: Path, sampler: RssSampler) -> dict[str, Any]:
     """A scale loaded through the real connectors from the simulator over HTTP."""
-    from ingestion.demo import write_trade_show_export
-    from ingestion.simulator import SimulatedApis
     from orchestration.definitions import defs
+    from simulator import SimulatedApis
+    from simulator.demo import write_trade_show_export
 
     scale = label(people)
     shutil.rmtree(work, ignore_errors=True)

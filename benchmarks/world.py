@@ -18,8 +18,8 @@ import contextlib
 from collections.abc import Iterator
 from datetime import date
 
-from ingestion.simulator import SimulatorConfig, World, build_world
-from ingestion.simulator import world as world_module
+from simulator import SimulatorConfig, World, build_world
+from simulator import world as world_module
 
 ANCHOR = date(2026, 10, 31)  # a Saturday: see benchmarks.scale for the days advanced
 MONTHS = 6

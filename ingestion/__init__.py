@@ -1,4 +1,4 @@
-"""Leadbridge ingestion: pure dlt sources, the demo simulator and the pipeline table.
+"""Leadbridge ingestion: pure dlt sources and the pipeline table.
 
 Nothing in this package imports dagster: the connectors run the same from a shell,
 a test or the Dagster job.

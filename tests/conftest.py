@@ -1,27 +1,25 @@
-"""Shared fixtures: the dbt manifest Dagster needs and a
-throw-away PostgreSQL server."""
+"""Shared fixtures: the dbt manifest Dagster needs, the simulator a test module's
+`CONFIG` describes, and a throw-away PostgreSQL server."""
 
 from __future__ import annotations
 
 import contextlib
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from simulator import SimulatedApis
 
 
 def ensure_manifest() -> Path:
     """`dbt parse` once if the manifest is missing (make test parses before pytest)."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
-        dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [
-                str(dbt),
+                str(DBT_EXECUTABLE),
                 "parse",
                 "--project-dir",
                 str(DBT_PROJECT_DIR),
@@ -41,6 +39,21 @@ def definitions():
     from orchestration.definitions import defs
 
     return defs
+
+
+@pytest.fixture(scope="module")
+def sim(request):
+    """The simulator serving the test module's `CONFIG`, shared by the module's tests."""
+    with SimulatedApis.start(request.module.CONFIG) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_sim(request):
+    """A simulator serving the test module's `CONFIG` to one test only (for tests that
+    move its clock or spend its quota)."""
+    with SimulatedApis.start(request.module.CONFIG) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -266,7 +266,7 @@ class SourceSystems(dg.ConfigurableResource):
             self._mode, self._connections = "real", real
             yield self
             return
-        from ingestion.demo import demo_connections
+        from simulator.demo import demo_connections
 
         with demo_connections(
             drop_dir,

@@ -1,8 +1,8 @@
-"""Fixtures the in-process e2e modules share."""
+"""Fixtures the in-process e2e modules share: a Dagster instance and a home per module."""
 
 import pytest
 
-from tests.e2e.support import memory_instance
+from tests.e2e.support import isolated_home, memory_instance, simulated_home
 
 
 @pytest.fixture(scope="module")
@@ -10,3 +10,22 @@ def instance():
     """One in-memory Dagster instance per test module (see `support.memory_instance`)."""
     with memory_instance() as instance:
         yield instance
+
+
+@pytest.fixture(scope="module")
+def home(request, tmp_path_factory):
+    """The module's isolated home for its nights (`support.isolated_home`).
+
+    A module that defines `CONFIG` reads its sources from the `sim` fixture's simulator,
+    configured as real accounts (`support.simulated_home`); otherwise its nights run on
+    the demo and publish to `bi/`. The module's `HOME_ENV` adds settings.
+    """
+    path = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    env = getattr(request.module, "HOME_ENV", {})
+    if hasattr(request.module, "CONFIG"):
+        setting = simulated_home(path, request.getfixturevalue("sim"), **env)
+    else:
+        published = path / "bi" / "leadbridge_marts.duckdb"
+        setting = isolated_home(path, LEADBRIDGE_PUBLISHED=str(published), **env)
+    with setting:
+        yield path

@@ -10,8 +10,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
+
+from tests.support.warehouse import duckdb_query
 
 # The small demo night the in-process e2e modules run (the crash tests set theirs through
 # `make run`'s variables): 60 people, 3 months, one pinned night.
@@ -79,8 +80,7 @@ def run_nightly(definitions, instance, run_config: Mapping[str, Any] | None = No
 
 def sql(home: Path, query: str) -> list[tuple]:
     """Rows of `query` on the home's warehouse, opened read-only."""
-    with duckdb.connect(str(home / "leadbridge.duckdb"), read_only=True) as con:
-        return con.sql(query).fetchall()
+    return duckdb_query(home / "leadbridge.duckdb", query)
 
 
 def marts_fingerprint(home: Path) -> dict[str, str]:

@@ -47,9 +47,10 @@ import duckdb
 import pytest
 import yaml
 
+from orchestration.paths import DBT_EXECUTABLE, REPO_ROOT
+
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_ENV = {
     "LEADBRIDGE_DEMO_PEOPLE": "60",
     "LEADBRIDGE_DEMO_MONTHS": "3",
@@ -84,10 +85,9 @@ def _snapshot_repo(target: Path) -> Path:
             ".venv*", ".git", "data", ".dagster_home", "target", "logs", "__pycache__", ".*cache"
         ),
     )
-    dbt = Path(sys.executable).with_name("dbt")
-    project = target / "dbt_project"
+    dbt, project = str(DBT_EXECUTABLE), target / "dbt_project"
     subprocess.run(
-        [str(dbt), "parse", "--project-dir", project, "--profiles-dir", project, "--quiet"],
+        [dbt, "parse", "--project-dir", project, "--profiles-dir", project, "--quiet"],
         check=True,
         cwd=target,
         timeout=300,

@@ -34,14 +34,13 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
+from simulator import SimulatorConfig
 from tests.e2e.support import (
     check_metadata,
     failed_checks,
     failed_steps,
     marts_fingerprint,
     run_nightly,
-    simulated_home,
     sql,
     started_steps,
 )
@@ -80,20 +79,6 @@ BLOCKING = {
 }
 DUPLICATE_CHECK = "salesforce/lead:gx_salesforce__lead"
 TYPE_CHANGE_OBJECT = "companies"  # HubSpot: `numberofemployees` becomes "many"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    apis = SimulatedApis.start(CONFIG)
-    yield apis
-    apis.stop()
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory, sim):
-    path = tmp_path_factory.mktemp("defects")
-    with simulated_home(path, sim):
-        yield path
 
 
 def _failures(metadata: dict) -> dict[tuple[str, str], dict]:

@@ -21,32 +21,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from orchestration.engine import Engine
 from orchestration.erase import erase, main
 from orchestration.erasure import email_hash, pseudonymous_email
 from orchestration.paths import DBT_PROJECT_DIR
-from tests.e2e.support import failed_checks, run_nightly, simulated_home, sql
+from simulator import SimulatorConfig
+from tests.e2e.support import failed_checks, run_nightly, sql
 
 pytestmark = pytest.mark.e2e
 
 CONFIG = SimulatorConfig(seed=31, people=60, months=3, anchor=date(2026, 10, 31))
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 AS_OF = "2026-11-01 02:00:00"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    apis = SimulatedApis.start(CONFIG)
-    yield apis
-    apis.stop()
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory, sim):
-    path = tmp_path_factory.mktemp("erasure")
-    with simulated_home(path, sim, LEADBRIDGE_AS_OF=AS_OF):
-        yield path
+HOME_ENV = {"LEADBRIDGE_AS_OF": AS_OF}
 
 
 TABLES = {

@@ -2,7 +2,7 @@
 publishes: an object with no records still becomes its raw table, every check and dbt
 model runs on the empty tables, and the default drop folder is created.
 
-Two orgs of the simulator's profiles (ingestion/simulator/profiles.py): `empty` (only
+Two orgs of the simulator's profiles (simulator/profiles.py): `empty` (only
 its users and owners) and `sparse` (only leads and contacts). Each night starts from a
 fresh clone's state: credentials set, no drop folder, no `SOURCES__FILES__DROP_DIR`.
 """
@@ -15,8 +15,8 @@ from datetime import date
 import pytest
 
 from ingestion.pipelines import FEEDS
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from orchestration.summary import summarize
+from simulator import SimulatedApis, SimulatorConfig
 from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly, sql
 
 pytestmark = pytest.mark.e2e

@@ -29,8 +29,6 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.demo import TRADE_SHOW_FILE
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.salesforce import OBJECTS
 from orchestration.defs.publish import (
     MART_KEYS,
@@ -40,11 +38,12 @@ from orchestration.defs.publish import (
     unpublished,
 )
 from orchestration.summary import summarize, summarize_run
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.demo import TRADE_SHOW_FILE
 from tests.e2e.support import (
     AS_OF,
     DEMO,
     RUN_CONFIG,
-    isolated_home,
     marts_fingerprint,
     run_nightly,
     sql,
@@ -109,13 +108,6 @@ with open(out, "w") as handle:
     json.dump({"reads": reads, "errors": errors[:20], "error_count": len(errors),
                "run_ids": run_ids}, handle)
 """
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    path = tmp_path_factory.mktemp("nightly")
-    with isolated_home(path, LEADBRIDGE_PUBLISHED=str(path / "bi" / "leadbridge_marts.duckdb")):
-        yield path
 
 
 @pytest.fixture(scope="module")

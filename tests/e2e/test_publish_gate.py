@@ -22,7 +22,7 @@ import pytest
 
 from orchestration.defs.publish import PUBLISHED_KEY, read_publication
 from orchestration.summary import summarize
-from tests.e2e.support import RUN_CONFIG, isolated_home, run_nightly, sql, started_steps
+from tests.e2e.support import RUN_CONFIG, run_nightly, sql, started_steps
 from tests.support.try_line import run_try_line
 
 pytestmark = pytest.mark.e2e
@@ -32,13 +32,6 @@ REBUILD_CONFIG = {
     "ops": {"dbt_build": {"config": {**RUN_CONFIG["ops"]["dbt_build"]["config"], "rebuild": True}}},
 }
 FAILING_CHECK = "marts/dim_person:gx_marts__dim_person"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    path = tmp_path_factory.mktemp("publish_gate")
-    with isolated_home(path, LEADBRIDGE_PUBLISHED=str(path / "bi" / "leadbridge_marts.duckdb")):
-        yield path
 
 
 def _served(home: Path) -> Path:

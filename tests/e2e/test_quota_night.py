@@ -15,13 +15,12 @@ from datetime import date
 
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from orchestration.summary import summarize
+from simulator import SimulatorConfig
 from tests.e2e.support import (
     RUN_CONFIG,
     failed_steps,
     run_nightly,
-    simulated_home,
     sql,
     started_steps,
 )
@@ -31,20 +30,8 @@ pytestmark = pytest.mark.e2e
 CONFIG = SimulatorConfig(
     seed=23, people=60, months=3, anchor=date(2026, 10, 31), hubspot_daily_limit=50
 )
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory, sim):
-    path = tmp_path_factory.mktemp("quota")
-    # 20 records a page: a first night of ~30 HubSpot calls, of which 25 may be spent
-    with simulated_home(path, sim, LEADBRIDGE_QUOTA_SHARE="0.5", SOURCES__HUBSPOT__PAGE_SIZE="20"):
-        yield path
+# 20 records a page: a first night of ~30 HubSpot calls, of which 25 may be spent
+HOME_ENV = {"LEADBRIDGE_QUOTA_SHARE": "0.5", "SOURCES__HUBSPOT__PAGE_SIZE": "20"}
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ import pytest
 from orchestration.defs.publish import PUBLISHED_KEY, publish_marts, read_publication
 from tests.e2e.support import isolated_home
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def home(tmp_path):

@@ -17,6 +17,8 @@ import pytest
 
 from orchestration.defs import alerts
 
+pytestmark = pytest.mark.integration
+
 SECRET = "T000/B000/s3cr3t-webhook-token"
 
 

@@ -17,10 +17,12 @@ import pytest
 from dlt.common.schema.exceptions import DataValidationError
 
 from ingestion.pipelines import FEEDS, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.hubspot import CONTACTS, hubspot_source
 from ingestion.sources.records import Table, normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from simulator import SimulatedApis, SimulatorConfig
+
+pytestmark = pytest.mark.integration
 
 CONFIG = SimulatorConfig(seed=11, people=200, months=3, anchor=date(2026, 10, 31))
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
@@ -31,12 +33,12 @@ KEYS = {
 
 
 @pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as apis:
-        # custom fields discovered at run time must land on both paths
-        apis.faults.new_column("contacts")
-        apis.faults.new_column("Lead")
-        yield apis
+def sim(sim):
+    """The module's simulator (conftest) with custom fields discovered at run time: they
+    must land on both paths."""
+    sim.faults.new_column("contacts")
+    sim.faults.new_column("Lead")
+    return sim
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from ingestion.pipelines import FEEDS, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.limits import ApiUsage
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 WORLD = {"seed": 7, "people": 300, "months": 3, "anchor": date(2026, 10, 31)}

@@ -10,24 +10,26 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.hubspot import HISTORY_PROPERTIES, hubspot_source
 from ingestion.sources.records import normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from simulator import SimulatedApis, SimulatorConfig
+from tests.support.warehouse import duckdb_query
+
+pytestmark = pytest.mark.integration
 
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
 FAST = {"request_backoff_factor": 0.01}
 
 
 @pytest.fixture
-def sim():
-    with SimulatedApis.start(CONFIG) as apis:
-        yield apis
+def sim(fresh_sim):
+    """Each test gets its own simulator: tests move its clock and switch its faults on."""
+    return fresh_sim
 
 
 def _source(feed: str, sim: SimulatedApis, **options):
@@ -48,8 +50,7 @@ def load(feed: str, sim: SimulatedApis, home: Path, **options) -> dict[str, int]
 
 
 def query(home: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(home / "w.duckdb"), read_only=True) as con:
-        return con.sql(sql).fetchall()
+    return duckdb_query(home / "w.duckdb", sql)
 
 
 def count(home: Path, table: str) -> int:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import ALICE, CAROL, DAN, ERIN, run_dbt, scenario_database
 from tests.support.postgres import PostgresServer, copy_duckdb_schemas
 from tests.support.rows import sorted_rows
+from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
 
@@ -75,14 +75,6 @@ def postgres_query(server: PostgresServer, sql: str) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(sql)
             return cursor.fetchall()
-    finally:
-        connection.close()
-
-
-def duckdb_query(path: Path, sql: str) -> list[tuple]:
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        return connection.execute(sql).fetchall()
     finally:
         connection.close()
 

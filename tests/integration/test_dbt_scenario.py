@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.paths import DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import (
     A1,
     C1,
@@ -40,7 +41,6 @@ from tests.support.dbt_scenario import (
     BOB,
     CAROL,
     DAN,
-    DBT_PROJECT,
     ERIN,
     FIONA,
     FRANK,
@@ -48,20 +48,13 @@ from tests.support.dbt_scenario import (
     INFO_HUBSPOT,
     run_dbt,
 )
+from tests.support.warehouse import duckdb_query as query
 
 pytestmark = pytest.mark.integration
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -491,7 +484,7 @@ def test_raising_the_mql_threshold_changes_exactly_the_person_at_the_threshold(b
     warehouse, _ = built
     project = tmp_path / "dbt_project"
     shutil.copytree(
-        DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
+        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
     )
     rules = project / "seeds" / "lead_contract" / "lead_contract__rules.csv"
     text = rules.read_text()

@@ -13,6 +13,8 @@ from ingestion.pipelines import make_pipeline, run_feed
 from ingestion.sources.api import ConfigError
 from ingestion.sources.files import files_source, rejected_files
 
+pytestmark = pytest.mark.integration
+
 
 def _load(tmp_path, drop):
     pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")

@@ -11,6 +11,8 @@ from orchestration.defs.quality import load_suites
 from orchestration.engine import Engine
 from orchestration.inputs import build_inputs, project_digest, tables_read_by
 
+pytestmark = pytest.mark.integration
+
 RAW = """
 create schema hubspot;
 create schema salesforce;

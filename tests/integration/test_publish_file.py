@@ -14,6 +14,8 @@ from orchestration.defs.publish import Unpublished, content_hash, publish_marts,
 from orchestration.summary import RunSummary
 from tests.support.try_line import run_try_line
 
+pytestmark = pytest.mark.integration
+
 
 def _warehouse(path, rows):
     with duckdb.connect(str(path)) as con:

@@ -1,8 +1,12 @@
 """`publish_postgres` on a throw-away server: what dbt marks `publish: false` stays out of
 the serving schemas, tables and columns alike."""
 
+import pytest
+
 from orchestration.defs.publish import Unpublished, publish_postgres
 from tests.support.dbt_scenario import scenario_database
+
+pytestmark = pytest.mark.integration
 
 
 def test_unpublished_tables_and_columns_stay_out_of_the_serving_schemas(postgres_server):

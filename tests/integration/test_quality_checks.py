@@ -18,6 +18,8 @@ from orchestration.defs.quality import (
     volume_outcome,
 )
 
+pytestmark = pytest.mark.integration
+
 LEADS = """
 create schema salesforce;
 create table salesforce.lead as select * from (values
@@ -329,7 +331,6 @@ def test_a_bad_slice_size_setting_is_named(monkeypatch):
     assert chunk_rows() == 250_000
 
 
-@pytest.mark.integration
 def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
     tmp_path, events, postgres_server
 ):
@@ -453,7 +454,6 @@ def test_changed_rows_refuses_expectations_its_new_rows_cannot_decide(tmp_path, 
         Suite.load(suite.path)
 
 
-@pytest.mark.integration
 def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
     from orchestration.engine import Engine
     from tests.support.dbt_scenario import scenario_database

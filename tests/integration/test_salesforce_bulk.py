@@ -15,11 +15,11 @@ import duckdb
 import pytest
 
 from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
-from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.simulator.formats import parse_instant
 from ingestion.sources.records import normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
 from ingestion.sources.salesforce.bulk import BulkQuery
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.formats import parse_instant
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
@@ -28,10 +28,11 @@ DLT_COLUMNS = ("_dlt_id", "_dlt_load_id")
 
 
 @pytest.fixture
-def sim():
-    with SimulatedApis.start(CONFIG) as apis:
-        apis.faults.new_column("Lead")  # a custom field found by describe, typed on both paths
-        yield apis
+def sim(fresh_sim):
+    """Each test gets its own simulator, with a custom field found by describe (typed on
+    both paths)."""
+    fresh_sim.faults.new_column("Lead")
+    return fresh_sim
 
 
 def load(sim: SimulatedApis, home: Path, **options) -> dict[str, int]:

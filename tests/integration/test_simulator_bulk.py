@@ -10,18 +10,12 @@ from datetime import date
 import pytest
 import requests
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
+from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
 JOBS = "/services/data/v61.0/jobs/query"
 LEAD_FIELDS = "Id, Company, Phone, IsDeleted, ConvertedDate, SystemModstamp"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

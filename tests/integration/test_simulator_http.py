@@ -9,18 +9,12 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.simulator.formats import epoch_ms, hubspot_datetime, parse_instant
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.formats import epoch_ms, hubspot_datetime, parse_instant
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(seed=42, people=500, months=6, anchor=date(2026, 10, 31))
 SOQL = "/services/data/v61.0"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with SimulatedApis.start(CONFIG) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -373,7 +367,7 @@ def test_command_line_serves_and_prints_urls() -> None:
     import sys
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingestion.simulator", "--port", "0", "--people", "40"],
+        [sys.executable, "-m", "simulator", "--port", "0", "--people", "40"],
         stdout=subprocess.PIPE, text=True)
     try:
         lines = [process.stdout.readline() for _ in range(4)]

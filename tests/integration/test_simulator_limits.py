@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import requests
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
+from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 SMALL = {"seed": 3, "people": 40, "months": 1, "anchor": date(2026, 10, 31)}

@@ -10,6 +10,8 @@ import pytest
 
 from orchestration.defs.resources import Warehouse
 
+pytestmark = pytest.mark.integration
+
 
 def test_a_second_run_waits_for_the_first_to_release_the_warehouse(tmp_path):
     warehouse = Warehouse(path=str(tmp_path / "w.duckdb"))

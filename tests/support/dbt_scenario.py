@@ -10,16 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
+from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import AS_OF, C8, L6, L7
 from tests.support.postgres import PostgresServer
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT = REPO_ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
 
 
 def person(anchor: str) -> str:
@@ -39,7 +35,11 @@ GINA = person(f"salesforce_contact:{C8}")
 
 
 def run_dbt(
-    args: list[str], warehouse: Path, work: Path, project: Path = DBT_PROJECT, as_of: str = AS_OF
+    args: list[str],
+    warehouse: Path,
+    work: Path,
+    project: Path = DBT_PROJECT_DIR,
+    as_of: str = AS_OF,
 ) -> str:
     """Run dbt with the repo's profile against `warehouse` as of the night `as_of`; target
     and logs stay in `work`."""
@@ -49,7 +49,7 @@ def run_dbt(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     command = [
-        str(DBT),
+        str(DBT_EXECUTABLE),
         *args,
         "--project-dir",
         str(project),

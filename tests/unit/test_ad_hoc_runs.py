@@ -2,6 +2,9 @@
 implicit asset job) execute like the nightly job: in one process."""
 
 import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.unit
 
 
 def test_assets_materialized_by_hand_run_in_one_process_like_the_nightly_job(definitions):

@@ -3,7 +3,11 @@ limits allow, and how a night's calls grow with the people."""
 
 from types import SimpleNamespace
 
+import pytest
+
 from benchmarks import limits
+
+pytestmark = pytest.mark.unit
 
 
 def _request(path: str, status: int = 200) -> SimpleNamespace:

@@ -4,6 +4,8 @@ import pytest
 
 from ingestion.pipelines import FEEDS, configured_connections, make_pipeline
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch):

@@ -25,6 +25,8 @@ from orchestration.contract import (
 )
 from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.unit
+
 NIGHT = "2026-11-01 02:00:00"
 
 

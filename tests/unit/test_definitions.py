@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.unit
 
 SNAPSHOT = Path(__file__).with_name("definitions.snapshot.txt")
 

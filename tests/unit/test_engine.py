@@ -15,6 +15,8 @@ from orchestration.engine import (
     target_name,
 )
 
+pytestmark = pytest.mark.unit
+
 PG = {
     "LEADBRIDGE_PG_HOST": "db.internal",
     "LEADBRIDGE_PG_PORT": "6543",

@@ -21,6 +21,8 @@ from orchestration.erasure import (
     unmatched,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def _source(schema: str, table: str, columns: dict, link: dict | None = None) -> dict:
     return {

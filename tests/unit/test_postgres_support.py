@@ -4,6 +4,8 @@ import pytest
 
 from tests.support import postgres
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_hung_apt_get_becomes_a_skip_reason_instead_of_stalling_ci(monkeypatch):
     monkeypatch.setattr(postgres, "APT_TIMEOUT_SECONDS", 0.2)

@@ -4,9 +4,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from orchestration.defs.resources import PUBLISHED_ENV, Warehouse, published_path
 from orchestration.summary import RunSummary
+
+pytestmark = pytest.mark.unit
 
 PUBLISHED = dg.AssetKey(["published", "marts"])
 

@@ -6,6 +6,8 @@ import pytest
 
 from ingestion.sources.records import Table, dlt_ids, normalize, to_date, to_timestamp
 
+pytestmark = pytest.mark.unit
+
 
 def test_declare_splits_fields_and_types_and_defaults_to_text():
     table = Table.declare("lead", "Id, IsDeleted:bool, CreatedDate:timestamp", cursor="CreatedDate")

@@ -2,12 +2,15 @@
 the checks and everything else fail at once (a failed test is not transient)."""
 
 import dagster as dg
+import pytest
 from dagster._core.definitions.dependency import NodeHandle
 from dlt.common.schema.exceptions import DataValidationError
 
 from ingestion.pipelines import FEEDS
 from ingestion.sources.api import ApiError, ConfigError
 from orchestration.defs.ingest import INGEST_RETRY_POLICY, _is_permanent
+
+pytestmark = pytest.mark.unit
 
 
 def _policies(definitions) -> dict[str, dg.RetryPolicy | None]:

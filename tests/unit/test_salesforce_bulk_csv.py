@@ -10,6 +10,8 @@ from ingestion.sources.api import ConfigError
 from ingestion.sources.records import Table
 from ingestion.sources.salesforce.bulk import BulkSettings, read_csv, typed
 
+pytestmark = pytest.mark.unit
+
 TABLE = Table.declare(
     "deal",
     "Id, Name, Amount:double, Seats:bigint, IsWon:bool, CloseDate:date, SystemModstamp:timestamp",

@@ -4,8 +4,10 @@ from datetime import date
 
 import pytest
 
-from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.simulator.faults import DEFECTS
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.faults import DEFECTS
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")

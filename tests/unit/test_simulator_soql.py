@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ingestion.simulator import soql
+from simulator import soql
+
+pytestmark = pytest.mark.unit
 
 SCHEMAS = {"Lead": {"Id": "id", "Status": "picklist", "IsDeleted": "boolean",
                     "SystemModstamp": "datetime", "ConvertedDate": "date"}}

@@ -7,10 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingestion.simulator import SimulatorConfig, World, build_world
-from ingestion.simulator.faults import Faults
-from ingestion.simulator.schema import SALESFORCE_FIELDS
-from ingestion.simulator.view import LiveView
+from simulator import SimulatorConfig, World, build_world
+from simulator.faults import Faults
+from simulator.schema import SALESFORCE_FIELDS
+from simulator.view import LiveView
+
+pytestmark = pytest.mark.unit
 
 DEFAULT = SimulatorConfig(seed=42, people=500, months=6, anchor=date(2026, 10, 31))
 

@@ -9,11 +9,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
+import pytest
 from dagster_shared.error import SerializableErrorInfo
 
 from orchestration.engine import Engine
 from orchestration.paths import REPO_ROOT
 from orchestration.summary import summarize
+
+pytestmark = pytest.mark.unit
 
 LIBRARY = "/work/venv/lib/python3.11/site-packages"
 MISSING_SETTING = (

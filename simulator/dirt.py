@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingestion.simulator.store import Record
-from ingestion.simulator.world import Person, World
+from simulator.model import Person, World
+from simulator.store import Record
 
 
 def cases(world: World) -> int:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from simulator.limits import HUBSPOT_TIERS
+
+# What an org can hold; simulator/profiles.py thins the built company to each.
+PROFILES = ("full", "sparse", "empty")
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:
@@ -32,7 +37,7 @@ class SimulatorConfig:
     profile: str = "full"
     hubspot_token_seconds: float = 1800  # HubSpot's `expires_in` for OAuth access tokens
     salesforce_session_seconds: float = 7200  # Salesforce's default session timeout
-    # The vendors' API limits (ingestion/simulator/limits.py), enforced unless switched off.
+    # The vendors' API limits (simulator/limits.py), enforced unless switched off.
     # HubSpot's burst and daily limits follow the account's tier; `hubspot_daily_limit`
     # overrides the tier's daily figure (e.g. a small quota for a test).
     enforce_limits: bool = True
@@ -41,8 +46,6 @@ class SimulatorConfig:
     salesforce_daily_limit: int = 100_000  # an Enterprise org's base allocation
 
     def __post_init__(self) -> None:
-        from ingestion.simulator.profiles import PROFILES
-
         if self.profile not in PROFILES:
             raise ValueError(f"profile {self.profile!r}: use one of {', '.join(PROFILES)}")
         if self.people < 1:
@@ -51,8 +54,6 @@ class SimulatorConfig:
             raise ValueError("months must be at least 1")
         if self.horizon_days < 0:
             raise ValueError("horizon_days must not be negative")
-        from ingestion.simulator.limits import HUBSPOT_TIERS
-
         if self.hubspot_tier not in HUBSPOT_TIERS:
             raise ValueError(f"hubspot_tier {self.hubspot_tier!r}; one of "
                              f"{', '.join(HUBSPOT_TIERS)}")

@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.pipelines import Connections
-from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.simulator.world import World
+from simulator import SimulatedApis, SimulatorConfig
+from simulator.model import World
 
 TRADE_SHOW_FILE = "trade_show_revops_summit_2026.csv"
 TRADE_SHOW_NAME = "RevOps Summit 2026"

@@ -14,11 +14,11 @@ from bisect import bisect_left, bisect_right
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ingestion.simulator.config import SimulatorConfig
-from ingestion.simulator.formats import from_epoch_ms, parse_instant
-from ingestion.simulator.limits import Tokens
-from ingestion.simulator.schema import HUBSPOT_DEFAULT_PROPERTIES, HUBSPOT_PROPERTIES
-from ingestion.simulator.view import LiveView
+from simulator.config import SimulatorConfig
+from simulator.formats import from_epoch_ms, parse_instant
+from simulator.limits import Tokens
+from simulator.schema import HUBSPOT_DEFAULT_PROPERTIES, HUBSPOT_PROPERTIES
+from simulator.view import LiveView
 
 SEARCH_MAX_LIMIT = 200
 SEARCH_WINDOW = 10_000  # HubSpot search never pages past 10,000 results

@@ -16,14 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ingestion.simulator import hubspot_api
-from ingestion.simulator.config import SimulatorConfig
-from ingestion.simulator.faults import Failure, Faults
-from ingestion.simulator.limits import Limits, Tokens
-from ingestion.simulator.salesforce_api import SalesforceApi
-from ingestion.simulator.salesforce_bulk import RawBody
-from ingestion.simulator.view import LiveView
-from ingestion.simulator.world import World, build_world
+from simulator import hubspot_api
+from simulator.config import SimulatorConfig
+from simulator.faults import Failure, Faults
+from simulator.limits import Limits, Tokens
+from simulator.model import World
+from simulator.salesforce_api import SalesforceApi
+from simulator.salesforce_bulk import RawBody
+from simulator.view import LiveView
+from simulator.world import build_world
 
 _CORRELATION = "00000000-0000-4000-8000-000000000000"
 
@@ -231,7 +232,9 @@ class SimulatedApis:
         self.faults = Faults()
         self.view = LiveView(self.world, self.faults)
         self.tokens = Tokens()
-        self.limits = Limits(config)
+        self.limits = Limits(enforce=config.enforce_limits, hubspot_tier=config.hubspot_tier,
+                             hubspot_daily_limit=config.hubspot_daily_limit,
+                             salesforce_daily_limit=config.salesforce_daily_limit)
         self.salesforce = SalesforceApi(self.view, config, self.tokens, self.limits)
         self.requests = RequestLog()
         self._server: _Server | None = None

@@ -9,14 +9,9 @@ real first night often looks like one of these.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from simulator.model import World
+from simulator.store import EventLog
 
-from ingestion.simulator.store import EventLog
-
-if TYPE_CHECKING:
-    from ingestion.simulator.world import World
-
-PROFILES = ("full", "sparse", "empty")
 _KEPT = {
     "sparse": ({"contacts", "owners"}, {"Lead", "LeadHistory", "Contact", "User"}),
     "empty": ({"owners"}, {"User"}),

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingestion.simulator.faults import Faults
-from ingestion.simulator.formats import epoch_ms, hubspot_datetime, hubspot_value
-from ingestion.simulator.formats import salesforce_value as sf_value
-from ingestion.simulator.schema import (
+from simulator.faults import Faults
+from simulator.formats import epoch_ms, hubspot_datetime, hubspot_value
+from simulator.formats import salesforce_value as sf_value
+from simulator.model import EMAIL_APP_ID, PORTAL_ID, World
+from simulator.schema import (
     HUBSPOT_HISTORY_PROPERTIES,
     HUBSPOT_MODIFIED,
     HUBSPOT_NEW_COLUMN,
@@ -24,7 +25,6 @@ from ingestion.simulator.schema import (
     SALESFORCE_FIELDS,
     SALESFORCE_NEW_COLUMN,
 )
-from ingestion.simulator.world import EMAIL_APP_ID, PORTAL_ID, World
 
 API_VERSION = "v61.0"
 _MALFORMED_HUBSPOT = {"contacts": ("hubspotscore", "abc"),

@@ -18,10 +18,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ingestion.simulator.config import SimulatorConfig
+from typing import Any
 
 # tier → (requests per 10 s per app, requests per day per account)
 HUBSPOT_TIERS = {
@@ -97,12 +94,13 @@ class Tokens:
 class Limits:
     """Both vendors' limits for one simulator; thread-safe, as the server's threads are."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
-        self.config = config
-        burst, daily = HUBSPOT_TIERS[config.hubspot_tier]
+    def __init__(self, *, enforce: bool, hubspot_tier: str, hubspot_daily_limit: int | None,
+                 salesforce_daily_limit: int) -> None:
+        self.enforce = enforce
+        burst, daily = HUBSPOT_TIERS[hubspot_tier]
         self.hubspot_burst = burst
-        self.hubspot_daily = config.hubspot_daily_limit or daily
-        self.salesforce_daily = config.salesforce_daily_limit
+        self.hubspot_daily = hubspot_daily_limit or daily
+        self.salesforce_daily = salesforce_daily_limit
         self._lock = threading.Lock()
         self._burst = _Window(HUBSPOT_BURST_SECONDS)
         self._search = _Window(1.0)
@@ -123,7 +121,7 @@ class Limits:
             in_window = self._burst.used(app, now)
             used_today = self._daily["hubspot", day]
             refusal = None
-            if not self.config.enforce_limits:
+            if not self.enforce:
                 pass
             elif not oauth and used_today >= self.hubspot_daily:
                 refusal = ("DAILY", "You have reached your daily limit.")
@@ -163,7 +161,7 @@ class Limits:
         allocation is spent; the `Sforce-Limit-Info` header of its answer."""
         with self._lock:
             used = self._daily["salesforce", day]
-            spent = used >= self.salesforce_daily and self.config.enforce_limits
+            spent = used >= self.salesforce_daily and self.enforce
             if not spent:
                 used += 1
                 self._daily["salesforce", day] = used

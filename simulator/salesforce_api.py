@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ingestion.simulator import soql
-from ingestion.simulator.config import SimulatorConfig
-from ingestion.simulator.formats import epoch_ms
-from ingestion.simulator.limits import Limits, Tokens
-from ingestion.simulator.salesforce_bulk import BulkQueryJobs
-from ingestion.simulator.schema import SALESFORCE_FIELDS
-from ingestion.simulator.view import API_VERSION, LiveView
+from simulator import soql
+from simulator.config import SimulatorConfig
+from simulator.formats import epoch_ms
+from simulator.limits import Limits, Tokens
+from simulator.salesforce_bulk import BulkQueryJobs
+from simulator.schema import SALESFORCE_FIELDS
+from simulator.view import API_VERSION, LiveView
 
 DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.simulator import soql
-from ingestion.simulator.formats import salesforce_datetime
-from ingestion.simulator.view import LiveView
+from simulator import soql
+from simulator.formats import salesforce_datetime
+from simulator.view import LiveView
 
 Response = tuple[int, Any]
 # (sObject, canonical fields, rows) of a SOQL query, or SoqlError: the REST query's own.

@@ -16,8 +16,8 @@ import random
 from bisect import bisect_right
 from datetime import datetime, timedelta
 
-from ingestion.simulator.store import Record
-from ingestion.simulator.world import Campaign, Person, Rep, World
+from simulator.model import Campaign, Person, Rep, World
+from simulator.store import Record
 
 MQL_SCORE = 55
 SYNC_MINUTES = (1, 12)  # how long the HubSpot–Salesforce sync takes to carry a change

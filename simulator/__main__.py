@@ -1,4 +1,4 @@
-"""Run the simulator in the foreground: `python -m ingestion.simulator --port 8765`."""
+"""Run the simulator in the foreground: `python -m simulator --port 8765`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import argparse
 import time
 from datetime import date
 
-from ingestion.simulator.config import SimulatorConfig
-from ingestion.simulator.server import SimulatedApis
+from simulator.config import SimulatorConfig
+from simulator.server import SimulatedApis
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options, start the simulator and serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m ingestion.simulator",
+    parser = argparse.ArgumentParser(prog="python -m simulator",
                                      description="Serve simulated HubSpot and Salesforce APIs.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

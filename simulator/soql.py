@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ingestion.simulator.formats import parse_instant
+from simulator.formats import parse_instant
 
 
 class SoqlError(Exception):
