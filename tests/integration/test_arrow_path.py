@@ -18,7 +18,8 @@ from dlt.common.schema.exceptions import DataValidationError
 
 from ingestion.pipelines import FEEDS, make_pipeline
 from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.sources.hubspot import CONTACTS, hubspot_source
+from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.hubspot.settings import CONTACTS
 from ingestion.sources.records import Table, normalize
 from ingestion.sources.salesforce import OBJECTS, salesforce_source
 

@@ -308,7 +308,7 @@ RESOURCE_CASES = {
 def test_a_hubspot_resource_stopped_at_the_quota_keeps_its_cursor_on_what_it_loaded(
     tmp_path, monkeypatch, case
 ):
-    import ingestion.sources.hubspot as hubspot
+    import ingestion.sources.hubspot.settings as hubspot
 
     resources, page_size, budgets, list_page = RESOURCE_CASES[case]
     if list_page:
