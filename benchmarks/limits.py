@@ -19,8 +19,8 @@ from ingestion.simulator.limits import (
     HUBSPOT_SEARCH_PER_SECOND,
     HUBSPOT_TIERS,
 )
-from ingestion.sources.salesforce import MAX_BATCH_SIZE
 from ingestion.sources.salesforce.bulk import BulkSettings
+from ingestion.sources.salesforce.settings import MAX_BATCH_SIZE
 
 TIER = "professional"  # the simulator's default; the target is stated for it
 SALESFORCE_DAILY = 100_000  # the simulator's default org allocation (Enterprise base)

@@ -8,6 +8,7 @@ loaded as Parquet, and `Table.arrow` enforces the declared types itself, raising
 `DataValidationError` as the frozen `data_type` contract does on the dict path.
 Why Arrow, and what the Arrow table holds: docs/decisions/004-connector-reads.md.
 """
+
 from __future__ import annotations
 
 import base64

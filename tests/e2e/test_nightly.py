@@ -31,7 +31,7 @@ import pytest
 
 from ingestion.demo import TRADE_SHOW_FILE
 from ingestion.simulator import SimulatedApis, SimulatorConfig
-from ingestion.sources.salesforce import OBJECTS
+from ingestion.sources.salesforce.settings import OBJECTS
 from orchestration.defs.publish import (
     MART_KEYS,
     PUBLICATION_TABLE,

@@ -21,7 +21,8 @@ from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.hubspot.settings import CONTACTS
 from ingestion.sources.records import Table, normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 
 CONFIG = SimulatorConfig(seed=11, people=200, months=3, anchor=date(2026, 10, 31))
 DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")

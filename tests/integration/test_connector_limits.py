@@ -18,7 +18,8 @@ from ingestion.pipelines import FEEDS, make_pipeline
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.limits import ApiUsage
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 
 pytestmark = pytest.mark.integration
 WORLD = {"seed": 7, "people": 300, "months": 3, "anchor": date(2026, 10, 31)}

@@ -19,7 +19,8 @@ from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.hubspot.settings import HISTORY_PROPERTIES
 from ingestion.sources.records import normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
 FAST = {"request_backoff_factor": 0.01}

@@ -18,8 +18,9 @@ from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.simulator.formats import parse_instant
 from ingestion.sources.records import normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
 from ingestion.sources.salesforce.bulk import BulkQuery
+from ingestion.sources.salesforce.settings import OBJECTS
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(seed=7, people=300, months=3, anchor=date(2026, 10, 31))
