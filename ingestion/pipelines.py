@@ -30,10 +30,13 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
+from ingestion.sources.api import configured
 from ingestion.sources.files import files_source
 from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.hubspot.helpers import HubSpotCredentials
 from ingestion.sources.limits import DEFAULT_QUOTA_SHARE, ApiUsage
 from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.helpers import SalesforceCredentials
 
 
 @dataclass(frozen=True)
@@ -126,44 +129,36 @@ def configured_connections(drop_dir: Path) -> Connections | None:
     """Real-account settings from dlt config/env, or None when none are configured.
 
     Leadbridge runs on the built-in simulator unless HubSpot or Salesforce credentials
-    are configured (`SOURCES__HUBSPOT__ACCESS_TOKEN` or `..._CLIENT_ID`,
-    `SOURCES__SALESFORCE__ACCESS_TOKEN` or `..._CLIENT_ID`). Configuring one system but not
-    the other is an error, not a silent half-demo: the missing keys are named.
+    are configured: a token (`SOURCES__HUBSPOT__ACCESS_TOKEN`,
+    `SOURCES__SALESFORCE__ACCESS_TOKEN`) or an OAuth app's client settings, as the
+    systems' configspec classes (`HubSpotCredentials`, `SalesforceCredentials`) read them.
+    Configuring one system but not the other is an error, not a silent half-demo: the
+    missing keys are named.
     """
 
     def setting(key: str) -> Any:
         return dlt.secrets.get(f"sources.{key}") or dlt.config.get(f"sources.{key}")
 
-    hubspot_keys = ("access_token", "client_id", "client_secret", "refresh_token", "base_url")
-    hubspot = {k: setting(f"hubspot.{k}") for k in hubspot_keys}
-    hubspot_token = hubspot["access_token"] or hubspot["client_id"]
-    sf_keys = (
-        "access_token",
-        "client_id",
-        "client_secret",
-        "refresh_token",
-        "instance_url",
-        "login_url",
-    )
-    salesforce = {k: setting(f"salesforce.{k}") for k in sf_keys}
-    if not hubspot_token and not (salesforce["access_token"] or salesforce["client_id"]):
+    hubspot = configured("hubspot", HubSpotCredentials)
+    salesforce = configured("salesforce", SalesforceCredentials)
+    if hubspot is None and salesforce is None:
         return None
-    if not hubspot_token:
+    if hubspot is None:
         raise ValueError(
             "Salesforce is configured but HubSpot is not: set "
             "SOURCES__HUBSPOT__ACCESS_TOKEN, or the OAuth app's SOURCES__HUBSPOT__CLIENT_ID, "
             "..._CLIENT_SECRET and ..._REFRESH_TOKEN (and SOURCES__HUBSPOT__BASE_URL if "
             "not api.hubapi.com)"
         )
-    if not (salesforce["access_token"] or salesforce["client_id"]):
+    if salesforce is None:
         raise ValueError(
             "HubSpot is configured but Salesforce is not: set "
             "SOURCES__SALESFORCE__INSTANCE_URL and SOURCES__SALESFORCE__ACCESS_TOKEN "
             "(or the OAuth client settings)"
         )
     return Connections(
-        hubspot={k: v for k, v in hubspot.items() if v},
-        salesforce={k: v for k, v in salesforce.items() if v},
+        hubspot=hubspot,
+        salesforce=salesforce,
         files={
             "drop_dir": str(setting("files.drop_dir") or drop_dir),
             "create_missing": not setting("files.drop_dir"),

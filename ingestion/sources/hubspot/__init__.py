@@ -18,10 +18,11 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, OAuthToken, require
+from ingestion.sources.api import ApiClient, credentials_from
 from ingestion.sources.hubspot.helpers import (
     Cursor,
     HubSpotApi,
+    HubSpotCredentials,
     HubSpotLimits,
     carried_over,
     new_events,
@@ -240,28 +241,24 @@ def hubspot_source(
     the request settings tune the retries on 429, 5xx and cut-off responses; `usage` sets
     the night's quota share and collects the calls spent.
     """
-    auth_hint = "SOURCES__HUBSPOT__ACCESS_TOKEN"
-    token: str | OAuthToken
-    if access_token or not (client_id or client_secret or refresh_token):
-        token = require(access_token, "hubspot.access_token")
-    else:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": require(client_id, "hubspot.client_id"),
-            "client_secret": require(client_secret, "hubspot.client_secret"),
-            "refresh_token": require(refresh_token, "hubspot.refresh_token"),
-        }
-        auth_hint = (
-            "SOURCES__HUBSPOT__CLIENT_ID, SOURCES__HUBSPOT__CLIENT_SECRET and "
-            "SOURCES__HUBSPOT__REFRESH_TOKEN"
-        )
-        token = OAuthToken("HubSpot", base_url.rstrip("/") + "/oauth/v1/token", form, auth_hint)
+    credentials = credentials_from(
+        "hubspot",
+        HubSpotCredentials,
+        {
+            "access_token": access_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "base_url": base_url,
+        },
+    )
+    url, token = credentials.connect()
     api = HubSpotApi(
         ApiClient(
             "HubSpot",
-            base_url,
+            url,
             token,
-            auth_hint=auth_hint,
+            auth_hint=credentials.auth_hint,
             url_hint="SOURCES__HUBSPOT__BASE_URL",
             max_attempts=request_max_attempts,
             backoff_factor=request_backoff_factor,

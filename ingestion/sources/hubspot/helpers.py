@@ -1,4 +1,4 @@
-"""HubSpot's API as the resources read it: the client's limits, paging, rows and cursors.
+"""HubSpot's API as the resources read it: sign-in, limits, paging, rows and cursors.
 
 Search pages through at most 10,000 results a query, so `search_since` starts a new
 query from the last `lastmodifieddate` seen (ascending order makes that safe; repeated
@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from ingestion.sources.api import ApiClient, ApiError
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
+from ingestion.sources.api import ApiClient, ApiCredentials, ApiError, OAuthToken
 from ingestion.sources.hubspot.settings import (
+    BASE_URL,
     FORM_SUBMISSIONS,
     HISTORY_BATCH,
     HISTORY_PROPERTIES,
@@ -23,6 +27,48 @@ from ingestion.sources.hubspot.settings import (
 )
 from ingestion.sources.limits import LimitRules, Reading
 from ingestion.sources.records import EPOCH, Table, to_timestamp
+
+
+@configspec
+class HubSpotPrivateApp(ApiCredentials):
+    """A private app's access token (`SOURCES__HUBSPOT__ACCESS_TOKEN`)."""
+
+    access_token: TSecretStrValue = None
+    base_url: str = BASE_URL
+    auth_hint: ClassVar[str] = "SOURCES__HUBSPOT__ACCESS_TOKEN"
+
+    def connect(self) -> tuple[str, str | OAuthToken]:
+        """The base URL and the private app's token."""
+        return self.base_url, self.access_token
+
+
+@configspec
+class HubSpotOAuthApp(ApiCredentials):
+    """An OAuth app: access tokens from its refresh token, renewed before they expire."""
+
+    client_id: str = None
+    client_secret: TSecretStrValue = None
+    refresh_token: TSecretStrValue = None
+    base_url: str = BASE_URL
+    auth_hint: ClassVar[str] = (
+        "SOURCES__HUBSPOT__CLIENT_ID, SOURCES__HUBSPOT__CLIENT_SECRET and "
+        "SOURCES__HUBSPOT__REFRESH_TOKEN"
+    )
+
+    def connect(self) -> tuple[str, str | OAuthToken]:
+        """The base URL and a token fetched from `/oauth/v1/token` on first use."""
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+        token_url = self.base_url.rstrip("/") + "/oauth/v1/token"
+        return self.base_url, OAuthToken("HubSpot", token_url, form, self.auth_hint)
+
+
+# The ways to sign in, in the order they are tried (`api.credentials_from`).
+HubSpotCredentials = HubSpotPrivateApp | HubSpotOAuthApp
 
 
 class HubSpotLimits(LimitRules):

@@ -18,15 +18,15 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, ConfigError
+from ingestion.sources.api import ApiClient, ConfigError, credentials_from
 from ingestion.sources.limits import ApiUsage
 from ingestion.sources.records import EPOCH, Table
 from ingestion.sources.salesforce.bulk import BulkQuery, BulkSettings, BulkUnsupported
 from ingestion.sources.salesforce.helpers import (
     READ_ONCE,
     SalesforceApi,
+    SalesforceCredentials,
     SalesforceLimits,
-    access,
     first_load,
     select_list,
     soql_datetime,
@@ -135,14 +135,24 @@ def salesforce_source(
     `usage` sets the night's quota share and collects the calls spent.
     """
     bulk_settings = BulkSettings(bulk_api, bulk_threshold, bulk_max_records, bulk_timeout)
-    url, token = access(
-        instance_url, access_token, client_id, client_secret, refresh_token, login_url
+    credentials = credentials_from(
+        "salesforce",
+        SalesforceCredentials,
+        {
+            "access_token": access_token,
+            "instance_url": instance_url,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "login_url": login_url,
+        },
     )
+    url, token = credentials.connect()
     client = ApiClient(
         "Salesforce",
         url,
         token,
-        auth_hint="SOURCES__SALESFORCE__ACCESS_TOKEN",
+        auth_hint=credentials.auth_hint,
         url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
         max_attempts=request_max_attempts,
         backoff_factor=request_backoff_factor,

@@ -1,4 +1,4 @@
-"""Salesforce's API as the resources read it: its limits, SOQL paging, describe, sign-in.
+"""Salesforce's API as the resources read it: sign-in, limits, SOQL paging, describe.
 
 The query API pages through `nextRecordsUrl`; `select_list` reads the declared fields the
 org's `describe` knows plus every custom field. A session comes from an access token with
@@ -12,16 +12,88 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import dlt
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from ingestion.sources.api import ApiClient, ConfigError, OAuthToken, require
+from ingestion.sources.api import ApiClient, ApiCredentials, ConfigError, OAuthToken, require
 from ingestion.sources.limits import LimitRules, Reading
 from ingestion.sources.records import Table
 from ingestion.sources.salesforce.settings import API_VERSION, MAX_BATCH_SIZE
 
 log = logging.getLogger(__name__)
+
+
+MISSING_CREDENTIALS = (
+    "missing Salesforce credentials: set SOURCES__SALESFORCE__INSTANCE_URL and "
+    "SOURCES__SALESFORCE__ACCESS_TOKEN, or SOURCES__SALESFORCE__CLIENT_ID and "
+    "SOURCES__SALESFORCE__CLIENT_SECRET (with LOGIN_URL and optionally REFRESH_TOKEN)"
+)
+
+
+@configspec
+class SalesforceSession(ApiCredentials):
+    """An access token with the URL of its org's instance."""
+
+    access_token: TSecretStrValue = None
+    instance_url: str = None
+    auth_hint: ClassVar[str] = "SOURCES__SALESFORCE__ACCESS_TOKEN"
+
+    def connect(self) -> tuple[str, str | OAuthToken]:
+        """The instance URL and the token."""
+        return self.instance_url, self.access_token
+
+    @classmethod
+    def missing(cls, system: str, field: str) -> ConfigError:
+        """A token without its instance names the instance URL; no token, both ways in."""
+        if field == "instance_url":
+            return super().missing(system, field)
+        return ConfigError(MISSING_CREDENTIALS)
+
+
+@configspec
+class SalesforceOAuthApp(ApiCredentials):
+    """A connected app: sessions from the OAuth2 client-credentials flow against
+    `login_url`, or the refresh-token flow when `refresh_token` is set."""
+
+    client_id: str = None
+    client_secret: TSecretStrValue = None
+    refresh_token: TSecretStrValue | None = None
+    login_url: str | None = None
+    instance_url: str | None = None
+    auth_hint: ClassVar[str] = "SOURCES__SALESFORCE__ACCESS_TOKEN"
+
+    def connect(self) -> tuple[str, str | OAuthToken]:
+        """The org's instance URL, learnt from a first session, and the token that renews it."""
+        login = require(self.login_url or self.instance_url, "salesforce.login_url")
+        grant = (
+            {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
+            if self.refresh_token
+            else {"grant_type": "client_credentials"}
+        )
+        token = OAuthToken(
+            "Salesforce",
+            login.rstrip("/") + "/services/oauth2/token",
+            {**grant, "client_id": self.client_id, "client_secret": self.client_secret},
+            "SOURCES__SALESFORCE__CLIENT_ID, SOURCES__SALESFORCE__CLIENT_SECRET and "
+            "SOURCES__SALESFORCE__REFRESH_TOKEN",
+        )
+        token()  # the first session also names the org's instance
+        url = token.answer.get("instance_url") or require(
+            self.instance_url, "salesforce.instance_url"
+        )
+        return url, token
+
+    @classmethod
+    def missing(cls, system: str, field: str) -> ConfigError:
+        """Half a connected app: both ways in are named."""
+        return ConfigError(MISSING_CREDENTIALS)
+
+
+# The ways to sign in, in the order they are tried (`api.credentials_from`).
+SalesforceCredentials = SalesforceSession | SalesforceOAuthApp
 
 
 class SalesforceLimits(LimitRules):
@@ -133,38 +205,3 @@ def first_load(cursor: dlt.sources.incremental[datetime]) -> bool:
     """Whether no run has read the object yet: no row loaded, no read ended."""
     moved = cursor.get_state()["last_value"] != cursor.initial_value
     return not (moved or dlt.current.resource_state().get(READ_ONCE))
-
-
-def access(
-    instance_url: str | None,
-    access_token: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    refresh_token: str | None,
-    login_url: str | None,
-) -> tuple[str, str | OAuthToken]:
-    """(instance URL, access token), from a given token or an OAuth2 flow."""
-    if access_token:
-        return require(instance_url, "salesforce.instance_url"), access_token
-    if not (client_id and client_secret):
-        raise ConfigError(
-            "missing Salesforce credentials: set SOURCES__SALESFORCE__INSTANCE_URL and "
-            "SOURCES__SALESFORCE__ACCESS_TOKEN, or SOURCES__SALESFORCE__CLIENT_ID and "
-            "SOURCES__SALESFORCE__CLIENT_SECRET (with LOGIN_URL and optionally REFRESH_TOKEN)"
-        )
-    login = require(login_url or instance_url, "salesforce.login_url")
-    grant = (
-        {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        if refresh_token
-        else {"grant_type": "client_credentials"}
-    )
-    token = OAuthToken(
-        "Salesforce",
-        login.rstrip("/") + "/services/oauth2/token",
-        {**grant, "client_id": client_id, "client_secret": client_secret},
-        "SOURCES__SALESFORCE__CLIENT_ID, SOURCES__SALESFORCE__CLIENT_SECRET and "
-        "SOURCES__SALESFORCE__REFRESH_TOKEN",
-    )
-    token()  # the first session also names the org's instance
-    url = token.answer.get("instance_url") or require(instance_url, "salesforce.instance_url")
-    return url, token
