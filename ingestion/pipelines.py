@@ -2,20 +2,10 @@
 
 A feed's name is at once the dlt source name, the raw dataset (DuckDB schema) and the
 dbt source name, so a raw table keeps one name from the API to `stg_<feed>__<table>`.
-
-Pipeline working folders (dlt state, pending load packages) live next to the
-warehouse file on purpose: state and data must live and die together, or a wiped
-warehouse with a surviving cursor would load nothing. The destination is the DuckDB
-file by default; the orchestration passes the destination of the chosen engine
-(`orchestration/engine.py`), with a working folder of its own per engine.
-
-The loader file format depends on the destination (`loader_file_format`): Parquet into
-DuckDB; CSV into PostgreSQL, which dlt loads with `COPY`. dlt's Postgres destination
-reads Parquet only through ADBC, which Leadbridge does not install, and its default,
-INSERT statements, took 9.0 s for 200k rows where CSV took 3.1 s (a 5-column merge
-load on a local server). CSV keeps what Parquet gives the DuckDB path: the same column
-types (the schema is dlt's, not the file's), the same merge, and the empty table the
-file feed writes while its drop folder is empty.
+Pipeline working folders (dlt state, pending load packages) live next to the warehouse
+file on purpose: state and data must live and die together, or a wiped warehouse with a
+surviving cursor would load nothing. Feeds load as Parquet into DuckDB and as CSV into
+PostgreSQL (`LOADER_FILE_FORMATS`; why: docs/decisions/004-connector-reads.md).
 """
 
 from __future__ import annotations
@@ -47,10 +37,9 @@ class Feed:
     make_source: Callable[..., DltSource]
     description: str
     # The sources yield Arrow tables (`records.Table.arrow`): Parquet takes them to
-    # DuckDB column-wise, skipping dlt's row-by-row normalizer (~5x the records/s of
-    # JSONL, which itself loads ~25x faster than dlt's default INSERTs; STACK_NOTES).
-    # Parquet also lets the file feed merge the empty table it writes while the drop
-    # folder is empty, which dlt cannot do with an empty JSONL file.
+    # DuckDB column-wise, skipping dlt's row-by-row normalizer. Parquet also lets the
+    # file feed merge the empty table it writes while the drop folder is empty, which
+    # dlt cannot do with an empty JSONL file.
     loader_file_format: str = "parquet"
     # An API with daily limits: its source takes an `ApiUsage` (the night's quota share).
     metered: bool = False
@@ -175,7 +164,7 @@ def make_pipeline(
         raise ValueError(f"unknown feed {feed!r}; known: {sorted(FEEDS)}")
     if destination is None:
         if warehouse.stem == feed:
-            # DuckDB cannot tell a catalog from a schema of the same name (STACK_NOTES).
+            # DuckDB cannot tell a catalog from a schema of the same name.
             raise ValueError(f"the warehouse file may not be named {warehouse.name}")
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(str(warehouse))
