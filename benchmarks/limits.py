@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ingestion.sources.salesforce import MAX_BATCH_SIZE
 from ingestion.sources.salesforce.bulk import BulkSettings
+from ingestion.sources.salesforce.settings import MAX_BATCH_SIZE
 from simulator.limits import (
     HUBSPOT_BURST_SECONDS,
     HUBSPOT_SEARCH_PER_SECOND,

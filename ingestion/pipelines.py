@@ -2,20 +2,10 @@
 
 A feed's name is at once the dlt source name, the raw dataset (DuckDB schema) and the
 dbt source name, so a raw table keeps one name from the API to `stg_<feed>__<table>`.
-
-Pipeline working folders (dlt state, pending load packages) live next to the
-warehouse file on purpose: state and data must live and die together, or a wiped
-warehouse with a surviving cursor would load nothing. The destination is the DuckDB
-file by default; the orchestration passes the destination of the chosen engine
-(`orchestration/engine.py`), with a working folder of its own per engine.
-
-The loader file format depends on the destination (`loader_file_format`): Parquet into
-DuckDB; CSV into PostgreSQL, which dlt loads with `COPY`. dlt's Postgres destination
-reads Parquet only through ADBC, which Leadbridge does not install, and its default,
-INSERT statements, took 9.0 s for 200k rows where CSV took 3.1 s (a 5-column merge
-load on a local server). CSV keeps what Parquet gives the DuckDB path: the same column
-types (the schema is dlt's, not the file's), the same merge, and the empty table the
-file feed writes while its drop folder is empty.
+Pipeline working folders (dlt state, pending load packages) live next to the warehouse
+file on purpose: state and data must live and die together, or a wiped warehouse with a
+surviving cursor would load nothing. Feeds load as Parquet into DuckDB and as CSV into
+PostgreSQL (`LOADER_FILE_FORMATS`; why: docs/decisions/004-connector-reads.md).
 """
 
 from __future__ import annotations
@@ -30,10 +20,13 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
+from ingestion.sources.api import configured
 from ingestion.sources.files import files_source
 from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.hubspot.helpers import HubSpotCredentials
 from ingestion.sources.limits import DEFAULT_QUOTA_SHARE, ApiUsage
 from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.helpers import SalesforceCredentials
 
 
 @dataclass(frozen=True)
@@ -44,10 +37,9 @@ class Feed:
     make_source: Callable[..., DltSource]
     description: str
     # The sources yield Arrow tables (`records.Table.arrow`): Parquet takes them to
-    # DuckDB column-wise, skipping dlt's row-by-row normalizer (~5x the records/s of
-    # JSONL, which itself loads ~25x faster than dlt's default INSERTs; STACK_NOTES).
-    # Parquet also lets the file feed merge the empty table it writes while the drop
-    # folder is empty, which dlt cannot do with an empty JSONL file.
+    # DuckDB column-wise, skipping dlt's row-by-row normalizer. Parquet also lets the
+    # file feed merge the empty table it writes while the drop folder is empty, which
+    # dlt cannot do with an empty JSONL file.
     loader_file_format: str = "parquet"
     # An API with daily limits: its source takes an `ApiUsage` (the night's quota share).
     metered: bool = False
@@ -126,44 +118,36 @@ def configured_connections(drop_dir: Path) -> Connections | None:
     """Real-account settings from dlt config/env, or None when none are configured.
 
     Leadbridge runs on the built-in simulator unless HubSpot or Salesforce credentials
-    are configured (`SOURCES__HUBSPOT__ACCESS_TOKEN` or `..._CLIENT_ID`,
-    `SOURCES__SALESFORCE__ACCESS_TOKEN` or `..._CLIENT_ID`). Configuring one system but not
-    the other is an error, not a silent half-demo: the missing keys are named.
+    are configured: a token (`SOURCES__HUBSPOT__ACCESS_TOKEN`,
+    `SOURCES__SALESFORCE__ACCESS_TOKEN`) or an OAuth app's client settings, as the
+    systems' configspec classes (`HubSpotCredentials`, `SalesforceCredentials`) read them.
+    Configuring one system but not the other is an error, not a silent half-demo: the
+    missing keys are named.
     """
 
     def setting(key: str) -> Any:
         return dlt.secrets.get(f"sources.{key}") or dlt.config.get(f"sources.{key}")
 
-    hubspot_keys = ("access_token", "client_id", "client_secret", "refresh_token", "base_url")
-    hubspot = {k: setting(f"hubspot.{k}") for k in hubspot_keys}
-    hubspot_token = hubspot["access_token"] or hubspot["client_id"]
-    sf_keys = (
-        "access_token",
-        "client_id",
-        "client_secret",
-        "refresh_token",
-        "instance_url",
-        "login_url",
-    )
-    salesforce = {k: setting(f"salesforce.{k}") for k in sf_keys}
-    if not hubspot_token and not (salesforce["access_token"] or salesforce["client_id"]):
+    hubspot = configured("hubspot", HubSpotCredentials)
+    salesforce = configured("salesforce", SalesforceCredentials)
+    if hubspot is None and salesforce is None:
         return None
-    if not hubspot_token:
+    if hubspot is None:
         raise ValueError(
             "Salesforce is configured but HubSpot is not: set "
             "SOURCES__HUBSPOT__ACCESS_TOKEN, or the OAuth app's SOURCES__HUBSPOT__CLIENT_ID, "
             "..._CLIENT_SECRET and ..._REFRESH_TOKEN (and SOURCES__HUBSPOT__BASE_URL if "
             "not api.hubapi.com)"
         )
-    if not (salesforce["access_token"] or salesforce["client_id"]):
+    if salesforce is None:
         raise ValueError(
             "HubSpot is configured but Salesforce is not: set "
             "SOURCES__SALESFORCE__INSTANCE_URL and SOURCES__SALESFORCE__ACCESS_TOKEN "
             "(or the OAuth client settings)"
         )
     return Connections(
-        hubspot={k: v for k, v in hubspot.items() if v},
-        salesforce={k: v for k, v in salesforce.items() if v},
+        hubspot=hubspot,
+        salesforce=salesforce,
         files={
             "drop_dir": str(setting("files.drop_dir") or drop_dir),
             "create_missing": not setting("files.drop_dir"),
@@ -180,7 +164,7 @@ def make_pipeline(
         raise ValueError(f"unknown feed {feed!r}; known: {sorted(FEEDS)}")
     if destination is None:
         if warehouse.stem == feed:
-            # DuckDB cannot tell a catalog from a schema of the same name (STACK_NOTES).
+            # DuckDB cannot tell a catalog from a schema of the same name.
             raise ValueError(f"the warehouse file may not be named {warehouse.name}")
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(str(warehouse))

@@ -6,16 +6,19 @@ that is not valid JSON (a page cut off in transit), limit refusals (429) as the 
 call), and a refused connection for seconds only (`REFUSED_RETRY_DELAYS`). An OAuth token
 (`OAuthToken`) is renewed before it expires, or when the vendor says the session ended.
 A failure raises `ApiError` naming the system, endpoint and status, never the token.
+Credentials are dlt configspecs (`ApiCredentials`), one class per way of signing in.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, get_args
 from urllib.parse import urlsplit
 
 import requests
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.json import json
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
@@ -74,9 +77,82 @@ def connection_refused(error: BaseException) -> bool:
 def require(value: str | None, setting: str) -> str:
     """Return `value`, or fail fast naming the environment variable that sets it."""
     if value is None or not str(value).strip():
-        env = "SOURCES__" + setting.upper().replace(".", "__")
-        raise ConfigError(f"missing setting {setting}: set {env} or add it to .dlt/secrets.toml")
+        raise missing_setting(setting)
     return str(value).strip()
+
+
+def missing_setting(setting: str) -> ConfigError:
+    """The error for a setting left unset (`hubspot.access_token`), naming its variable."""
+    env = "SOURCES__" + setting.upper().replace(".", "__")
+    return ConfigError(f"missing setting {setting}: set {env} or add it to .dlt/secrets.toml")
+
+
+@configspec
+class ApiCredentials(CredentialsConfiguration):
+    """One way of signing in to a system's API. Its fields sit right under
+    `sources.<system>` (`SOURCES__HUBSPOT__ACCESS_TOKEN`), not in a `credentials` section:
+    the settings keep the names the sources' own arguments give them."""
+
+    __section__: ClassVar[str | None] = None
+    # the settings to check when the API refuses the credentials
+    auth_hint: ClassVar[str] = ""
+
+    def connect(self) -> tuple[str, str | OAuthToken]:
+        """The API's base URL and its bearer token (or the `OAuthToken` that fetches it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def missing(cls, system: str, field: str) -> ConfigError:
+        """The error when `field`, required by this way of signing in, is unset."""
+        return missing_setting(f"{system}.{field}")
+
+
+def _kinds(credentials: Any) -> tuple[type[ApiCredentials], ...]:
+    """The configspec classes of a credentials type: the members of a `Union`, or itself."""
+    return get_args(credentials) or (credentials,)
+
+
+def _chosen(
+    kinds: tuple[type[ApiCredentials], ...], values: Mapping[str, Any]
+) -> type[ApiCredentials] | None:
+    """The way of signing in that `values` begin: the first with one of its own required
+    fields set (a field no other way has; a shared URL decides nothing)."""
+    for kind in kinds:
+        others = {f for k in kinds if k is not kind for f in k.get_resolvable_fields()}
+        own = [
+            f
+            for f, hint in kind.get_resolvable_fields().items()
+            if f not in others and not kind.is_field_resolved(None, hint)
+        ]
+        if any(values.get(f) is not None for f in own):
+            return kind
+    return None
+
+
+def credentials_from(system: str, credentials: Any, given: Mapping[str, Any]) -> ApiCredentials:
+    """The credentials of `system` that the source's arguments `given` hold, as the first
+    member of the `credentials` union they begin (the first member if none); a required
+    field left unset fails fast, naming the setting (`ApiCredentials.missing`)."""
+    kinds = _kinds(credentials)
+    values = {k: str(v).strip() for k, v in given.items() if v is not None and str(v).strip()}
+    kind = _chosen(kinds, values) or kinds[0]
+    fields = kind.get_resolvable_fields()
+    chosen = kind.from_init_value({k: v for k, v in values.items() if k in fields})
+    for field, hint in fields.items():
+        if not kind.is_field_resolved(getattr(chosen, field), hint):
+            raise kind.missing(system, field)
+    return chosen
+
+
+def configured(system: str, credentials: Any) -> dict[str, Any] | None:
+    """The credential settings dlt finds for `system` (the environment's
+    `SOURCES__<SYSTEM>__<FIELD>`, .dlt/secrets.toml, .dlt/config.toml), by field, the unset
+    ones left out; None when they begin no way of signing in."""
+    found: dict[str, Any] = {}
+    for kind in _kinds(credentials):
+        spec = resolve_configuration(kind(), sections=("sources", system), accept_partial=True)
+        found.update({f: spec[f] for f in spec.__resolved_fields_set__ or ()})
+    return found if _chosen(_kinds(credentials), found) else None
 
 
 class OAuthToken:

@@ -1,25 +1,12 @@
 """Declared raw tables and the coercion of API values into their column types.
 
 Each source declares its tables as data: API field names with a type suffix
-(`"CreatedDate:timestamp"`); unsuffixed fields are text. From one declaration we get
-the fields to request, the dlt column hints (names normalised by dlt's own naming
-convention, so hints and data agree) and the coercion of timestamps, which arrive as
-ISO strings in several offsets or as epoch milliseconds depending on the API.
-
-Every source hands dlt Arrow tables (`Table.arrow`, `Table.batches` for a stream of
-API pages, `Table.from_arrow` for a Parquet file), loaded as Parquet, not dicts: dlt's
-row-by-row JSON normalizer was the bottleneck of a load, while an Arrow table goes to
-Parquet and into DuckDB column-wise. The Arrow table is exactly what the dict path
-landed: API field names (dlt renames them as it renames dict keys), the declared types,
-undeclared (custom) fields typed from their values, empty strings as nulls, JSON as
-dlt's compact JSON text, and dlt's own `_dlt_id` and `_dlt_load_id`.
-
-dlt cannot freeze the declared data types for Arrow: a resource's column hints override the
-Arrow type and the destination casts (or nulls) what it can. So `Table.arrow` enforces the
-declared types itself, and a value that does not convert raises dlt's own
-`DataValidationError` naming the table, the column and the record's key, as the frozen
-`data_type` contract refused it on the dict path. `coerce` and `to_timestamp` remain
-for callers that need Python values (cursor comparisons).
+(`"CreatedDate:timestamp"`; unsuffixed fields are text). One declaration gives the fields
+to request, dlt's column hints (names normalised by dlt's naming convention) and the
+coercion of values. Sources hand dlt Arrow tables (`Table.arrow`, `Table.batches`),
+loaded as Parquet, and `Table.arrow` enforces the declared types itself, raising dlt's
+`DataValidationError` as the frozen `data_type` contract does on the dict path.
+Why Arrow, and what the Arrow table holds: docs/decisions/004-connector-reads.md.
 """
 
 from __future__ import annotations
@@ -61,6 +48,8 @@ DLT_LOAD_ID, DLT_ID = "_dlt_load_id", "_dlt_id"
 # (schema merge, contract check, a Parquet write), so API pages of 50-2000 rows are
 # gathered into batches; the batch bounds memory, not correctness.
 BATCH_ROWS = 20_000
+# Where a time cursor starts on a first load: before any record of any system.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def normalize(name: str) -> str:

@@ -29,7 +29,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.sources.salesforce import OBJECTS
+from ingestion.sources.salesforce.settings import OBJECTS
 from orchestration.defs.publish import (
     MART_KEYS,
     PUBLICATION_TABLE,

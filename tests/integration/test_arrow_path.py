@@ -17,9 +17,11 @@ import pytest
 from dlt.common.schema.exceptions import DataValidationError
 
 from ingestion.pipelines import FEEDS, make_pipeline
-from ingestion.sources.hubspot import CONTACTS, hubspot_source
+from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.hubspot.settings import CONTACTS
 from ingestion.sources.records import Table, normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ import requests
 from ingestion.pipelines import FEEDS, make_pipeline
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.limits import ApiUsage
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 from simulator import SimulatedApis, SimulatorConfig
 
 pytestmark = pytest.mark.integration
@@ -308,7 +309,7 @@ RESOURCE_CASES = {
 def test_a_hubspot_resource_stopped_at_the_quota_keeps_its_cursor_on_what_it_loaded(
     tmp_path, monkeypatch, case
 ):
-    import ingestion.sources.hubspot as hubspot
+    import ingestion.sources.hubspot.settings as hubspot
 
     resources, page_size, budgets, list_page = RESOURCE_CASES[case]
     if list_page:

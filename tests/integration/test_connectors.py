@@ -14,9 +14,11 @@ import pytest
 
 from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
 from ingestion.sources.api import ApiError, ConfigError
-from ingestion.sources.hubspot import HISTORY_PROPERTIES, hubspot_source
+from ingestion.sources.hubspot import hubspot_source
+from ingestion.sources.hubspot.settings import HISTORY_PROPERTIES
 from ingestion.sources.records import normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
+from ingestion.sources.salesforce.settings import OBJECTS
 from simulator import SimulatedApis, SimulatorConfig
 from tests.support.warehouse import duckdb_query
 
@@ -401,7 +403,7 @@ def test_a_new_source_column_lands_as_a_new_column(sim, tmp_path):
 
 
 def _declared(which: str) -> list[str]:
-    from ingestion.sources.hubspot import CONTACTS
+    from ingestion.sources.hubspot.settings import CONTACTS
 
     table = CONTACTS if which == "hubspot" else OBJECTS["Lead"]
     return [normalize(c) for c in table.column_hints()] + ["_dlt_load_id", "_dlt_id"]
@@ -441,7 +443,7 @@ def test_unsubscribes_land_with_their_subscription_status(sim, tmp_path):
 def test_the_search_window_is_crossed_by_restarting_from_the_last_cursor(
     sim, tmp_path, monkeypatch
 ):
-    import ingestion.sources.hubspot as hubspot
+    import ingestion.sources.hubspot.helpers as hubspot
 
     # The real window is 10,000 results; shrinking it makes the restart happen here.
     monkeypatch.setattr(hubspot, "SEARCH_WINDOW", 100)

@@ -16,8 +16,9 @@ import pytest
 
 from ingestion.pipelines import FEEDS, loaded_row_counts, make_pipeline
 from ingestion.sources.records import normalize
-from ingestion.sources.salesforce import OBJECTS, salesforce_source
+from ingestion.sources.salesforce import salesforce_source
 from ingestion.sources.salesforce.bulk import BulkQuery
+from ingestion.sources.salesforce.settings import OBJECTS
 from simulator import SimulatedApis, SimulatorConfig
 from simulator.formats import parse_instant
 
