@@ -49,8 +49,12 @@ erase: manifest $(DAGSTER_HOME)/dagster.yaml
 contract-check: setup
 	$(VENV)/bin/python -m orchestration.contract $(if $(CONTRACT),--contract "$(CONTRACT)") $(if $(AS_OF),--as-of "$(AS_OF)")
 
+# SQL style: dbt_project/.sqlfluff (jinja templater, no database needed). Import cycles
+# between our modules: tests/support/import_graph.py (its KNOWN_CYCLES may only shrink).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests --processes 2
+	$(VENV)/bin/python -m tests.support.import_graph
 
 # One pytest worker per core, a test file per worker (`loadfile`): module fixtures, such
 # as the nights the e2e tests share, stay in one process. (Three workers on two cores

@@ -45,10 +45,10 @@ form_campaigns as (
         row_number() over (
             partition by submissions.conversion_id
             order by
-                case when campaigns.start_date <= cast(submissions.submitted_at as date) then 0 else 1 end,
+                case when campaigns.start_date <= cast(submissions.submitted_at as date) then 0 else 1 end asc,
                 case when campaigns.start_date <= cast(submissions.submitted_at as date) then campaigns.start_date end desc nulls last,
-                campaigns.start_date nulls last,
-                campaigns.source_campaign_id
+                campaigns.start_date asc nulls last,
+                campaigns.source_campaign_id asc
         ) as utm_match_rank
     from submissions
     inner join campaigns

@@ -49,10 +49,10 @@ owner_candidates as (
         row_number() over (
             partition by handoffs.handoff_id
             order by
-                case when assignments.assigned_at <= handoffs.handoff_at then 0 else 1 end,
+                case when assignments.assigned_at <= handoffs.handoff_at then 0 else 1 end asc,
                 case when assignments.assigned_at <= handoffs.handoff_at then assignments.assigned_at end desc,
-                assignments.assigned_at,
-                assignments.source_record_id
+                assignments.assigned_at asc,
+                assignments.source_record_id asc
         ) as owner_rank
     from handoffs
     inner join {{ ref('int_people__owner_assignments') }} as assignments

@@ -1,0 +1,5 @@
+"""`exceptions` for sqlfluff's jinja templater."""
+
+
+def raise_compiler_error(message):
+    raise RuntimeError(message)
