@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from datetime import date
 
@@ -11,7 +12,7 @@ from simulator.server import SimulatedApis
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse options, start the simulator and serve until Ctrl-C."""
+    """Parse options, start the simulator and serve until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m simulator",
                                      description="Serve simulated HubSpot and Salesforce APIs.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -34,6 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Salesforce instance URL: {sim.salesforce_instance_url}")
     print(f"Bearer token:            {sim.token}")
     print("Ctrl-C to stop.", flush=True)
+    # Ignored and blocked signals are inherited: a background shell ignores SIGINT, and a
+    # test worker was seen ignoring SIGTERM. Stop on either, whoever started us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)

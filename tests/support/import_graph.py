@@ -27,18 +27,6 @@ EXCLUDED_DIRS = frozenset({"tests", "data", "dbt_project"})
 # never add one: break the cycle instead.
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # world builds its history with dirt, profiles and story, which take World types;
-        # config checks its profile and tier against profiles and limits, which take it.
-        frozenset(
-            {
-                "ingestion.simulator.config",
-                "ingestion.simulator.dirt",
-                "ingestion.simulator.limits",
-                "ingestion.simulator.profiles",
-                "ingestion.simulator.story",
-                "ingestion.simulator.world",
-            }
-        ),
         # publish waits on transform's dbt assets while transform asks publish whether the
         # publication changed; freshness, ingest and quality close the loop through them.
         frozenset(
