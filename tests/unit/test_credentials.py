@@ -11,6 +11,8 @@ from ingestion.sources.hubspot.helpers import (
 )
 from ingestion.sources.salesforce.helpers import SalesforceCredentials, SalesforceSession
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch):

@@ -4,6 +4,8 @@ relative and submodule imports."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.import_graph import (
     KNOWN_CYCLES,
     discover_packages,
@@ -12,6 +14,8 @@ from tests.support.import_graph import (
     problems,
     strongly_connected,
 )
+
+pytestmark = pytest.mark.unit
 
 
 def _cycles(modules: dict[str, str]) -> list[frozenset[str]]:
