@@ -7,7 +7,7 @@ Pipeline working folders (dlt state, pending load packages) live next to the
 warehouse file on purpose: state and data must live and die together, or a wiped
 warehouse with a surviving cursor would load nothing. The destination is the DuckDB
 file by default; the orchestration passes the destination of the chosen engine
-(`orchestration/engine.py`), with a working folder of its own per engine.
+(`leadbridge/engine.py`), with a working folder of its own per engine.
 
 The loader file format depends on the destination (`loader_file_format`): Parquet into
 DuckDB; CSV into PostgreSQL, which dlt loads with `COPY`. dlt's Postgres destination

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
+from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.nightly import erasure_rebuild_job, nightly_job, nightly_schedule
@@ -12,7 +13,6 @@ from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import SourceSystems, Warehouse
 from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
 from orchestration.defs.transform import DBT_PROJECT, dbt_build
-from orchestration.paths import DBT_EXECUTABLE
 
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],

@@ -6,7 +6,7 @@
 1. Under the warehouse's run lock (no nightly run writes meanwhile), in one transaction:
    widen the request to the whole person, record it in schema `privacy` (ids and address
    hashes only) and pseudonymize the person's personal data in every raw table
-   (orchestration.erasure; what is personal is declared in the dbt sources YAML).
+   (leadbridge.erasure; what is personal is declared in the dbt sources YAML).
 2. Rebuild everything derived from the raw tables — dbt's staging, history and marts,
    its tests and the mart checks — and publish, with the `erasure_rebuild` job: the
    nightly job without ingestion, recorded in the Dagster instance like any run.
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.drop_files import DropFile, drop_folders, files_holding
-from orchestration.engine import Engine
-from orchestration.erasure import (
+from leadbridge.drop_files import DropFile, drop_folders, files_holding
+from leadbridge.engine import Engine
+from leadbridge.erasure import (
     ErasureError,
     Identifiers,
     NoRecordMatched,
@@ -47,7 +47,8 @@ from orchestration.erasure import (
     scrub,
     unmatched,
 )
-from orchestration.paths import warehouse_path
+from leadbridge.lock import hold_warehouse_lock
+from leadbridge.paths import warehouse_path
 
 REBUILD_JOB = "erasure_rebuild"
 AS_OF_ENV = "LEADBRIDGE_AS_OF"
@@ -114,8 +115,6 @@ def _erase_raw(
     reason: str | None,
     log: Any,
 ) -> tuple[str, dict[str, int], Identifiers]:
-    from orchestration.defs.resources import hold_warehouse_lock
-
     plan = erasure_plan(manifest)
     for record in records:  # a malformed request fails before anything is locked
         parse_record(record)
@@ -132,8 +131,6 @@ def _erase_raw(
 def purge_replaced_values(engine: Engine, changed: dict[str, int], log: Any = None) -> None:
     """Step 2, after the rebuild (which drops tables that held the data in clear): on
     DuckDB rewrite the file, on PostgreSQL `VACUUM FULL` the scrubbed raw tables."""
-    from orchestration.defs.resources import hold_warehouse_lock
-
     with hold_warehouse_lock(engine, log=log):
         if engine.is_postgres:
             engine.vacuum_full(sorted(table for table, count in changed.items() if count))

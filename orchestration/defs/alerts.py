@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
+from leadbridge.paths import warehouse_path
 from orchestration.defs.nightly import nightly_job
-from orchestration.paths import warehouse_path
 
 WEBHOOK_ENV = "LEADBRIDGE_ALERT_WEBHOOK"
 EMAIL_ENV = "LEADBRIDGE_ALERT_EMAIL"

@@ -76,15 +76,15 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.content import content_hash, postgres_content_hash
+from leadbridge.content import content_hash, postgres_content_hash
+from leadbridge.engine import PostgresSettings, duckdb_config, quote, target_name
+from leadbridge.inputs import INPUTS_TAG
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import DBT_PROJECT, dbt_build
-from orchestration.engine import PostgresSettings, duckdb_config, quote, target_name
-from orchestration.inputs import INPUTS_TAG
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
-INPUTS_METADATA = "inputs"  # the build's inputs fingerprint (orchestration/inputs.py)
+INPUTS_METADATA = "inputs"  # the build's inputs fingerprint (leadbridge/inputs.py)
 MARTS_SCHEMA = "marts"
 RESTRICTED_SCHEMA = "restricted"
 PUBLICATION_TABLE = "_publication"
@@ -475,7 +475,7 @@ def unchanged_publication(
     instance: dg.DagsterInstance, warehouse: Warehouse, inputs: str
 ) -> str | None:
     """The run id of the publication BI tools read when it was built from `inputs`
-    (orchestration/inputs.py), else None: its materialization recorded them, and the
+    (leadbridge/inputs.py), else None: its materialization recorded them, and the
     file or schema in place is still the one that run published."""
     event = instance.get_latest_materialization_event(PUBLISHED_KEY)
     if event is None or event.asset_materialization is None:

@@ -7,7 +7,7 @@ dbt build and bad data never reaches the marts.
 
 GX's SQL datasource does not work on DuckDB here, so the table is read read-only into
 pandas and validated with the pandas datasource, on PostgreSQL too (through the engine
-of orchestration/engine.py): one code path, and the same suites, on both engines. GX is
+of leadbridge/engine.py): one code path, and the same suites, on both engines. GX is
 imported inside the check: its import takes several seconds that loading the
 definitions should not pay.
 
@@ -37,7 +37,7 @@ which it passed: the content of the tables its query reads (dlt's load ids left 
 the suite file and the lead contract (`suite_inputs`, recorded as the evaluation's
 `inputs` metadata). The result then says `unchanged_since_run`. The clock-based bounds
 (`latest_allowed_timestamp`) only widen as time passes, so the earlier pass still holds.
-The mart suites need no such rule: they run only after a build (orchestration/inputs.py).
+The mart suites need no such rule: they run only after a build (leadbridge/inputs.py).
 Their time bounds are the night the marts describe (`as_of`), not the wall clock.
 
 A suite's `meta.query` may replace `select * from <table>` with a query over several
@@ -74,12 +74,12 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.content import row_hash
+from leadbridge.content import row_hash
+from leadbridge.engine import Engine, Session, as_engine, quote
+from leadbridge.inputs import RAW_SCHEMAS, files_digest, tables_digest, tables_read_by
+from leadbridge.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import NightConfig, night_of
-from orchestration.engine import Engine, Session, as_engine, quote
-from orchestration.inputs import RAW_SCHEMAS, files_digest, tables_digest, tables_read_by
-from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 10
 CHUNK_ROWS_ENV = "LEADBRIDGE_GX_CHUNK_ROWS"

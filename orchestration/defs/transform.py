@@ -8,10 +8,10 @@ the raw assets: when the dbt step owns checks on an asset, Dagster (1.13) no lon
 makes the step wait for the blocking Great Expectations checks of that asset.
 Groups follow the dbt folders: staging, intermediate, marts, restricted; contract seeds
 form `lead_contract`. The engine dbt builds on is `LEADBRIDGE_TARGET` (profiles.yml's
-`target:` reads it; orchestration/engine.py), and the assets' kinds name it.
+`target:` reads it; leadbridge/engine.py), and the assets' kinds name it.
 
 A run with an `as_of` (every scheduled run) builds only when its inputs differ from those
-of the publication in place (orchestration/inputs.py); otherwise the step materializes
+of the publication in place (leadbridge/inputs.py); otherwise the step materializes
 nothing and tags the run `leadbridge/unchanged_since`. Config `rebuild: true` forces it.
 
 Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares it
@@ -32,11 +32,11 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration import contract
+from leadbridge import contract
+from leadbridge.engine import target_name
+from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
+from leadbridge.paths import DBT_PROJECT_DIR
 from orchestration.defs.resources import Warehouse
-from orchestration.engine import target_name
-from orchestration.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
-from orchestration.paths import DBT_PROJECT_DIR
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 DBT_PROJECT.prepare_if_dev()
@@ -124,7 +124,7 @@ def dbt_build(
         args += ["--vars", json.dumps({"as_of": as_of})]
     engine = warehouse.engine
     if as_of:
-        # The night's inputs (orchestration/inputs.py): when BI tools already read marts
+        # The night's inputs (leadbridge/inputs.py): when BI tools already read marts
         # built from exactly these, a build would write the same rows again. Nothing is
         # materialized then, so Dagster skips the mart checks and the publication too.
         inputs = build_inputs(engine, as_of)

@@ -22,10 +22,10 @@ import duckdb
 import pytest
 
 from ingestion.simulator import SimulatedApis, SimulatorConfig
-from orchestration.engine import Engine
+from leadbridge.engine import Engine
+from leadbridge.erasure import email_hash, pseudonymous_email
+from leadbridge.paths import DBT_PROJECT_DIR
 from orchestration.erase import erase, main
-from orchestration.erasure import email_hash, pseudonymous_email
-from orchestration.paths import DBT_PROJECT_DIR
 from tests.e2e.support import failed_checks, run_nightly, simulated_home, sql
 
 pytestmark = pytest.mark.e2e

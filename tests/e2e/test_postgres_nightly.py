@@ -27,6 +27,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from leadbridge.engine import PostgresSettings
+from leadbridge.lock import ADVISORY_LOCK_KEY
 from orchestration.defs.publish import (
     MART_KEYS,
     PUBLICATION_TABLE,
@@ -36,13 +38,11 @@ from orchestration.defs.publish import (
     unpublished,
 )
 from orchestration.defs.resources import (
-    ADVISORY_LOCK_KEY,
     LOCK_HOLDER_TAG,
     LOCK_PROCESS_TAG,
     Warehouse,
     claim_lock,
 )
-from orchestration.engine import PostgresSettings
 from orchestration.summary import summarize
 from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly
 from tests.support.postgres import PostgresServer

@@ -333,7 +333,7 @@ def test_a_bad_slice_size_setting_is_named(monkeypatch):
 def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
     tmp_path, events, postgres_server
 ):
-    from orchestration.engine import Engine
+    from leadbridge.engine import Engine
     from tests.support.dbt_scenario import scenario_database
     from tests.support.postgres import copy_duckdb_schemas
 
@@ -455,7 +455,7 @@ def test_changed_rows_refuses_expectations_its_new_rows_cannot_decide(tmp_path, 
 
 @pytest.mark.integration
 def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
-    from orchestration.engine import Engine
+    from leadbridge.engine import Engine
     from tests.support.dbt_scenario import scenario_database
     from tests.support.postgres import copy_duckdb_schemas
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration import contract
-from orchestration.contract import (
+from leadbridge import contract
+from leadbridge.contract import (
     CONTRACT_DIR,
     HOLIDAYS,
     KPIS,
@@ -23,7 +23,7 @@ from orchestration.contract import (
     Violation,
     validate,
 )
-from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 NIGHT = "2026-11-01 02:00:00"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.engine import DUCKDB, Session
-from orchestration.erasure import (
+from leadbridge.engine import DUCKDB, Session
+from leadbridge.erasure import (
     ErasureError,
     Identifiers,
     NoRecordMatched,

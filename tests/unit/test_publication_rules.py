@@ -5,7 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.resources import PUBLISHED_ENV, Warehouse, published_path
+from leadbridge.paths import PUBLISHED_ENV, published_path
+from orchestration.defs.resources import Warehouse
 from orchestration.summary import RunSummary
 
 PUBLISHED = dg.AssetKey(["published", "marts"])

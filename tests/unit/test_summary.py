@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
-from orchestration.engine import Engine
-from orchestration.paths import REPO_ROOT
+from leadbridge.engine import Engine
+from leadbridge.paths import REPO_ROOT
 from orchestration.summary import summarize
 
 LIBRARY = "/work/venv/lib/python3.11/site-packages"

@@ -29,10 +29,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingestion.pipelines import FEEDS
-from orchestration.content import content_hash, postgres_content_hash
-from orchestration.engine import Engine, Session
-from orchestration.erasure import PRIVACY_SCHEMA
-from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from leadbridge.content import content_hash, postgres_content_hash
+from leadbridge.engine import Engine, Session
+from leadbridge.erasure import PRIVACY_SCHEMA
+from leadbridge.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 RAW_SCHEMAS = tuple(FEEDS)  # each feed loads into the dataset of its name
 INPUT_SCHEMAS = (*RAW_SCHEMAS, PRIVACY_SCHEMA)

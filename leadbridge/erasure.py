@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestration.engine import Session, literal, quote
+from leadbridge.engine import Session, literal, quote
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
