@@ -9,6 +9,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+# Where `dbt parse` writes the manifest (dagster-dbt's `DbtProject` reads the same file).
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "leadbridge.duckdb"
 WAREHOUSE_ENV = "LEADBRIDGE_WAREHOUSE"
 PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"

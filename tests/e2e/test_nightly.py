@@ -32,13 +32,9 @@ import pytest
 from ingestion.demo import TRADE_SHOW_FILE
 from ingestion.simulator import SimulatedApis, SimulatorConfig
 from ingestion.sources.salesforce import OBJECTS
-from orchestration.defs.publish import (
-    MART_KEYS,
-    PUBLICATION_TABLE,
-    content_hash,
-    read_publication,
-    unpublished,
-)
+from leadbridge.content import content_hash
+from leadbridge.publication import PUBLICATION_TABLE, read_publication, unpublished
+from orchestration.defs.publish import MART_KEYS
 from orchestration.summary import summarize, summarize_run
 from tests.e2e.support import (
     AS_OF,

@@ -27,16 +27,16 @@ import dagster as dg
 import duckdb
 import pytest
 
+from leadbridge.content import postgres_content_hash
 from leadbridge.engine import PostgresSettings
 from leadbridge.lock import ADVISORY_LOCK_KEY
-from orchestration.defs.publish import (
-    MART_KEYS,
+from leadbridge.publication import (
     PUBLICATION_TABLE,
-    postgres_content_hash,
     publish_postgres,
     read_postgres_publication,
     unpublished,
 )
+from orchestration.defs.publish import MART_KEYS
 from orchestration.defs.resources import (
     LOCK_HOLDER_TAG,
     LOCK_PROCESS_TAG,

@@ -1,7 +1,7 @@
 """`publish_postgres` on a throw-away server: what dbt marks `publish: false` stays out of
 the serving schemas, tables and columns alike."""
 
-from orchestration.defs.publish import Unpublished, publish_postgres
+from leadbridge.publication import Unpublished, publish_postgres
 from tests.support.dbt_scenario import scenario_database
 
 
