@@ -9,7 +9,7 @@ import pytest
 
 from leadbridge.engine import Engine
 from leadbridge.inputs import build_inputs, project_digest, tables_read_by
-from orchestration.defs.quality import load_suites
+from leadbridge.quality.suites import load_suites
 
 RAW = """
 create schema hubspot;
