@@ -191,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     address or record is in no raw table (a typo, or erased before), refused before
     anything is recorded or rebuilt. Drop files holding the address are listed either
     way: the erasure does not edit them."""
-    from orchestration.defs.transform import DBT_PROJECT
+    # Dagster and dbt load when a request is carried out, not for `--help`
+    from orchestration.defs.resources import dbt_project
     from orchestration.run_nightly import ensure_dagster_home
 
     args = _parser().parse_args(argv)
@@ -204,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         done = erase(
             engine,
-            DBT_PROJECT.manifest_path,
+            dbt_project().manifest_path,
             args.email,
             args.record,
             args.reason,

@@ -48,8 +48,7 @@ from ingestion.sources.limits import ApiUsage, QuotaReached
 from leadbridge.engine import target_name
 from leadbridge.erasure import reapply_after_load
 from orchestration.defs.freshness import source_freshness_policies
-from orchestration.defs.resources import SourceSystems, Warehouse
-from orchestration.defs.transform import DBT_PROJECT
+from orchestration.defs.resources import SourceSystems, Warehouse, dbt_project
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "hubspot": {"access_token": "definition-time", "base_url": "http://definition.invalid"},
@@ -173,7 +172,7 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         for event in events:
             yield _with_api_usage(usage, _with_rejected_files(context, pipeline, event))
         # Inside the step, so no check or model reads an erased person's new rows first.
-        erased = reapply_after_load(engine, DBT_PROJECT.manifest_path, feed)
+        erased = reapply_after_load(engine, dbt_project().manifest_path, feed)
         if erased:
             context.log.info(
                 f"{feed}: pseudonymized {sum(erased.values())} values of people erased "

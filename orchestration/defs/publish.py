@@ -18,17 +18,14 @@ from leadbridge.inputs import INPUTS_TAG
 from leadbridge.publication import (
     MARTS_SCHEMA,
     RESTRICTED_SCHEMA,
-    publication_in_place,
     publish_marts,
     publish_postgres,
     unpublished,
 )
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse
-from orchestration.defs.transform import DBT_PROJECT, dbt_build
+from orchestration.defs.transform import DBT_PROJECT, INPUTS_METADATA, PUBLISHED_KEY, dbt_build
 
-PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
-INPUTS_METADATA = "inputs"  # the build's inputs fingerprint (leadbridge/inputs.py)
 # The nightly runs at 02:00; a day and two hours without a publication means a night
 # was missed (or failed), a day and one hour is worth a warning.
 FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -42,26 +39,6 @@ RESTRICTED_KEYS = sorted(
     (spec.key for spec in dbt_build.specs if spec.group_name == RESTRICTED_SCHEMA),
     key=lambda key: key.to_user_string(),
 )
-
-
-def unchanged_publication(
-    instance: dg.DagsterInstance, warehouse: Warehouse, inputs: str
-) -> str | None:
-    """The run id of the publication BI tools read when it was built from `inputs`
-    (leadbridge/inputs.py), else None: its materialization recorded them, and the
-    file or schema in place is still the one that run published."""
-    event = instance.get_latest_materialization_event(PUBLISHED_KEY)
-    if event is None or event.asset_materialization is None:
-        return None
-    recorded = event.asset_materialization.metadata.get(INPUTS_METADATA)
-    if recorded is None or recorded.value != inputs:
-        return None
-    in_place = publication_in_place(
-        warehouse.engine, warehouse.published_file, dg.get_dagster_logger()
-    )
-    if in_place is None or in_place.run_id != event.run_id:
-        return None
-    return event.run_id
 
 
 def blocking_checks(

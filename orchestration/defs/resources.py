@@ -9,6 +9,7 @@ starts the demo simulator for the run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -17,15 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtProject
 from pydantic import PrivateAttr
 
 from ingestion.pipelines import Connections, configured_connections
 from leadbridge.engine import TARGET_ENV, Engine
 from leadbridge.lock import DEFAULT_LOCK_TIMEOUT_SECONDS, hold_warehouse_lock, holder_is_dead
-from leadbridge.paths import WAREHOUSE_ENV, published_path, warehouse_path
+from leadbridge.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, published_path, warehouse_path
 
 LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
 LOCK_PROCESS_TAG = "leadbridge/warehouse_lock_process"  # "<host>:<pid>" of the holder
+
+
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The dbt project, made once per process; under `dagster dev` its manifest is prepared
+    (`dbt parse`) here, before any definition reads it."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    return project
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -51,7 +62,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @property
     def published_file(self) -> Path:
-        """The serving copy of the marts for BI tools (see orchestration.defs.publish)."""
+        """The serving copy of the marts for BI tools (see leadbridge.publication)."""
         return published_path(self.file, self.published_path)
 
     @property
@@ -136,8 +147,6 @@ class SourceSystems(dg.ConfigurableResource):
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[SourceSystems]:
         """Resolve real settings, or start the simulator for the length of the run."""
-        from leadbridge.paths import warehouse_path
-
         drop_dir = Path(self.drop_dir) if self.drop_dir else warehouse_path().parent / "inbox"
         real = configured_connections(drop_dir)
         if real is not None:

@@ -35,11 +35,14 @@ from dagster_dbt import (
 from leadbridge import contract
 from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
-from leadbridge.paths import DBT_PROJECT_DIR
-from orchestration.defs.resources import Warehouse
+from leadbridge.publication import publication_in_place
+from orchestration.defs.resources import Warehouse, dbt_project
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-DBT_PROJECT.prepare_if_dev()
+DBT_PROJECT = dbt_project()
+# The publication whose inputs a build compares with its own (materialized by
+# orchestration/defs/publish.py, which records them as `INPUTS_METADATA`).
+PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+INPUTS_METADATA = "inputs"
 
 _LAYERS = ("staging", "intermediate", "marts", "restricted")
 
@@ -129,9 +132,6 @@ def dbt_build(
         # materialized then, so Dagster skips the mart checks and the publication too.
         inputs = build_inputs(engine, as_of)
         context.instance.add_run_tags(context.run.run_id, {INPUTS_TAG: inputs})
-        # publish imports this module (for the dbt assets it waits on)
-        from orchestration.defs.publish import unchanged_publication
-
         since = (
             None if config.rebuild else unchanged_publication(context.instance, warehouse, inputs)
         )
@@ -147,3 +147,23 @@ def dbt_build(
         f"building the warehouse ({engine.name} {engine.location}) as of {as_of or 'now'}"
     )
     yield from dbt.cli(args, context=context).stream()
+
+
+def unchanged_publication(
+    instance: dg.DagsterInstance, warehouse: Warehouse, inputs: str
+) -> str | None:
+    """The run id of the publication BI tools read when it was built from `inputs`
+    (leadbridge/inputs.py), else None: its materialization recorded them, and the
+    file or schema in place is still the one that run published."""
+    event = instance.get_latest_materialization_event(PUBLISHED_KEY)
+    if event is None or event.asset_materialization is None:
+        return None
+    recorded = event.asset_materialization.metadata.get(INPUTS_METADATA)
+    if recorded is None or recorded.value != inputs:
+        return None
+    in_place = publication_in_place(
+        warehouse.engine, warehouse.published_file, dg.get_dagster_logger()
+    )
+    if in_place is None or in_place.run_id != event.run_id:
+        return None
+    return event.run_id
