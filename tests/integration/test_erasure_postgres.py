@@ -16,9 +16,8 @@ import duckdb
 import pytest
 
 from leadbridge.engine import Engine
-from leadbridge.erasure import erasure_plan, reapply
+from leadbridge.erasure import erase_raw, erasure_plan, purge_replaced_values, reapply
 from leadbridge.paths import DBT_PROJECT_DIR
-from orchestration.erase import erase_raw, purge_replaced_values
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import scenario_database
 from tests.support.postgres import copy_duckdb_schemas
