@@ -1,21 +1,12 @@
 """The dbt project as Dagster assets: one `dbt build` step for the whole warehouse.
 
-One step on purpose: the nightly run's blocking checks sit on the raw tables, and when
-one fails the whole build is skipped, so bad raw data never reaches any mart. dbt's own
-tests run inside the build and surface as Dagster asset checks on the models. dbt's
-source tests run in the build too (a failure fails it) but are not shown as checks on
-the raw assets: when the dbt step owns checks on an asset, Dagster (1.13) no longer
-makes the step wait for the blocking Great Expectations checks of that asset.
-Groups follow the dbt folders: staging, intermediate, marts, restricted; contract seeds
-form `lead_contract`. The engine dbt builds on is `LEADBRIDGE_TARGET` (profiles.yml's
-`target:` reads it; leadbridge/engine.py), and the assets' kinds name it.
-
-A run with an `as_of` (every scheduled run) builds only when its inputs differ from those
-of the publication in place (leadbridge/inputs.py); otherwise the step materializes
-nothing and tags the run `leadbridge/unchanged_since`. Config `rebuild: true` forces it.
-
-Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares it
-(`prepare_if_dev`); `make` targets and the tests run `dbt parse` first.
+One step, so a failing blocking check on a raw table skips the whole build. dbt's tests
+surface as asset checks on the models; its source tests run in the build but are not
+shown as checks on the raw assets: a dbt step owning checks on an asset keeps Dagster
+(1.13) from waiting for that asset's blocking Great Expectations checks. Groups follow
+the dbt folders; seeds form `lead_contract`. A run with an `as_of` builds only when its
+inputs differ from those of the publication in place (leadbridge/inputs.py); config
+`rebuild: true` forces it. Loading needs the dbt manifest (`dbt parse`).
 """
 
 import json
@@ -121,7 +112,7 @@ def dbt_build(
         raise dg.Failure(description=broken_contract)
     # dbt's unit tests check the models' logic on fixed inputs, not the night's data: they
     # run in `make test` (tests/integration/test_dbt_scenario.py), not in every nightly
-    # run, where they cost ~3 s of ~23 s of dbt at demo size (dbt recommends the same).
+    # run (dbt recommends the same).
     args = ["build", "--exclude-resource-type", "unit_test"]
     if as_of:
         args += ["--vars", json.dumps({"as_of": as_of})]
