@@ -23,8 +23,8 @@ from leadbridge.publication import (
     unpublished,
 )
 from orchestration.defs.quality import QUALITY_CHECKS
-from orchestration.defs.resources import Warehouse
-from orchestration.defs.transform import DBT_PROJECT, INPUTS_METADATA, PUBLISHED_KEY, dbt_build
+from orchestration.defs.resources import Warehouse, dbt_project
+from orchestration.defs.transform import INPUTS_METADATA, PUBLISHED_KEY, dbt_build
 
 # The nightly runs at 02:00; a day and two hours without a publication means a night
 # was missed (or failed), a day and one hour is worth a warning.
@@ -127,7 +127,7 @@ def published_marts(
             metadata={"checks_not_passed": refused},
         )
     engine = warehouse.engine
-    hidden = unpublished(DBT_PROJECT.manifest_path)
+    hidden = unpublished(dbt_project().manifest_path)
     extra: dict[str, Any] = {}
     if engine.postgres is not None:
         publications = publish_postgres(engine.postgres, context.run.run_id, hidden)
