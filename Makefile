@@ -45,7 +45,7 @@ erase: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/python -m orchestration.erase $(if $(EMAIL),--email "$(EMAIL)") $(if $(RECORD),--record "$(RECORD)") $(if $(REASON),--reason "$(REASON)")
 
 # Validate the lead contract as the nightly dbt step does before it builds
-# (orchestration/contract.py): `make contract-check [CONTRACT=dir] [AS_OF=YYYY-MM-DD]`.
+# (leadbridge/contract.py): `make contract-check [CONTRACT=dir] [AS_OF=YYYY-MM-DD]`.
 contract-check: setup
 	$(VENV)/bin/python -m orchestration.contract $(if $(CONTRACT),--contract "$(CONTRACT)") $(if $(AS_OF),--as-of "$(AS_OF)")
 

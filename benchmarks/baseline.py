@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestration.paths import DBT_PROJECT_DIR
+from leadbridge.paths import DBT_PROJECT_DIR
 
 CORE_MARTS = ("dim_person", "fct_lead_events", "fct_funnel", "fct_sla", "mart_kpis_daily")
 SCHEMA = "baseline"

@@ -290,7 +290,7 @@ def dbt_breakdown(run_id: str) -> dict[str, Any] | None:
     """
 
     from benchmarks.baseline import CORE_MARTS
-    from orchestration.paths import DBT_PROJECT_DIR
+    from leadbridge.paths import DBT_PROJECT_DIR
 
     folders = sorted((DBT_PROJECT_DIR / "target").glob(f"dbt_build-{run_id[:7]}-*"))
     if not folders:

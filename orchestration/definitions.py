@@ -4,15 +4,15 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
+from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.nightly import erasure_rebuild_job, nightly_job, nightly_schedule
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
-from orchestration.defs.resources import SourceSystems, Warehouse
+from orchestration.defs.resources import SourceSystems, Warehouse, dbt_project
 from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
-from orchestration.defs.transform import DBT_PROJECT, dbt_build
-from orchestration.paths import DBT_EXECUTABLE
+from orchestration.defs.transform import dbt_build
 
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],
@@ -22,7 +22,7 @@ defs = dg.Definitions(
     sensors=[nightly_failure_alert, nightly_summary_on_success, nightly_summary_on_failure],
     resources={
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=str(DBT_EXECUTABLE)),
+        "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
         "warehouse": Warehouse(),
         "sources": SourceSystems(),
     },

@@ -3,22 +3,9 @@
     python -m orchestration.erase --email jane.doe@example.com --reason "ticket 4711"
     python -m orchestration.erase --record salesforce_lead:00Q5g00000AbCdEAAV
 
-1. Under the warehouse's run lock (no nightly run writes meanwhile), in one transaction:
-   widen the request to the whole person, record it in schema `privacy` (ids and address
-   hashes only) and pseudonymize the person's personal data in every raw table
-   (orchestration.erasure; what is personal is declared in the dbt sources YAML).
-2. Rebuild everything derived from the raw tables — dbt's staging, history and marts,
-   its tests and the mart checks — and publish, with the `erasure_rebuild` job: the
-   nightly job without ingestion, recorded in the Dagster instance like any run.
-   Exit code 0 only when that run succeeded: until it has, the marts still hold the
-   person's data, and the command says so.
-3. On DuckDB, rewrite the warehouse file: an UPDATE, and the rebuild's dropped tables,
-   leave the old values in the file's free blocks. On PostgreSQL, `VACUUM FULL` the
-   scrubbed tables (dropped tables' files are deleted by the server).
-
-From then on every nightly load pseudonymizes the person again in what it loaded, before
-any check or model reads it (`reapply`), so the data does not come back with the
-source's next change of their records.
+Scrubs the raw tables under the run lock (leadbridge.erasure), rebuilds and publishes
+with the `erasure_rebuild` job, then purges the replaced values from the warehouse's
+storage. Exit code 0 only once the rebuild succeeded (docs/access-and-privacy.md).
 """
 
 from __future__ import annotations
@@ -32,22 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.drop_files import DropFile, drop_folders, files_holding
-from orchestration.engine import Engine
-from orchestration.erasure import (
+from leadbridge.drop_files import DropFile, drop_folders, files_holding
+from leadbridge.engine import Engine
+from leadbridge.erasure import (
     ErasureError,
-    Identifiers,
     NoRecordMatched,
-    compact_duckdb,
     email_hash,
-    erasure_plan,
-    parse_record,
-    record_request,
-    resolve,
-    scrub,
-    unmatched,
+    purge_replaced_values,
+    scrub_person,
 )
-from orchestration.paths import warehouse_path
+from leadbridge.paths import warehouse_path
 
 REBUILD_JOB = "erasure_rebuild"
 AS_OF_ENV = "LEADBRIDGE_AS_OF"
@@ -91,56 +72,6 @@ class Erasure:
         return self.rebuild is not None and self.rebuild.success
 
 
-def erase_raw(
-    engine: Engine,
-    manifest: Any,
-    emails: Sequence[str] = (),
-    records: Sequence[str] = (),
-    reason: str | None = None,
-    log: Any = None,
-) -> tuple[str, dict[str, int], int]:
-    """Step 1 under the run lock, in one transaction: (request id, rows changed per
-    table, identifiers of the person). `NoRecordMatched` when a requested address or
-    record is in no raw table; nothing is written then."""
-    request_id, changed, who = _erase_raw(engine, manifest, emails, records, reason, log)
-    return request_id, changed, len(who.rows())
-
-
-def _erase_raw(
-    engine: Engine,
-    manifest: Any,
-    emails: Sequence[str],
-    records: Sequence[str],
-    reason: str | None,
-    log: Any,
-) -> tuple[str, dict[str, int], Identifiers]:
-    from orchestration.defs.resources import hold_warehouse_lock
-
-    plan = erasure_plan(manifest)
-    for record in records:  # a malformed request fails before anything is locked
-        parse_record(record)
-    with hold_warehouse_lock(engine, log=log), engine.writer() as sql:
-        missing = unmatched(sql, plan, emails, records)
-        if missing:
-            raise NoRecordMatched(missing)
-        who = resolve(sql, plan, emails=emails, records=records)
-        request_id = record_request(sql, who, reason)
-        changed = scrub(sql, plan, who, request_id)
-    return request_id, changed, who
-
-
-def purge_replaced_values(engine: Engine, changed: dict[str, int], log: Any = None) -> None:
-    """Step 2, after the rebuild (which drops tables that held the data in clear): on
-    DuckDB rewrite the file, on PostgreSQL `VACUUM FULL` the scrubbed raw tables."""
-    from orchestration.defs.resources import hold_warehouse_lock
-
-    with hold_warehouse_lock(engine, log=log):
-        if engine.is_postgres:
-            engine.vacuum_full(sorted(table for table, count in changed.items() if count))
-        else:
-            compact_duckdb(engine.file)
-
-
 def rebuild(instance: Any = None) -> Any:
     """Run the `erasure_rebuild` job in process; its result."""
     import dagster as dg
@@ -174,7 +105,7 @@ def erase(
     """The whole request: scrub the raw tables, rebuild and publish, purge the old values;
     and find the files of the drop folders (default `drop_folders()`) that hold the
     person's addresses."""
-    request_id, changed, who = _erase_raw(engine, manifest, emails, records, reason, None)
+    request_id, changed, who = scrub_person(engine, manifest, emails, records, reason, None)
     folders = drop_folders() if drop_dirs is None else drop_dirs
     drops = tuple(files_holding(folders, who.email_hashes))
     result = rebuild(instance) if rebuild_marts else None
@@ -194,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     address or record is in no raw table (a typo, or erased before), refused before
     anything is recorded or rebuilt. Drop files holding the address are listed either
     way: the erasure does not edit them."""
-    from orchestration.defs.transform import DBT_PROJECT
+    # Dagster and dbt load when a request is carried out, not for `--help`
+    from orchestration.defs.resources import dbt_project
     from orchestration.run_nightly import ensure_dagster_home
 
     args = _parser().parse_args(argv)
@@ -207,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         done = erase(
             engine,
-            DBT_PROJECT.manifest_path,
+            dbt_project().manifest_path,
             args.email,
             args.record,
             args.reason,

@@ -8,7 +8,7 @@ The demo's size can be made smaller (tests, a quick look) with `LEADBRIDGE_DEMO_
 `sources` resource and change nothing when real accounts are configured.
 `LEADBRIDGE_AS_OF` (ISO timestamp) pins the night the marts describe, as a scheduled
 run's tick does; unset, the run describes the moment it runs. `LEADBRIDGE_TARGET=postgres`
-runs it on PostgreSQL instead of the DuckDB file (orchestration/engine.py).
+runs it on PostgreSQL instead of the DuckDB file (leadbridge/engine.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.paths import REPO_ROOT, warehouse_path
+from leadbridge.paths import REPO_ROOT, warehouse_path
 from orchestration.summary import summarize
 
 

@@ -1,6 +1,6 @@
 """The human summary that closes a nightly run: what loaded, what built, what failed,
 and whether the marts were published for BI (see orchestration.defs.publish), on the
-engine of the run (orchestration.engine)."""
+engine of the run (leadbridge.engine)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestration.engine import Engine
-from orchestration.inputs import UNCHANGED_TAG
-from orchestration.paths import REPO_ROOT
+from leadbridge.engine import Engine
+from leadbridge.inputs import UNCHANGED_TAG
+from leadbridge.paths import REPO_ROOT, published_path
 
 PUBLISHED_KEY = ("published", "marts")
 QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
@@ -62,7 +62,7 @@ class RunSummary:
     previous_publication: dict[str, Any] | None = None
     engine: str = "duckdb"
     # The run whose publication stands because this night's inputs were the same
-    # (orchestration/inputs.py): nothing was built or published, by design.
+    # (leadbridge/inputs.py): nothing was built or published, by design.
     unchanged_since: str | None = None
     # Per metered feed: the API calls its night spent, its quota share, whether it stopped
     # at the quota and which resources did (`ApiUsage.as_metadata()`).
@@ -253,8 +253,6 @@ def summarize(
     is read (read-only) to say what BI tools keep seeing. `tags` are the run's tags as the
     instance has them at the end (the build tags a run whose inputs did not change).
     """
-    from orchestration.defs.resources import published_path
-
     engine = engine or Engine.resolve(warehouse)
     summary = RunSummary(result.success, duration_seconds, warehouse, engine=engine.name)
     summary.unchanged_since = (tags or {}).get(UNCHANGED_TAG)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from simulator import SimulatedApis
 
 

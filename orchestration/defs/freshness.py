@@ -17,11 +17,11 @@ from typing import Any
 
 import dagster as dg
 
-# Through the dbt project, not a bare path: importing it prepares the manifest under
-# `dagster dev` before the raw assets read their thresholds from it.
-from orchestration.defs.transform import DBT_PROJECT
+from orchestration.defs.resources import dbt_project
 
-MANIFEST = DBT_PROJECT.manifest_path
+# Through the dbt project, not a bare path: it prepares the manifest under `dagster dev`
+# before the raw assets read their thresholds from it.
+MANIFEST = dbt_project().manifest_path
 _PERIODS = {"minute": "minutes", "hour": "hours", "day": "days"}
 
 

@@ -24,7 +24,7 @@ feed (`api_usage`), with `stopped_at_quota` on the tables whose resource ended e
 quota stop is not a failure: what was loaded stays, and dbt and the checks go on.
 
 After its load each step pseudonymizes again the people erased earlier whose records the
-source sent again (orchestration.erasure), so erased data never reaches a check or a model.
+source sent again (leadbridge.erasure), so erased data never reaches a check or a model.
 Files the file source set aside are logged as warnings and listed in the `rejected_files`
 metadata of its materialization, for the run summary.
 """
@@ -45,11 +45,10 @@ from ingestion.pipelines import FEEDS, api_usage, loader_file_format, make_pipel
 from ingestion.sources.api import ApiError, ConfigError
 from ingestion.sources.files import REJECTED_FILES, rejected_files
 from ingestion.sources.limits import ApiUsage, QuotaReached
+from leadbridge.engine import target_name
+from leadbridge.erasure import reapply_after_load
 from orchestration.defs.freshness import source_freshness_policies
-from orchestration.defs.resources import SourceSystems, Warehouse
-from orchestration.defs.transform import DBT_PROJECT
-from orchestration.engine import target_name
-from orchestration.erasure import reapply_after_load
+from orchestration.defs.resources import SourceSystems, Warehouse, dbt_project
 
 _PLACEHOLDERS: dict[str, dict[str, Any]] = {
     "hubspot": {"access_token": "definition-time", "base_url": "http://definition.invalid"},
@@ -173,7 +172,7 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
         for event in events:
             yield _with_api_usage(usage, _with_rejected_files(context, pipeline, event))
         # Inside the step, so no check or model reads an erased person's new rows first.
-        erased = reapply_after_load(engine, DBT_PROJECT.manifest_path, feed)
+        erased = reapply_after_load(engine, dbt_project().manifest_path, feed)
         if erased:
             context.log.info(
                 f"{feed}: pseudonymized {sum(erased.values())} values of people erased "

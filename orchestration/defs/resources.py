@@ -1,78 +1,47 @@
-"""Resources: the warehouse file (with its run lock) and the source systems.
+"""Dagster resources: the warehouse of a run (holding its run lock) and the source systems.
 
-DuckDB lets one process open a file at a time, and while it writes nobody else may
-open it, not even read-only. Leadbridge therefore serialises on two levels:
-- inside a run, the nightly job uses the in-process executor, so its steps (dlt loads,
-  the dbt subprocess, the Great Expectations checks) open the file one after another;
-  this is also ~2x faster than a process per step, which re-imports the code location;
-- across runs (the schedule, a manual run from the UI, `make run`), every run holds an
-  exclusive lock on `<warehouse>.lock` while it works. A second run waits for the lock
-  (logging that it waits) instead of failing with DuckDB's "Conflicting lock" error;
-  the instance's run queue additionally admits one run at a time (dagster.yaml).
-
-The lock also tells a dead run from a live one. A run killed outright (SIGKILL, power
-cut) never records its end and stays STARTED in the instance, where it would hold the
-one-run queue for ever; but the kernel released its lock when its process died. So a run
-that gets the lock tags itself as the lock's holder (warehouse, host and process id) and
-reports as failed every other STARTED run that held the same lock and whose process is
-gone. A holder whose process still lives is left alone: it has released the lock and is
-writing its last events. Holders on other hosts are left to run monitoring.
-
-On PostgreSQL (`LEADBRIDGE_TARGET=postgres`, orchestration/engine.py) the server admits
-many writers, but two nightly runs must still not interleave their loads, builds and
-schema swaps. The lock is then a session-level `pg_advisory_lock` taken on a connection
-of its own, held open for the whole run: the server releases it when that session ends,
-however the run ends (a killed process's socket closes), which is what makes the same
-dead-run reaping correct. It waits, logs and times out like the file lock, and the lock
-tag names the database as `postgresql://host:port/database`, never the password.
+`Warehouse` takes the run lock of leadbridge.lock for the whole run and tags the run as
+its holder; `claim_lock` reports as failed the STARTED runs whose holder process died
+(docs/decisions/007-warehouse-run-lock.md). `SourceSystems` resolves real accounts, or
+starts the demo simulator for the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
+import functools
 import os
 import socket
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtProject
 from pydantic import PrivateAttr
 
 from ingestion.pipelines import Connections, configured_connections
-from orchestration.engine import TARGET_ENV, Engine
-from orchestration.paths import WAREHOUSE_ENV, warehouse_path
+from leadbridge.engine import TARGET_ENV, Engine
+from leadbridge.lock import DEFAULT_LOCK_TIMEOUT_SECONDS, hold_warehouse_lock, holder_is_dead
+from leadbridge.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, published_path, warehouse_path
 
-PUBLISHED_ENV = "LEADBRIDGE_PUBLISHED"
 LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
 LOCK_PROCESS_TAG = "leadbridge/warehouse_lock_process"  # "<host>:<pid>" of the holder
-PUBLISHED_NAME = "leadbridge_marts.duckdb"
-# The advisory lock key every Leadbridge run on one database agrees on: the first 8
-# bytes of sha256("leadbridge/nightly"), as a signed bigint.
-ADVISORY_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"leadbridge/nightly").digest()[:8], "big", signed=True
-)
-LOCK_POLL_SECONDS = 0.5
-DEFAULT_LOCK_TIMEOUT_SECONDS = 6 * 3600
 
 
-def published_path(warehouse_file: Path, configured: str | None = None) -> Path:
-    """The serving file BI tools read: configured, else `$LEADBRIDGE_PUBLISHED`, else
-    `published/leadbridge_marts.duckdb` beside the warehouse (so a temp warehouse
-    publishes into its own temp folder, never into the repository's `data/`)."""
-    raw = configured or os.environ.get(PUBLISHED_ENV)
-    if raw:
-        return Path(raw).expanduser().resolve()
-    return warehouse_file.parent / "published" / PUBLISHED_NAME
+@functools.cache
+def dbt_project() -> DbtProject:
+    """The dbt project, made once per process; under `dagster dev` its manifest is prepared
+    (`dbt parse`) here, before any definition reads it."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    return project
 
 
 class Warehouse(dg.ConfigurableResource):
     """The warehouse of the run (DuckDB file or PostgreSQL database, see
-    orchestration.engine), its dlt state folder and the cross-run lock."""
+    leadbridge.engine), its dlt state folder and the cross-run lock."""
 
     path: str | None = None
     published_path: str | None = None
@@ -83,7 +52,7 @@ class Warehouse(dg.ConfigurableResource):
     @property
     def file(self) -> Path:
         """Absolute path of the DuckDB warehouse file (on Postgres: the local folder's
-        anchor, see orchestration.engine)."""
+        anchor, see leadbridge.engine)."""
         return warehouse_path(self.path)
 
     @property
@@ -93,7 +62,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @property
     def published_file(self) -> Path:
-        """The serving copy of the marts for BI tools (see orchestration.defs.publish)."""
+        """The serving copy of the marts for BI tools (see leadbridge.publication)."""
         return published_path(self.file, self.published_path)
 
     @property
@@ -117,72 +86,6 @@ class Warehouse(dg.ConfigurableResource):
             yield self
 
 
-def hold_warehouse_lock(
-    engine: Engine, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS, log: Any = None
-) -> contextlib.AbstractContextManager[None]:
-    """The run lock of `engine`'s warehouse, for a run or a command that writes outside
-    one (the erasure): a file lock on DuckDB, an advisory lock on PostgreSQL."""
-    hold = _advisory_lock if engine.postgres else _file_lock
-    return hold(engine, timeout, log)
-
-
-def _wait(try_lock: Any, engine: Engine, timeout: float, log: Any) -> None:
-    """Call `try_lock` until it succeeds; say once that we wait; give up after `timeout`."""
-    started = time.monotonic()
-    announced = False
-    while not try_lock():
-        waited = time.monotonic() - started
-        if waited > timeout:
-            raise TimeoutError(f"another run held {engine.location} for {waited:.0f} s; giving up")
-        if not announced and log:
-            log.info(f"another run is using {engine.location}; waiting for it to finish")
-            announced = True
-        time.sleep(LOCK_POLL_SECONDS)
-
-
-@contextlib.contextmanager
-def _file_lock(engine: Engine, timeout: float, log: Any) -> Iterator[None]:
-    """An exclusive `flock` on `<warehouse>.lock` (DuckDB)."""
-    with open(str(engine.file) + ".lock", "w") as handle:
-
-        def try_lock() -> bool:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                return False
-
-        _wait(try_lock, engine, timeout, log)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _advisory_lock(engine: Engine, timeout: float, log: Any) -> Iterator[None]:
-    """A session-level advisory lock on a connection held for the run (PostgreSQL)."""
-    assert engine.postgres is not None
-    connection = engine.postgres.connect(application_name="leadbridge-run-lock")
-    try:
-        connection.autocommit = True  # a session lock: no transaction left open
-
-        def try_lock() -> bool:
-            with connection.cursor() as cursor:
-                cursor.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
-                return bool(cursor.fetchone()[0])
-
-        _wait(try_lock, engine, timeout, log)
-        try:
-            yield
-        finally:
-            # closing the session releases it anyway
-            with contextlib.suppress(Exception), connection.cursor() as cursor:
-                cursor.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
-    finally:
-        connection.close()
-
-
 def claim_lock(
     instance: dg.DagsterInstance, run_id: str, warehouse: str, log: Any = None
 ) -> list[str]:
@@ -195,7 +98,7 @@ def claim_lock(
     )
     failed = []
     for run in stale:
-        if run.run_id == run_id or not _holder_is_dead(run.tags.get(LOCK_PROCESS_TAG, "")):
+        if run.run_id == run_id or not holder_is_dead(run.tags.get(LOCK_PROCESS_TAG, "")):
             continue
         message = (
             f"run {run.run_id} held the lock of {warehouse} and never finished: its process "
@@ -210,20 +113,6 @@ def claim_lock(
         {LOCK_HOLDER_TAG: warehouse, LOCK_PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}"},
     )
     return failed
-
-
-def _holder_is_dead(holder: str) -> bool:
-    """True only for a process of this host that no longer exists."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        return False
-    return False
 
 
 class SourceSystems(dg.ConfigurableResource):
@@ -258,8 +147,6 @@ class SourceSystems(dg.ConfigurableResource):
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[SourceSystems]:
         """Resolve real settings, or start the simulator for the length of the run."""
-        from orchestration.paths import warehouse_path
-
         drop_dir = Path(self.drop_dir) if self.drop_dir else warehouse_path().parent / "inbox"
         real = configured_connections(drop_dir)
         if real is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.paths import warehouse_path
+from leadbridge.paths import warehouse_path
 from orchestration.summary import summarize_run
 
 

@@ -1,21 +1,12 @@
 """The dbt project as Dagster assets: one `dbt build` step for the whole warehouse.
 
-One step on purpose: the nightly run's blocking checks sit on the raw tables, and when
-one fails the whole build is skipped, so bad raw data never reaches any mart. dbt's own
-tests run inside the build and surface as Dagster asset checks on the models. dbt's
-source tests run in the build too (a failure fails it) but are not shown as checks on
-the raw assets: when the dbt step owns checks on an asset, Dagster (1.13) no longer
-makes the step wait for the blocking Great Expectations checks of that asset.
-Groups follow the dbt folders: staging, intermediate, marts, restricted; contract seeds
-form `lead_contract`. The engine dbt builds on is `LEADBRIDGE_TARGET` (profiles.yml's
-`target:` reads it; orchestration/engine.py), and the assets' kinds name it.
-
-A run with an `as_of` (every scheduled run) builds only when its inputs differ from those
-of the publication in place (orchestration/inputs.py); otherwise the step materializes
-nothing and tags the run `leadbridge/unchanged_since`. Config `rebuild: true` forces it.
-
-Dagster needs the dbt manifest to load these definitions: `dagster dev` prepares it
-(`prepare_if_dev`); `make` targets and the tests run `dbt parse` first.
+One step, so a failing blocking check on a raw table skips the whole build. dbt's tests
+surface as asset checks on the models; its source tests run in the build but are not
+shown as checks on the raw assets: a dbt step owning checks on an asset keeps Dagster
+(1.13) from waiting for that asset's blocking Great Expectations checks. Groups follow
+the dbt folders; seeds form `lead_contract`. A run with an `as_of` builds only when its
+inputs differ from those of the publication in place (leadbridge/inputs.py); config
+`rebuild: true` forces it. Loading needs the dbt manifest (`dbt parse`).
 """
 
 import json
@@ -32,14 +23,17 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration import contract
-from orchestration.defs.resources import Warehouse
-from orchestration.engine import target_name
-from orchestration.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
-from orchestration.paths import DBT_PROJECT_DIR
+from leadbridge import contract
+from leadbridge.engine import target_name
+from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
+from leadbridge.publication import publication_in_place
+from orchestration.defs.resources import Warehouse, dbt_project
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-DBT_PROJECT.prepare_if_dev()
+DBT_PROJECT = dbt_project()
+# The publication whose inputs a build compares with its own (materialized by
+# orchestration/defs/publish.py, which records them as `INPUTS_METADATA`).
+PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+INPUTS_METADATA = "inputs"
 
 _LAYERS = ("staging", "intermediate", "marts", "restricted")
 
@@ -118,20 +112,17 @@ def dbt_build(
         raise dg.Failure(description=broken_contract)
     # dbt's unit tests check the models' logic on fixed inputs, not the night's data: they
     # run in `make test` (tests/integration/test_dbt_scenario.py), not in every nightly
-    # run, where they cost ~3 s of ~23 s of dbt at demo size (dbt recommends the same).
+    # run (dbt recommends the same).
     args = ["build", "--exclude-resource-type", "unit_test"]
     if as_of:
         args += ["--vars", json.dumps({"as_of": as_of})]
     engine = warehouse.engine
     if as_of:
-        # The night's inputs (orchestration/inputs.py): when BI tools already read marts
+        # The night's inputs (leadbridge/inputs.py): when BI tools already read marts
         # built from exactly these, a build would write the same rows again. Nothing is
         # materialized then, so Dagster skips the mart checks and the publication too.
         inputs = build_inputs(engine, as_of)
         context.instance.add_run_tags(context.run.run_id, {INPUTS_TAG: inputs})
-        # publish imports this module (for the dbt assets it waits on)
-        from orchestration.defs.publish import unchanged_publication
-
         since = (
             None if config.rebuild else unchanged_publication(context.instance, warehouse, inputs)
         )
@@ -147,3 +138,23 @@ def dbt_build(
         f"building the warehouse ({engine.name} {engine.location}) as of {as_of or 'now'}"
     )
     yield from dbt.cli(args, context=context).stream()
+
+
+def unchanged_publication(
+    instance: dg.DagsterInstance, warehouse: Warehouse, inputs: str
+) -> str | None:
+    """The run id of the publication BI tools read when it was built from `inputs`
+    (leadbridge/inputs.py), else None: its materialization recorded them, and the
+    file or schema in place is still the one that run published."""
+    event = instance.get_latest_materialization_event(PUBLISHED_KEY)
+    if event is None or event.asset_materialization is None:
+        return None
+    recorded = event.asset_materialization.metadata.get(INPUTS_METADATA)
+    if recorded is None or recorded.value != inputs:
+        return None
+    in_place = publication_in_place(
+        warehouse.engine, warehouse.published_file, dg.get_dagster_logger()
+    )
+    if in_place is None or in_place.run_id != event.run_id:
+        return None
+    return event.run_id

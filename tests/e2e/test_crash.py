@@ -47,7 +47,7 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.paths import DBT_EXECUTABLE, REPO_ROOT
+from leadbridge.paths import DBT_EXECUTABLE, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.engine import Engine
+from leadbridge.engine import Engine
+from leadbridge.erasure import email_hash, pseudonymous_email
+from leadbridge.paths import DBT_PROJECT_DIR
 from orchestration.erase import erase, main
-from orchestration.erasure import email_hash, pseudonymous_email
-from orchestration.paths import DBT_PROJECT_DIR
 from simulator import SimulatorConfig
 from tests.e2e.support import failed_checks, run_nightly, sql
 

@@ -30,13 +30,9 @@ import duckdb
 import pytest
 
 from ingestion.sources.salesforce.settings import OBJECTS
-from orchestration.defs.publish import (
-    MART_KEYS,
-    PUBLICATION_TABLE,
-    content_hash,
-    read_publication,
-    unpublished,
-)
+from leadbridge.content import content_hash
+from leadbridge.publication import PUBLICATION_TABLE, read_publication, unpublished
+from orchestration.defs.publish import MART_KEYS
 from orchestration.summary import summarize, summarize_run
 from simulator import SimulatedApis, SimulatorConfig
 from simulator.demo import TRADE_SHOW_FILE

@@ -27,22 +27,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.defs.publish import (
-    MART_KEYS,
+from leadbridge.content import postgres_content_hash
+from leadbridge.engine import PostgresSettings
+from leadbridge.lock import ADVISORY_LOCK_KEY
+from leadbridge.publication import (
     PUBLICATION_TABLE,
-    postgres_content_hash,
     publish_postgres,
     read_postgres_publication,
     unpublished,
 )
+from orchestration.defs.publish import MART_KEYS
 from orchestration.defs.resources import (
-    ADVISORY_LOCK_KEY,
     LOCK_HOLDER_TAG,
     LOCK_PROCESS_TAG,
     Warehouse,
     claim_lock,
 )
-from orchestration.engine import PostgresSettings
 from orchestration.summary import summarize
 from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly
 from tests.support.postgres import PostgresServer

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.publish import PUBLISHED_KEY, read_publication
+from leadbridge.publication import read_publication
+from orchestration.defs.publish import PUBLISHED_KEY
 from orchestration.summary import summarize
 from tests.e2e.support import RUN_CONFIG, run_nightly, sql, started_steps
 from tests.support.try_line import run_try_line

@@ -8,7 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.defs.publish import PUBLISHED_KEY, publish_marts, read_publication
+from leadbridge.publication import publish_marts, read_publication
+from orchestration.defs.publish import PUBLISHED_KEY
 from tests.e2e.support import isolated_home
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from orchestration.defs import alerts
+from leadbridge import alerts
+from orchestration.defs.alerts import nightly_failure_alert
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,7 @@ def test_the_sensor_watches_the_nightly_job_and_is_on_by_default(definitions):
 def test_without_configuration_a_failed_run_appends_one_json_line_to_the_local_log(
     failed_run_context, tmp_path
 ):
-    alerts.nightly_failure_alert(failed_run_context)
+    nightly_failure_alert(failed_run_context)
 
     lines = (tmp_path / "alerts.log").read_text().splitlines()
     assert len(lines) == 1
@@ -134,7 +135,7 @@ class _OneRequestServer:
 def test_a_webhook_gets_a_slack_compatible_json_post(failed_run_context, monkeypatch, tmp_path):
     with _OneRequestServer() as server:
         monkeypatch.setenv(alerts.WEBHOOK_ENV, server.url)
-        alerts.nightly_failure_alert(failed_run_context)
+        nightly_failure_alert(failed_run_context)
 
     [(path, headers, body)] = server.requests
     payload = json.loads(body)
@@ -152,7 +153,7 @@ def test_a_refused_webhook_falls_back_to_the_local_log_without_leaking_its_url(
 ):
     with _OneRequestServer(status=500) as server:
         monkeypatch.setenv(alerts.WEBHOOK_ENV, server.url)
-        alerts.nightly_failure_alert(failed_run_context)
+        nightly_failure_alert(failed_run_context)
 
     entry = json.loads((tmp_path / "alerts.log").read_text())
     assert entry["undelivered"] == ["webhook http://127.0.0.1"]
@@ -226,7 +227,7 @@ def test_an_email_goes_to_every_recipient_through_the_smtp_server(
         monkeypatch.setenv(alerts.SMTP_HOST_ENV, "127.0.0.1")
         monkeypatch.setenv(alerts.SMTP_PORT_ENV, str(server.port))
         monkeypatch.setenv(alerts.SMTP_FROM_ENV, "leadbridge@example.com")
-        alerts.nightly_failure_alert(failed_run_context)
+        nightly_failure_alert(failed_run_context)
 
     run_id = failed_run_context.dagster_run.run_id
     assert server.envelope["from"] == ["<leadbridge@example.com>"]
@@ -243,7 +244,7 @@ def test_an_email_address_without_an_smtp_server_still_alerts_through_the_local_
     with pytest.raises(ValueError, match=alerts.SMTP_HOST_ENV):
         alerts.configured_sinks({alerts.EMAIL_ENV: "revops@example.com"})
     monkeypatch.setenv(alerts.EMAIL_ENV, "revops@example.com")
-    alerts.nightly_failure_alert(failed_run_context)
+    nightly_failure_alert(failed_run_context)
     entry = json.loads((tmp_path / "alerts.log").read_text())
     assert entry["run_id"] == failed_run_context.dagster_run.run_id
 

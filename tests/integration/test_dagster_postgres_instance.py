@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.paths import REPO_ROOT
+from leadbridge.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

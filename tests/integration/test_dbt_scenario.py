@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.paths import DBT_PROJECT_DIR
+from leadbridge.paths import DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import (
     A1,
     C1,

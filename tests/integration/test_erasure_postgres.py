@@ -15,10 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.engine import Engine
-from orchestration.erase import erase_raw, purge_replaced_values
-from orchestration.erasure import erasure_plan, reapply
-from orchestration.paths import DBT_PROJECT_DIR
+from leadbridge.engine import Engine
+from leadbridge.erasure import erase_raw, erasure_plan, purge_replaced_values, reapply
+from leadbridge.paths import DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import scenario_database
 from tests.support.postgres import copy_duckdb_schemas

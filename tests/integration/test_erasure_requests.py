@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from leadbridge.drop_files import drop_folders, files_holding
+from leadbridge.erasure import email_hash
 from orchestration import erase as erase_command
-from orchestration.drop_files import drop_folders, files_holding
-from orchestration.erasure import email_hash
 from tests.conftest import ensure_manifest
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The inputs fingerprint of a build (orchestration/inputs.py): it moves with what the
+"""The inputs fingerprint of a build (leadbridge/inputs.py): it moves with what the
 build reads — raw content, erasures, the dbt project, the suites, the night — and with
 nothing else (dlt's load ids)."""
 
@@ -7,9 +7,9 @@ import shutil
 import duckdb
 import pytest
 
-from orchestration.defs.quality import load_suites
-from orchestration.engine import Engine
-from orchestration.inputs import build_inputs, project_digest, tables_read_by
+from leadbridge.engine import Engine
+from leadbridge.inputs import build_inputs, project_digest, tables_read_by
+from leadbridge.quality.suites import load_suites
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.publish import publish_marts
+from leadbridge.publication import publish_marts
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import postgres_admin, run_dbt, scenario_database
 from tests.support.postgres import PostgresServer, copy_duckdb_schemas

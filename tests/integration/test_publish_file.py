@@ -10,7 +10,8 @@ import stat
 import duckdb
 import pytest
 
-from orchestration.defs.publish import Unpublished, content_hash, publish_marts, read_publication
+from leadbridge.content import content_hash
+from leadbridge.publication import Unpublished, publish_marts, read_publication
 from orchestration.summary import RunSummary
 from tests.support.try_line import run_try_line
 
@@ -170,7 +171,7 @@ def test_publish_false_is_read_from_models_and_columns_of_the_dbt_manifest(tmp_p
 
 
 def test_the_dbt_project_keeps_its_bookkeeping_out_of_the_publication():
-    from orchestration.defs.publish import unpublished
+    from leadbridge.publication import unpublished
     from tests.conftest import ensure_manifest
 
     ensure_manifest()

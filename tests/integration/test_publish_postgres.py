@@ -3,7 +3,7 @@ the serving schemas, tables and columns alike."""
 
 import pytest
 
-from orchestration.defs.publish import Unpublished, publish_postgres
+from leadbridge.publication import Unpublished, publish_postgres
 from tests.support.dbt_scenario import scenario_database
 
 pytestmark = pytest.mark.integration

@@ -7,16 +7,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from orchestration.defs.quality import (
-    Suite,
-    contract_values,
-    load_suites,
-    quarantine_counts,
-    row_count,
-    suite_parameters,
-    validate,
-    volume_outcome,
-)
+from leadbridge.quality.gx_runner import validate
+from leadbridge.quality.suites import Suite, contract_values, load_suites, suite_parameters
+from leadbridge.quality.volume import quarantine_counts, row_count, volume_outcome
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +58,7 @@ def _suite(name: str) -> Suite:
 
 
 def _failures(metadata) -> dict:
-    return {f["expectation"] + ":" + f["column"]: f for f in metadata["failures"].data}
+    return {f["expectation"] + ":" + f["column"]: f for f in metadata["failures"]}
 
 
 def test_every_suite_file_loads_with_its_expectations_understood_by_gx(tmp_path):
@@ -85,7 +78,7 @@ def test_every_suite_file_loads_with_its_expectations_understood_by_gx(tmp_path)
     for suite in suites:
         assert suite.table == suite.name.replace("__", ".", 1)
         assert "id" not in suite.definition  # stable files: no generated ids
-    assert _suite("marts__dim_person").asset_key.path == ["marts", "dim_person"]
+    assert _suite("marts__dim_person").asset_path == ("marts", "dim_person")
 
 
 def test_every_suite_parameter_is_provided_at_validation_time():
@@ -297,7 +290,7 @@ def test_mostly_is_a_share_of_the_whole_table_not_of_each_slice(tmp_path, events
         for _, metadata in results:
             found = [
                 f
-                for f in metadata["failures"].data
+                for f in metadata["failures"]
                 if f["column"] == "recipient" and f["expectation"].endswith("not_be_null")
             ]
             # the plain not-null expectation fails; the `mostly` one passes or fails
@@ -313,7 +306,7 @@ def test_a_suite_with_a_table_level_expectation_is_read_whole(tmp_path, events):
     passed, metadata = validate(suite, events, rows_per_slice=100)
     assert (metadata["slices"], metadata["columns_checked"]) == (1, "all")
     # the row count (1040) passed; the three row-wise failures are the whole table's
-    assert {f["expectation"] for f in metadata["failures"].data} == {
+    assert {f["expectation"] for f in metadata["failures"]} == {
         "expect_column_values_to_be_unique",
         "expect_column_values_to_not_be_null",
         "expect_column_values_to_be_in_set",
@@ -322,7 +315,7 @@ def test_a_suite_with_a_table_level_expectation_is_read_whole(tmp_path, events):
 
 
 def test_a_bad_slice_size_setting_is_named(monkeypatch):
-    from orchestration.defs.quality import CHUNK_ROWS_ENV, chunk_rows
+    from leadbridge.quality.gx_runner import CHUNK_ROWS_ENV, chunk_rows
 
     monkeypatch.setenv(CHUNK_ROWS_ENV, "lots")
     with pytest.raises(ValueError, match="LEADBRIDGE_GX_CHUNK_ROWS"):
@@ -334,7 +327,7 @@ def test_a_bad_slice_size_setting_is_named(monkeypatch):
 def test_slices_on_postgres_add_up_to_the_whole_table_nulls_included(
     tmp_path, events, postgres_server
 ):
-    from orchestration.engine import Engine
+    from leadbridge.engine import Engine
     from tests.support.dbt_scenario import scenario_database
     from tests.support.postgres import copy_duckdb_schemas
 
@@ -455,7 +448,7 @@ def test_changed_rows_refuses_expectations_its_new_rows_cannot_decide(tmp_path, 
 
 
 def test_changed_rows_on_postgres(tmp_path, clean_events, postgres_server):
-    from orchestration.engine import Engine
+    from leadbridge.engine import Engine
     from tests.support.dbt_scenario import scenario_database
     from tests.support.postgres import copy_duckdb_schemas
 

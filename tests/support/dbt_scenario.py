@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import AS_OF, C8, L6, L7
 from tests.support.postgres import PostgresServer
 

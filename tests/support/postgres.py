@@ -68,7 +68,7 @@ class PostgresServer:
 
     def engine_settings(self):
         """The product's `PostgresSettings` for this database (no TLS on loopback)."""
-        from orchestration.engine import PostgresSettings
+        from leadbridge.engine import PostgresSettings
 
         return PostgresSettings(
             host=self.host,

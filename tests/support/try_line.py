@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from orchestration.paths import REPO_ROOT
+from leadbridge.paths import REPO_ROOT
 
 
 def run_try_line(rendered: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

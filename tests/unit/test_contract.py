@@ -1,4 +1,4 @@
-"""The lead contract is validated before a night uses it (orchestration/contract.py)."""
+"""The lead contract is validated before a night uses it (leadbridge/contract.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration import contract
-from orchestration.contract import (
+from leadbridge import contract
+from leadbridge.contract import (
     CONTRACT_DIR,
     HOLIDAYS,
     KPIS,
@@ -23,7 +23,7 @@ from orchestration.contract import (
     Violation,
     validate,
 )
-from orchestration.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.unit
 

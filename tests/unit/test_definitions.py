@@ -50,7 +50,7 @@ def test_every_raw_asset_carries_the_freshness_its_dbt_source_declares(definitio
     """The thresholds live in the sources YAML; each raw asset gets them as its policy."""
     import yaml
 
-    from orchestration.paths import DBT_PROJECT_DIR
+    from leadbridge.paths import DBT_PROJECT_DIR
 
     declared = {}
     for yml in (DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"):

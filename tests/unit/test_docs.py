@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.paths import REPO_ROOT
+from leadbridge.paths import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""`LEADBRIDGE_TARGET` picks the engine of the whole nightly job (orchestration/engine.py)."""
+"""`LEADBRIDGE_TARGET` picks the engine of the whole nightly job (leadbridge/engine.py)."""
 
 import contextvars
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.pipelines import loader_file_format, make_pipeline
-from orchestration.engine import (
+from leadbridge.engine import (
     Engine,
     PostgresSettings,
     UnknownTarget,
@@ -100,7 +100,7 @@ def _dbt_profile(monkeypatch, **env: str) -> tuple[str, dict]:
     from dbt.config.renderer import ProfileRenderer
     from dbt_common.context import set_invocation_context
 
-    from orchestration.paths import DBT_PROJECT_DIR
+    from leadbridge.paths import DBT_PROJECT_DIR
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)

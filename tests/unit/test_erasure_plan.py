@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import jinja2
 import pytest
 
-from orchestration.engine import DUCKDB, Session
-from orchestration.erasure import (
+from leadbridge.engine import DUCKDB, Session
+from leadbridge.erasure import (
     ErasureError,
     Identifiers,
     NoRecordMatched,
@@ -20,6 +21,9 @@ from orchestration.erasure import (
     scrub,
     unmatched,
 )
+from leadbridge.paths import DBT_PROJECT_DIR
+
+MACROS = DBT_PROJECT_DIR / "macros"
 
 pytestmark = pytest.mark.unit
 
@@ -114,6 +118,19 @@ def test_addresses_are_matched_normalized() -> None:
     # as SQL's trim: spaces only, so the hash equals the one `_email_match` computes
     assert email_hash("jane@example.com\t") != email_hash("jane@example.com")
     assert len(email_hash("a@b.c")) == 64
+
+
+@pytest.mark.parametrize(
+    "address", [" Jane.Doe@Example.COM ", "jane@example.com", "JÖRG@Bäcker.de", "a+b@c.io"]
+)
+def test_python_hashes_an_address_as_dbts_email_hash_macro_does(address: str) -> None:
+    # the macros as dbt renders them on DuckDB: email_hash = sha256_hex(normalize_email(x))
+    macros = jinja2.Environment(extensions=["jinja2.ext.do"])
+    strings = macros.from_string((MACROS / "strings.sql").read_text()).module
+    pii = macros.from_string((MACROS / "pii.sql").read_text()).module
+    sql = str(pii.duckdb__sha256_hex(strings.normalize_email("$1")))
+    (hashed,) = duckdb.connect().execute(f"select {sql}", [address]).fetchone()
+    assert email_hash(address) == hashed
 
 
 @pytest.fixture()

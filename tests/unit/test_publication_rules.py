@@ -6,7 +6,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.defs.resources import PUBLISHED_ENV, Warehouse, published_path
+from leadbridge.paths import PUBLISHED_ENV, published_path
+from orchestration.defs.resources import Warehouse
 from orchestration.summary import RunSummary
 
 pytestmark = pytest.mark.unit

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from dagster_shared.error import SerializableErrorInfo
 
-from orchestration.engine import Engine
-from orchestration.paths import REPO_ROOT
+from leadbridge.engine import Engine
+from leadbridge.paths import REPO_ROOT
 from orchestration.summary import summarize
 
 pytestmark = pytest.mark.unit

@@ -1,19 +1,12 @@
 """Which database the nightly job runs on: the one place that knows.
 
-`LEADBRIDGE_TARGET` chooses the engine for the whole job: `duckdb` (default; the
-warehouse is the file `$LEADBRIDGE_WAREHOUSE`) or `postgres` (a PostgreSQL server
-reached through `LEADBRIDGE_PG_HOST`, `…_PORT`, `…_USER`, `…_PASSWORD`, `…_DATABASE`,
-`…_SSLMODE`, the variables the `postgres` target of dbt_project/profiles.yml reads, whose
-`target:` is the same setting). dlt's destination, dbt's target, the checks' reads, the
-run lock and the publication all follow it; nothing else calls `duckdb.connect` or
-`psycopg2.connect` on the warehouse.
-
-On either engine the local data folder (the parent of the DuckDB file path) still holds
-what is not warehouse data: dlt's working folders, the file drop inbox, `alerts.log`.
-
-The target is read when a run starts (the `Warehouse` resource), so one process can run
-a night on each engine. Only asset `kinds` are fixed when the definitions load: they
-name the engine of `LEADBRIDGE_TARGET` at that moment.
+`LEADBRIDGE_TARGET` chooses the engine: `duckdb` (default; the file
+`$LEADBRIDGE_WAREHOUSE`) or `postgres` (reached through the `LEADBRIDGE_PG_*` variables
+the `postgres` target of dbt_project/profiles.yml reads too). dlt's destination, dbt's
+target, the checks' reads, the run lock and the publication all follow it; nothing else
+connects to the warehouse. On either engine the local data folder (the DuckDB file's
+parent) keeps dlt's working folders, the file drop inbox and `alerts.log`. The target is
+read when a run starts, so one process can run a night on each engine.
 """
 
 from __future__ import annotations

@@ -1,35 +1,12 @@
-"""Erasure of one person's personal data (GDPR art. 17): raw tables, history and marts.
+"""Erasure of one person's personal data (GDPR art. 17) from the raw tables.
 
-What is personal and how a raw row belongs to a person is declared once, in the dbt
-sources YAML (dbt_project/models/staging/<system>/_<system>__sources.yml):
-- a column with `meta: {pii: clear}` holds personal data in clear; `erase_as` says what
-  replaces it (`text`, the default: the constant `erased`, which keeps not-null rules
-  true; `email`: the request's pseudonymous address; `json`: `{}`; `null`), and
-  `erase_when` an SQL condition that limits the erasure to some rows (a history table's
-  value columns hold personal data only for some fields);
-- a table's `meta: {person_link: {<column>: <kind>}}` says which columns tie a row to a
-  person: `email` (an address), `hubspot_contact`, `salesforce_lead`,
-  `salesforce_contact` (record ids) or `salesforce_person` (a lead or contact id, as in
-  a task's `who_id`).
-A source table with clear PII and no `person_link` is an error: it could not be erased.
-
-An erasure request names an email address or a source record (`salesforce_lead:00Q…`).
-`resolve` widens it to the whole person: every record the identity resolution put in the
-same cluster (intermediate.int_identity__record_persons), every address of those
-records, and the records that carry one of those addresses in the raw tables. The
-request is recorded in schema `privacy` with the identifiers only — record ids and the
-SHA-256 of each normalized address, never the address — so that `reapply` can pseudonymize
-the same person again when a source sends one of their records after the erasure: the
-nightly ingestion calls it after every load, before any check or model reads the rows.
-
-Each of the person's rows keeps its ids, dates and stages (the funnel still counts an
-anonymous lead) and loses its personal values: names and free text become `erased`,
-addresses one pseudonymous `erased-<request>@erased.invalid` per request (so the
-person's records stay one person), phones and job titles null. Marts and the published
-file are rebuilt from the scrubbed raw tables by the erase command (orchestration.erase),
-not patched; after that rebuild the DuckDB warehouse file is rewritten
-(`compact_duckdb`), since an UPDATE and a dropped table leave the old values in the
-file's free blocks until they are reused.
+What is personal (`meta: {pii: clear}`, `erase_as`, `erase_when`) and which columns tie a
+row to a person (`person_link`) is declared in the dbt sources YAML (`erasure_plan`). A
+request is widened to the whole person (`resolve`), recorded in schema `privacy` with
+record ids and address hashes only, and the person's values are pseudonymized in place
+(`scrub`); every later load scrubs them again (`reapply_after_load`). This module owns
+the Python side of address matching, which must agree with dbt's `normalize_email`
+(dbt_project/macros/strings.sql) and `email_hash` (dbt_project/macros/pii.sql).
 """
 
 from __future__ import annotations
@@ -38,13 +15,14 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestration.engine import Session, literal, quote
+from leadbridge.engine import Engine, Session, literal, quote
+from leadbridge.lock import hold_warehouse_lock
 
 PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
@@ -129,13 +107,15 @@ def erasure_plan(manifest: Path | Mapping[str, Any]) -> list[ErasableTable]:
 
 # -- who: the person's identifiers --------------------------------------------------------
 def normalize_email(email: str) -> str:
-    """The address as the warehouse matches it: dbt's `normalize_email` and the SQL of
-    `_email_match`, `lower(trim(…))`, where SQL's `trim` removes spaces only."""
+    """The address as the warehouse matches it: dbt's `normalize_email` macro
+    (dbt_project/macros/strings.sql) and the SQL of `_email_match`, `lower(trim(…))`,
+    where SQL's `trim` removes spaces only."""
     return email.strip(" ").lower()
 
 
 def email_hash(email: str) -> str:
-    """Hex SHA-256 of the normalized address: what `privacy` keeps instead of it."""
+    """Hex SHA-256 of the normalized address: what `privacy` keeps instead of it, and
+    what dbt's `email_hash` macro (dbt_project/macros/pii.sql) puts in the marts."""
     return hashlib.sha256(normalize_email(email).encode()).hexdigest()
 
 
@@ -461,3 +441,51 @@ def compact_duckdb(path: Path) -> None:
     finally:
         temp.unlink(missing_ok=True)
         Path(f"{temp}.wal").unlink(missing_ok=True)
+
+
+# -- one request, under the run lock -----------------------------------------------------
+def erase_raw(
+    engine: Engine,
+    manifest: Any,
+    emails: Sequence[str] = (),
+    records: Sequence[str] = (),
+    reason: str | None = None,
+    log: Any = None,
+) -> tuple[str, dict[str, int], int]:
+    """Step 1 of an erasure, under the run lock, in one transaction: (request id, rows
+    changed per table, identifiers of the person). `NoRecordMatched` when a requested
+    address or record is in no raw table; nothing is written then."""
+    request_id, changed, who = scrub_person(engine, manifest, emails, records, reason, log)
+    return request_id, changed, len(who.rows())
+
+
+def scrub_person(
+    engine: Engine,
+    manifest: Any,
+    emails: Sequence[str],
+    records: Sequence[str],
+    reason: str | None,
+    log: Any,
+) -> tuple[str, dict[str, int], Identifiers]:
+    plan = erasure_plan(manifest)
+    for record in records:  # a malformed request fails before anything is locked
+        parse_record(record)
+    with hold_warehouse_lock(engine, log=log), engine.writer() as sql:
+        missing = unmatched(sql, plan, emails, records)
+        if missing:
+            raise NoRecordMatched(missing)
+        who = resolve(sql, plan, emails=emails, records=records)
+        request_id = record_request(sql, who, reason)
+        changed = scrub(sql, plan, who, request_id)
+    return request_id, changed, who
+
+
+def purge_replaced_values(engine: Engine, changed: dict[str, int], log: Any = None) -> None:
+    """The last step of an erasure, after the rebuild (which drops tables that held the
+    data in clear): on DuckDB rewrite the file, on PostgreSQL `VACUUM FULL` the scrubbed
+    raw tables."""
+    with hold_warehouse_lock(engine, log=log):
+        if engine.is_postgres:
+            engine.vacuum_full(sorted(table for table, count in changed.items() if count))
+        else:
+            compact_duckdb(engine.file)

@@ -6,7 +6,7 @@ decimals first, so a sum computed in another order on another night does not cha
 hash when the data did not. DuckDB hashes with `hash()`, PostgreSQL with the first 64
 bits of the md5 of the row's text: compare hashes made by the same engine (and DuckDB
 version). Used by the publication's `_publication` record and by the inputs fingerprint
-(orchestration/inputs.py), which leaves dlt's bookkeeping columns out (`exclude`).
+(leadbridge/inputs.py), which leaves dlt's bookkeeping columns out (`exclude`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
-from orchestration.engine import DUCKDB, POSTGRES, quote
+from leadbridge.engine import DUCKDB, POSTGRES, quote
 
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 _PG_FLOAT_TYPES = {"double precision", "real"}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.sources.files import ALIASES, REJECTED_DIR, SUFFIXES
-from orchestration.erasure import email_hash
-from orchestration.paths import warehouse_path
+from leadbridge.erasure import email_hash
+from leadbridge.paths import warehouse_path
 
 DROP_DIR_SETTING = "sources.files.drop_dir"  # SOURCES__FILES__DROP_DIR
 _EMAIL_COLUMNS = frozenset(ALIASES["email"])

@@ -1,24 +1,11 @@
 """What a night's build reads, as fingerprints: when they are those of the publication
 BI tools already read, a rebuild would give the same marts, so the run skips it.
 
-The inputs of the build are:
-- the content of every raw table (schemas `hubspot`, `salesforce`, `files`) and of the
-  erasure requests (`privacy`), hashed without dlt's `_dlt_load_id` and `_dlt_id`: a
-  source that re-sends a record unchanged (a look-back window) gives it a new load id,
-  not new content;
-- the dbt project's files (models, macros, the lead-contract seeds, tests, profiles) and
-  the Great Expectations suites;
-- the engine and the night (`as_of`). A run without an `as_of` describes "now", which
-  moves, so it always builds.
-
-Content, not load ids, is hashed because dlt is not the only writer of raw tables: an
-erasure rewrites values in place (and records a request, which changes `privacy` too).
-Hashing reads every raw row once (5.3 s for the 20M raw rows of 1M people on 2 cores,
-DuckDB); it replaces a build that reads them all several times.
-
-A raw table's Great Expectations suite is skipped the same way: its result stands while
-the tables its query reads, the suite and the lead contract are unchanged (see
-orchestration/defs/quality.py).
+The inputs are the content of every raw table and of the erasure requests (`privacy`),
+hashed without dlt's `_dlt_load_id` and `_dlt_id` (a re-sent unchanged record is not new
+content; an erasure rewrites values in place), the dbt project's files and the Great
+Expectations suites, the engine and the night (`as_of`; a run without one always
+builds). A raw table's suite is skipped the same way (leadbridge/quality/ledger.py).
 """
 
 from __future__ import annotations
@@ -29,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingestion.pipelines import FEEDS
-from orchestration.content import content_hash, postgres_content_hash
-from orchestration.engine import Engine, Session
-from orchestration.erasure import PRIVACY_SCHEMA
-from orchestration.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from leadbridge.content import content_hash, postgres_content_hash
+from leadbridge.engine import Engine, Session
+from leadbridge.erasure import PRIVACY_SCHEMA
+from leadbridge.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 RAW_SCHEMAS = tuple(FEEDS)  # each feed loads into the dataset of its name
 INPUT_SCHEMAS = (*RAW_SCHEMAS, PRIVACY_SCHEMA)
