@@ -1,29 +1,11 @@
 """The baseline: the core marts computed by one hand-written DuckDB SQL script, no dbt.
 
-`benchmarks/baseline.sql` (committed, written by hand) computes `dim_person`,
-`fct_lead_events`, `fct_funnel`, `fct_sla` and `mart_kpis_daily` into schema `baseline`
-straight from the raw schemas (`hubspot`, `salesforce`, `files`), reading the lead
-contract from the seed CSVs with `read_csv` and the night from the DuckDB variable
-`as_of`. It is run with DuckDB's Python client on a copy of the warehouse the nightly
-run built, then compared with the dbt marts in the same file.
-
-What the yardstick measures. The script implements the same rules as the dbt models
-(the comparison proves it row for row) but is planned the way one would write it for
-DuckDB by hand: no staging views or intermediate tables in the file (shared results
-are TEMP tables, the rest CTEs), identity clusters by label propagation instead of a
-transitive closure, ordered aggregates and ASOF joins instead of rank-and-filter and
-range joins. So the ratio dbt / baseline is what dbt's layering, materialisations and
-process cost on top of what the engine itself can do on this machine; the script's
-header lists the differences in approach.
-
-What is compared. Per mart: row count, a hash over all rows of the columns both sides
-have (floats rounded to 9 digits) and a hash per column; a column whose type differs
-counts as differing. Left out on purpose, and listed as `columns_only_in_dbt`:
-- personal data: `dim_person.email_hash`, the one PII column of the five marts (clear
-  names and emails live in the `restricted` models). It depends on which record is the
-  person's primary one, a choice the baseline has no other use for, so it computes none;
-- `fct_lead_events.build_fingerprint`: dbt's incremental bookkeeping (it names the
-  contract and identity build), not data.
+`baseline.sql` computes `dim_person`, `fct_lead_events`, `fct_funnel`, `fct_sla` and
+`mart_kpis_daily` into schema `baseline` from the raw schemas, on a copy of the warehouse
+a nightly run built; `compare` checks them against the dbt marts of the same file: row
+count, a hash over all rows of the shared columns (floats rounded to 9 digits), a hash
+and the type per column. Why a hand-written plan, and what is left out of the
+comparison on purpose: benchmarks/README.md, "The baseline".
 """
 
 from __future__ import annotations

@@ -1,21 +1,11 @@
 """Run the real nightly Dagster job (or its warehouse part) and time its stages.
 
-Stage times come from the run's own event log (STEP_START and STEP_SUCCESS/FAILURE
-timestamps) and, inside each ingestion step, from dlt's trace of the feed's last
-`pipeline.run` (extract, normalize, load). Steps map to stages:
-
-- `ingest_<feed>` → extract / normalize / load (dlt trace) of that feed;
-- `dbt_build` → dbt build (the whole `dbt build`: seeds, models, tests, as one step);
-- every asset-check step (Great Expectations suites, volume checks, quarantine summary)
-  → checks;
-- `published__marts` → publish.
-
-Dagster overhead, as the issue puts it ("time outside the dlt and dbt work"), is
-    run wall time − Σ dlt `pipeline.run` time − dbt step − Σ check steps − publish step,
-i.e. run start and resource initialisation, the event log writes between steps,
-dagster-dlt's and dagster-dbt's wrapping (asset events per table and per model) and the
-run's end. The checks and the publish step are product work, not Dagster's, so they are
-subtracted too. `step_overhead_s` additionally reports wall − Σ all step durations.
+Stage times come from the run's own event log (STEP_START to STEP_SUCCESS/FAILURE) and,
+inside each ingestion step, from dlt's trace of the feed's `pipeline.run`: `ingest_<feed>`
+gives extract, normalize and load, `dbt_build` the dbt build, every asset-check step the
+checks, `published__marts` the publication. Dagster's overhead is the run's wall time
+less dlt's runs, the dbt step, the check steps and the publication (benchmarks/README.md,
+"How the figures are taken").
 """
 
 from __future__ import annotations

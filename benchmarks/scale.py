@@ -1,20 +1,9 @@
-"""One scale of the benchmark: full run, one changed day, a day without change.
+"""One scale of the benchmark: the full night, one changed day, a day without change.
 
-HTTP scales (10k, 100k people): the benchmark builds the simulated world, serves it on
-127.0.0.1 and points the connectors at it as if they were real accounts; the real
-`nightly` job then runs three times on a fresh warehouse and Dagster instance:
-1. full: the world as of the end of Tuesday 2026-11-03 (the anchor 2026-10-31 is a
-   Saturday, so the simulator is first advanced three days: a realistic weekday's
-   state, not a weekend's);
-2. incremental: the simulator advanced one day (Wednesday 2026-11-04, a normal
-   weekday: the simulator changes 1–3 % of people on weekdays);
-3. no change: the same day again.
-Each night's `as_of` is the simulated clock plus two hours (the 02:00 run).
-
-Tiled scales (1M): the raw tables of the 10k world after its full run are tiled (see
-benchmarks.tiling), and the warehouse part of the nightly (everything but the dlt
-assets; the raw checks included) runs the same three times, the day's change being the
-10k world's change tiled and merged.
+Loaded scales (up to 100k people) serve the simulated world on 127.0.0.1 and run the
+real `nightly` job against it as if it were real accounts; tiled scales (1M) tile the
+10k world's raw tables (`tiling.py`) and run the job's warehouse part. The nights, their
+`as_of` and the day's change: benchmarks/README.md, "What runs".
 """
 
 from __future__ import annotations

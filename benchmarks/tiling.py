@@ -1,18 +1,11 @@
 """1M people without 1M people's HTTP traffic: tile a smaller world's raw tables.
 
-A world loaded through the real connectors (10k people by default) is copied `copies`
-times inside DuckDB. Copy 0 is the original; in copy k every id, foreign key and
-e-mail address is made unique (`<id>~k`, `local+tk@domain`, campaign names and utm
-slugs suffixed), so identity links, histories, hand-offs and SLAs stay exactly as
-realistic as the simulator's, only a hundred times over. Column names, types and dlt's
-`_dlt_load_id`/`_dlt_id` are kept, so dbt cannot tell the result from a real load.
-What does not scale: timestamps (every copy lives the same six months, so the KPI mart
-still has one row per day) and the reps and campaigns per person (every copy brings
-its own).
-
-The one-day change of the 1M world is the small world's one-day change, tiled the same
-way and merged into the tiled tables on their primary keys (dlt's merge: delete by key,
-insert), which is what the nightly load of that day would have done.
+A world loaded through the real connectors is copied `copies` times inside DuckDB; in
+copy k every id, foreign key, e-mail, campaign name and utm slug is made unique, so
+links, histories and SLAs stay as realistic as the simulator's. Columns, types and dlt's
+`_dlt_load_id`/`_dlt_id` are kept. Timestamps do not scale: every copy lives the same
+six months. A day's change is the small world's change tiled the same way and merged on
+the primary keys, as dlt's merge would.
 """
 
 from __future__ import annotations

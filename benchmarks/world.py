@@ -1,15 +1,10 @@
 """The simulated company at benchmark size, and the one deviation from the demo's world.
 
-Above ~4,500 people the simulator creates its maximum of 60 campaigns, and for nearly
-every seed two of them get the same name and so the same HubSpot `hs_utm` slug (seed 42:
-one pair; seeds 40–59: one to eight pairs). A form submission carrying that slug then
-touches both campaigns, `int_marketing__campaign_touches` yields the same
-`campaign_touch_id` twice, its `unique` test fails and the nightly run stops at
-`dbt build` (no marts, nothing published). That is a product finding (reported in the
-benchmark's JSON under `world.deviation`), not something a benchmark should hide or fix:
-so that the warehouse stages can be measured at all, the benchmark builds its worlds
-with the repeated slugs made unique (`-2`, `-3` appended in creation order). Names,
-ids and everything else are untouched.
+Above about 4,500 people two of the simulator's 60 campaigns can share a name, and so a
+HubSpot utm slug; a form submission then touches both, `campaign_touch_id` repeats and
+`dbt build` stops. The benchmark makes repeated slugs unique (`-2`, `-3` in creation
+order) so that the warehouse can be measured, and records the deviation in its JSON
+(benchmarks/README.md, "What runs").
 """
 
 from __future__ import annotations
