@@ -11,7 +11,6 @@ storage. Exit code 0 only once the rebuild succeeded (docs/access-and-privacy.md
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -29,9 +28,9 @@ from leadbridge.erasure import (
     scrub_person,
 )
 from leadbridge.paths import warehouse_path
+from leadbridge.settings import Settings
 
 REBUILD_JOB = "erasure_rebuild"
-AS_OF_ENV = "LEADBRIDGE_AS_OF"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,8 +79,9 @@ def rebuild(instance: Any = None) -> Any:
 
     # The scrub changed the inputs anyway; `rebuild` says it outright: never skipped.
     night: dict[str, Any] = {"rebuild": True}
-    if os.environ.get(AS_OF_ENV):
-        night["as_of"] = os.environ[AS_OF_ENV]
+    as_of = Settings.from_env().as_of
+    if as_of:
+        night["as_of"] = as_of
     run_config: dict[str, Any] = {"ops": {"dbt_build": {"config": night}}}
     job = defs.resolve_job_def(REBUILD_JOB)
     if instance is not None:

@@ -22,6 +22,7 @@ from typing import Any
 import dagster as dg
 
 from leadbridge.paths import REPO_ROOT, warehouse_path
+from leadbridge.settings import Settings
 from orchestration.summary import summarize
 
 
@@ -34,24 +35,14 @@ def ensure_dagster_home() -> None:
         shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", config)
 
 
-DEMO_ENV = {
-    "LEADBRIDGE_DEMO_PEOPLE": "demo_people",
-    "LEADBRIDGE_DEMO_MONTHS": "demo_months",
-    "LEADBRIDGE_DEMO_SEED": "demo_seed",
-}
-
-
-AS_OF_ENV = "LEADBRIDGE_AS_OF"
-
-
-def demo_run_config() -> dict[str, Any]:
-    """Run config from the environment: the demo's size and the night (empty: defaults)."""
+def demo_run_config(settings: Settings | None = None) -> dict[str, Any]:
+    """Run config from the settings: the demo's size and the night (empty: defaults)."""
+    settings = settings or Settings.from_env()
     run_config: dict[str, Any] = {}
-    config = {key: int(os.environ[env]) for env, key in DEMO_ENV.items() if os.environ.get(env)}
-    if config:
-        run_config["resources"] = {"sources": {"config": config}}
-    if os.environ.get(AS_OF_ENV):
-        run_config["ops"] = {"dbt_build": {"config": {"as_of": os.environ[AS_OF_ENV]}}}
+    if settings.demo:
+        run_config["resources"] = {"sources": {"config": settings.demo}}
+    if settings.as_of:
+        run_config["ops"] = {"dbt_build": {"config": {"as_of": settings.as_of}}}
     return run_config
 
 

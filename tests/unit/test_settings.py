@@ -1,0 +1,194 @@
+"""The `LEADBRIDGE_*` settings: one table in leadbridge/settings.py, and the only reader of
+them; every value is checked with an error naming the variable."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from leadbridge import settings as settings_module
+from leadbridge.paths import REPO_ROOT
+from leadbridge.settings import BY_NAME, GX_CHUNK_ROWS, SETTINGS, Setting, Settings
+
+pytestmark = pytest.mark.unit
+
+PACKAGES = ("leadbridge", "orchestration", "ingestion", "simulator")
+SETTINGS_MODULE = REPO_ROOT / "leadbridge" / "settings.py"
+ENVIRONMENT = frozenset({"environ", "getenv", "putenv", "unsetenv"})
+ENVIRONMENT_NAMES = ENVIRONMENT | {"env"}  # and the usual name of a copy of it
+
+
+def _sources() -> list[Path]:
+    return sorted(
+        path
+        for package in PACKAGES
+        for path in (REPO_ROOT / package).rglob("*.py")
+        if path != SETTINGS_MODULE
+    )
+
+
+def _is_environment(node: ast.AST) -> bool:
+    """`os.environ`, `os.getenv`, … or the same names imported from os."""
+    if isinstance(node, ast.Attribute):
+        return node.attr in ENVIRONMENT
+    return isinstance(node, ast.Name) and node.id in ENVIRONMENT_NAMES
+
+
+def _holders(tree: ast.Module) -> set[str]:
+    """Names that hold a setting or its name: constants written with a `LEADBRIDGE_`
+    literal, and the `Setting` records imported from the settings module."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "leadbridge.settings":
+            names |= {
+                alias.asname or alias.name
+                for alias in node.names
+                if isinstance(getattr(settings_module, alias.name, None), Setting)
+            }
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            if "LEADBRIDGE_" not in ast.unparse(node.value):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _names_a_setting(node: ast.AST, holders: set[str]) -> bool:
+    """`node` mentions a `LEADBRIDGE_` name, or a name holding a setting or its name."""
+    for part in ast.walk(node):
+        if isinstance(part, ast.Constant) and "LEADBRIDGE_" in str(part.value):
+            return True
+        if isinstance(part, ast.Name) and part.id in holders:
+            return True
+    return False
+
+
+def environment_reads(source: str, where: str, holders: frozenset[str] = frozenset()) -> list[str]:
+    """`where:line` of each read of a `LEADBRIDGE_*` variable from the environment: an
+    expression using `os.environ` / `getenv` (or an `environ` mapping) that names a
+    setting, or a lookup `m.get(k)` / `m[k]` whose key names one."""
+    tree = ast.parse(source)
+    holders = _holders(tree) | holders
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if _is_environment(node):
+            top = node
+            while not isinstance(parents.get(top), ast.stmt | None):
+                top = parents[top]
+            if _names_a_setting(top, holders):
+                found.add(node.lineno)
+        key = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("get", "pop", "setdefault") and node.args:
+                key = node.args[0]
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+        if key is not None and _names_a_setting(key, holders):
+            found.add(node.lineno)
+    return [f"{where}:{line}" for line in sorted(found)]
+
+
+def test_no_module_but_the_settings_module_reads_a_leadbridge_variable() -> None:
+    sources = {str(path.relative_to(REPO_ROOT)): path.read_text() for path in _sources()}
+    # a constant imported from another module of ours counts too
+    holders = frozenset().union(*(_holders(ast.parse(text)) for text in sources.values()))
+    reads = [
+        read for where, text in sources.items() for read in environment_reads(text, where, holders)
+    ]
+    assert reads == [], "read LEADBRIDGE_* through leadbridge.settings.Settings instead"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'x = os.environ.get("LEADBRIDGE_TARGET", "")',
+        'x = os.getenv("LEADBRIDGE_TARGET")',
+        "x = os.environ[TARGET_ENV]",
+        "x = int(env.get(TARGET_ENV) or 25)",
+        "x = environ[TARGET.name]",
+        "x = {k: os.environ[v] for v, k in DEMO_ENV.items() if os.environ.get(v)}",
+    ],
+)
+def test_a_read_of_a_setting_is_reported_with_its_file_and_line(line: str) -> None:
+    source = (
+        "import os\nfrom leadbridge.settings import TARGET\n"
+        'TARGET_ENV = "LEADBRIDGE_TARGET"\nDEMO_ENV = {"LEADBRIDGE_DEMO_SEED": "seed"}\n'
+        f"\n{line}\n"
+    )
+    assert environment_reads(source, "m.py") == ["m.py:6"]
+
+
+def test_other_variables_may_be_read() -> None:
+    source = 'import os\nhome = os.environ.get("DAGSTER_HOME")\nv = values.get("x")\n'
+    assert environment_reads(source, "m.py") == []
+
+
+def test_every_setting_is_a_leadbridge_variable_declared_once_with_its_meaning() -> None:
+    names = [setting.name for setting in SETTINGS]
+    assert len(names) == len(set(names)) == len(BY_NAME)
+    for setting in SETTINGS:
+        assert re.fullmatch(r"LEADBRIDGE_[A-Z0-9_]+", setting.name)
+        assert setting.meaning and "\n" not in setting.meaning
+
+
+def test_every_default_is_a_valid_value() -> None:
+    assert Settings.from_env({}).problems() == []
+    for setting in SETTINGS:
+        if setting.default is not None:
+            assert setting.value(setting.default) == setting.value(None), setting.name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LEADBRIDGE_TARGET", "snowflake", r"LEADBRIDGE_TARGET='snowflake'.*duckdb, postgres"),
+        ("LEADBRIDGE_PG_PORT", "54x", r"LEADBRIDGE_PG_PORT='54x' is not a port number"),
+        ("LEADBRIDGE_PG_SSLMODE", "on", r"LEADBRIDGE_PG_SSLMODE='on'.*verify-full"),
+        ("LEADBRIDGE_QUOTA_SHARE", "2", r"LEADBRIDGE_QUOTA_SHARE='2'.*greater than 0"),
+        ("LEADBRIDGE_DLT_PROGRESS", "quiet", r"LEADBRIDGE_DLT_PROGRESS='quiet'; valid values"),
+        ("LEADBRIDGE_GX_CHUNK_ROWS", "0", r"LEADBRIDGE_GX_CHUNK_ROWS must be a positive"),
+        ("LEADBRIDGE_VOLUME_DROP_MAX", "half", r"LEADBRIDGE_VOLUME_DROP_MAX='half' is not a"),
+        ("LEADBRIDGE_CLOCK_SKEW_MINUTES", "1h", r"LEADBRIDGE_CLOCK_SKEW_MINUTES='1h' is not"),
+        ("LEADBRIDGE_TIMEZONE", "Berlin/Europe", r"LEADBRIDGE_TIMEZONE='Berlin/Europe'.*IANA"),
+        ("LEADBRIDGE_DEMO_PEOPLE", "many", r"LEADBRIDGE_DEMO_PEOPLE='many' is not a whole"),
+        ("LEADBRIDGE_SMTP_PORT", "smtp", r"LEADBRIDGE_SMTP_PORT='smtp' is not a whole"),
+    ],
+)
+def test_an_invalid_value_is_an_error_naming_the_variable(name, value, message) -> None:
+    settings = Settings.from_env({name: value})
+    with pytest.raises(ValueError, match=message):
+        settings[BY_NAME[name]]
+    assert len(settings.problems()) == 1
+
+
+def test_an_invalid_value_fails_only_where_it_is_read() -> None:
+    settings = Settings.from_env({"LEADBRIDGE_SMTP_PORT": "smtp"})
+    assert settings.target == "duckdb" and settings.gx_chunk_rows == 1_000_000
+
+
+def test_the_environment_is_read_when_settings_are_asked_for(monkeypatch) -> None:
+    monkeypatch.setenv(GX_CHUNK_ROWS.name, "250000")
+    assert Settings.from_env().gx_chunk_rows == 250_000
+    monkeypatch.delenv(GX_CHUNK_ROWS.name)
+    assert Settings.from_env().gx_chunk_rows == 1_000_000
+
+
+def test_secrets_never_show_in_the_settings_repr() -> None:
+    settings = Settings.from_env({"LEADBRIDGE_PG_PASSWORD": "s3cret", "LEADBRIDGE_X": "y"})
+    assert "s3cret" not in repr(settings)
+    assert settings.raw == {"LEADBRIDGE_PG_PASSWORD": "s3cret"}  # only declared settings
+
+
+def test_the_demo_and_the_night_of_make_run_come_from_the_settings() -> None:
+    from orchestration.run_nightly import demo_run_config
+
+    environ = {"LEADBRIDGE_DEMO_PEOPLE": "60", "LEADBRIDGE_DEMO_SEED": "", "LEADBRIDGE_AS_OF": "x"}
+    assert demo_run_config(Settings.from_env(environ)) == {
+        "resources": {"sources": {"config": {"demo_people": 60}}},
+        "ops": {"dbt_build": {"config": {"as_of": "x"}}},
+    }
+    assert demo_run_config(Settings.from_env({})) == {}
