@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,13 +27,15 @@ from leadbridge.settings import Settings
 from orchestration.summary import summarize
 
 
-def ensure_dagster_home() -> None:
-    """Use `$DAGSTER_HOME`, defaulting (like `make`) to `.dagster_home/` of the repo."""
-    home = os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
-    os.makedirs(home, exist_ok=True)
-    config = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(config):
-        shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", config)
+def dagster_instance() -> dg.DagsterInstance:
+    """The Dagster instance of `$DAGSTER_HOME` (Dagster's own variable), defaulting like
+    `make` to `.dagster_home/` of the repo; opened from its folder, so the environment is
+    left as it is."""
+    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home.resolve()))
 
 
 def demo_run_config(settings: Settings | None = None) -> dict[str, Any]:
@@ -50,9 +53,8 @@ def main() -> int:
     """Run the nightly job in process and print the summary; return the exit code."""
     from orchestration.definitions import defs
 
-    ensure_dagster_home()
     started = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=demo_run_config(), instance=instance, raise_on_error=False
         )

@@ -92,6 +92,66 @@ def environment_reads(source: str, where: str, holders: frozenset[str] = frozens
     return [f"{where}:{line}" for line in sorted(found)]
 
 
+def _is_process_environment(node: ast.AST) -> bool:
+    """`os.environ` or `environ` (imported from os)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "environ"
+    return isinstance(node, ast.Name) and node.id == "environ"
+
+
+def environment_writes(source: str, where: str) -> list[str]:
+    """`where:line` of each change to the process environment: an item set or deleted,
+    `setdefault`, `update`, `pop`, `clear`, or `os.putenv` / `os.unsetenv`."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            if any(
+                isinstance(t, ast.Subscript) and _is_process_environment(t.value) for t in targets
+            ):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id
+            if name in ("putenv", "unsetenv") or (
+                isinstance(func, ast.Attribute)
+                and name in ("setdefault", "update", "pop", "popitem", "clear")
+                and _is_process_environment(func.value)
+            ):
+                found.add(node.lineno)
+    return [f"{where}:{line}" for line in sorted(found)]
+
+
+def test_no_module_writes_the_environment() -> None:
+    writes = [
+        write
+        for path in [*_sources(), SETTINGS_MODULE]
+        for write in environment_writes(path.read_text(), str(path.relative_to(REPO_ROOT)))
+    ]
+    assert writes == [], "pass values explicitly (dbt: Warehouse.dbt_arguments)"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'os.environ["LEADBRIDGE_TARGET"] = "postgres"',
+        "os.environ[name] += value",
+        'del os.environ["X"]',
+        'os.environ.setdefault("DAGSTER_HOME", "/h")',
+        "os.environ.update(values)",
+        'environ.pop("X", None)',
+        'os.putenv("X", "1")',
+    ],
+)
+def test_a_write_to_the_environment_is_reported(line: str) -> None:
+    assert environment_writes(f"import os\n{line}\n", "m.py") == ["m.py:2"]
+
+
+def test_a_copy_of_the_environment_may_be_changed() -> None:
+    source = 'import os\nenv = {**os.environ, "X": "1"}\nenv["Y"] = "2"\nenv.update(a=1)\n'
+    assert environment_writes(source, "m.py") == []
+
+
 def test_no_module_but_the_settings_module_reads_a_leadbridge_variable() -> None:
     sources = {str(path.relative_to(REPO_ROOT)): path.read_text() for path in _sources()}
     # a constant imported from another module of ours counts too
