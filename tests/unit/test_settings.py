@@ -288,3 +288,73 @@ def test_profiles_yml_has_the_defaults_of_the_settings_module() -> None:
     postgres = _profile("postgres", environ)
     rendered = {key: postgres[key] for key in ("host", "port", "user", "password", "sslmode")}
     assert {**rendered, "database": postgres["dbname"]} == settings.postgres
+
+
+# The tables that document the settings: README's and, for the rest, docs/operations.md's.
+SETTING_TABLES = (("README.md", "## Configuration"), ("docs/operations.md", "## Settings"))
+
+
+def _table_rows(text: str, heading: str) -> list[list[str]]:
+    """The cells of the first table under `heading` (header and rule left out)."""
+    section = f"\n{text}".split(f"\n{heading}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(section) if line.startswith("|"))
+    end = next((i for i in range(start, len(section)) if not section[i].startswith("|")), None)
+    lines = section[start:end]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def documented_settings(text: str, heading: str) -> dict[str, str | None]:
+    """`LEADBRIDGE_*` name → the default its table shows (None: unset; "?": shown as text).
+    A cell `` `LEADBRIDGE_PG_HOST` / `_PORT` `` names two; the defaults match in order."""
+    found: dict[str, str | None] = {}
+    for cells in _table_rows(text, heading):
+        names, previous = [], ""
+        for token in re.findall(r"`([^`]+)`", cells[0]):
+            name = previous.rsplit("_", 1)[0] + token if token.startswith("_") else token
+            names.append(name)
+            previous = name if name.startswith("LEADBRIDGE_") else previous
+        parts = [part.strip() for part in cells[1].split(" / ")]
+        if len(parts) != len(names):
+            parts = [cells[1].strip()] * len(names)
+        for name, part in zip(names, parts, strict=True):
+            if not name.startswith("LEADBRIDGE_"):
+                continue  # DAGSTER_HOME and dlt's SOURCES__… settings are not ours
+            assert name not in found, f"{name} is listed twice under {heading}"
+            literal = re.fullmatch(r"`([^`]*)`", part)
+            found[name] = (
+                literal.group(1)
+                if literal
+                else ""
+                if part == "empty"
+                else None
+                if part.startswith("unset")
+                else "?"
+            )
+    return found
+
+
+def test_every_setting_is_documented_once_with_its_default() -> None:
+    tables = [
+        documented_settings((REPO_ROOT / path).read_text(), heading)
+        for path, heading in SETTING_TABLES
+    ]
+    documented = [name for table in tables for name in table]
+    assert sorted(documented) == sorted(BY_NAME), "a setting missing, unknown or listed twice"
+    for table in tables:
+        for name, default in table.items():
+            assert default == BY_NAME[name].default, f"{name}: documented default {default!r}"
+
+
+def test_the_table_reader_expands_grouped_names_and_their_defaults() -> None:
+    text = (
+        "## Configuration\n\n| setting | default | what |\n|---|---|---|\n"
+        "| `LEADBRIDGE_PG_HOST` / `_PORT` / `_PASSWORD` | `localhost` / `5432` / empty | pg |\n"
+        "| `SOURCES__X__TOKEN` / `..._ID` | unset | dlt's |\n"
+        "| `LEADBRIDGE_AS_OF` | unset → now | night |\n"
+    )
+    assert documented_settings(text, "## Configuration") == {
+        "LEADBRIDGE_PG_HOST": "localhost",
+        "LEADBRIDGE_PG_PORT": "5432",
+        "LEADBRIDGE_PG_PASSWORD": "",
+        "LEADBRIDGE_AS_OF": None,
+    }
