@@ -33,6 +33,7 @@ from leadbridge.settings import VOLUME_DROP_MAX
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import NightConfig, night_of
+from orchestration.summary import QUARANTINE_CHECK
 
 QUARANTINE_KEY = dg.AssetKey(["quarantine", "quarantined_rows"])
 
@@ -159,7 +160,7 @@ def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
 
 @dg.asset_check(
     asset=QUARANTINE_KEY,
-    name="quarantine_summary",
+    name=QUARANTINE_CHECK,
     description="Counts the source rows set aside in schema `quarantine` (rules the lead "
     "contract tolerates), by table and rule. Never fails: quarantined rows are expected, "
     "silently dropped ones are not.",

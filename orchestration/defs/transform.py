@@ -27,11 +27,12 @@ from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
 from leadbridge.publication import publication_in_place
 from orchestration.defs.resources import Warehouse, dbt_project
+from orchestration.summary import PUBLISHED_KEY as PUBLISHED_PATH
 
 DBT_PROJECT = dbt_project()
 # The publication whose inputs a build compares with its own (materialized by
 # orchestration/defs/publish.py, which records them as `INPUTS_METADATA`).
-PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+PUBLISHED_KEY = dg.AssetKey(list(PUBLISHED_PATH))
 INPUTS_METADATA = "inputs"
 
 _LAYERS = ("staging", "intermediate", "marts", "restricted")
