@@ -10,7 +10,6 @@ PostgreSQL (`LOADER_FILE_FORMATS`; why: docs/decisions/004-connector-reads.md).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,10 @@ from ingestion.sources.api import configured
 from ingestion.sources.files import files_source
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.hubspot.helpers import HubSpotCredentials
-from ingestion.sources.limits import DEFAULT_QUOTA_SHARE, ApiUsage
+from ingestion.sources.limits import ApiUsage
 from ingestion.sources.salesforce import salesforce_source
 from ingestion.sources.salesforce.helpers import SalesforceCredentials
+from leadbridge.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,6 @@ class Feed:
 
 # Destinations that load the feeds' Arrow tables better in another format (see above).
 LOADER_FILE_FORMATS = {"postgres": "csv"}
-PROGRESS_ENV = "LEADBRIDGE_DLT_PROGRESS"
-PROGRESS = ("log", "off", "tqdm", "enlighten", "alive_progress")  # dlt's collectors, or none
-QUOTA_SHARE_ENV = "LEADBRIDGE_QUOTA_SHARE"
 
 
 def loader_file_format(feed: str, pipeline: dlt.Pipeline) -> str:
@@ -81,19 +78,7 @@ FEEDS: dict[str, Feed] = {
 def quota_share(environ: Mapping[str, str] | None = None) -> float:
     """`$LEADBRIDGE_QUOTA_SHARE`: the share of each system's daily API quota one night may
     spend, a number in (0, 1] (default 0.5)."""
-    raw = (os.environ if environ is None else environ).get(QUOTA_SHARE_ENV, "")
-    if not raw.strip():
-        return DEFAULT_QUOTA_SHARE
-    try:
-        share = float(raw)
-    except ValueError:
-        share = float("nan")
-    if not 0 < share <= 1:  # also false for NaN
-        raise ValueError(
-            f"{QUOTA_SHARE_ENV}={raw!r}; give the share of the daily API quota one night may "
-            "spend as a number greater than 0 and at most 1, e.g. 0.5"
-        )
-    return share
+    return Settings.from_env(environ).quota_share
 
 
 def api_usage(feed: str) -> ApiUsage | None:
@@ -172,10 +157,7 @@ def make_pipeline(
     # loaded, personal data included, after it is in the warehouse (and after an erasure).
     dlt.config["load.delete_completed_jobs"] = True
     dlt.config["load.truncate_staging_dataset"] = True
-    raw = os.environ.get(PROGRESS_ENV, "")
-    progress = raw.strip().lower() or "log"  # "off" for quiet runs
-    if progress not in PROGRESS:
-        raise ValueError(f"{PROGRESS_ENV}={raw!r}; valid values: {', '.join(PROGRESS)}")
+    progress = Settings.from_env().dlt_progress  # "off" for quiet runs
     return dlt.pipeline(
         pipeline_name=f"leadbridge_{feed}",
         pipelines_dir=str(pipelines_dir),

@@ -10,7 +10,6 @@ passwords are secrets: descriptions and errors name only the sink's kind and hos
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import socket
 from dataclasses import asdict, dataclass, field
@@ -21,16 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from leadbridge.paths import warehouse_path
+from leadbridge.settings import ALERT_EMAIL, SMTP_HOST, Settings
 
-WEBHOOK_ENV = "LEADBRIDGE_ALERT_WEBHOOK"
-EMAIL_ENV = "LEADBRIDGE_ALERT_EMAIL"
-SMTP_HOST_ENV = "LEADBRIDGE_SMTP_HOST"
-SMTP_PORT_ENV = "LEADBRIDGE_SMTP_PORT"
-SMTP_FROM_ENV = "LEADBRIDGE_SMTP_FROM"
-SMTP_USER_ENV = "LEADBRIDGE_SMTP_USER"
-SMTP_PASSWORD_ENV = "LEADBRIDGE_SMTP_PASSWORD"
-UI_URL_ENV = "LEADBRIDGE_UI_URL"
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
 ALERT_LOG_NAME = "alerts.log"
 TIMEOUT_SECONDS = 10
 
@@ -142,23 +133,15 @@ class EmailSink:
 
 def configured_sinks(environ: dict[str, str] | None = None) -> list[Sink]:
     """The sinks the environment asks for; the local log when none is configured."""
-    env = os.environ if environ is None else environ
+    settings = Settings.from_env(environ)
     sinks: list[Sink] = []
-    if env.get(WEBHOOK_ENV):
-        sinks.append(WebhookSink(env[WEBHOOK_ENV]))
-    if env.get(EMAIL_ENV):
-        if not env.get(SMTP_HOST_ENV):
-            raise ValueError(f"{EMAIL_ENV} is set but {SMTP_HOST_ENV} is not")
-        sinks.append(
-            EmailSink(
-                recipients=tuple(a.strip() for a in env[EMAIL_ENV].split(",") if a.strip()),
-                host=env[SMTP_HOST_ENV],
-                port=int(env.get(SMTP_PORT_ENV) or 25),
-                sender=env.get(SMTP_FROM_ENV) or "",
-                user=env.get(SMTP_USER_ENV) or None,
-                password=env.get(SMTP_PASSWORD_ENV) or None,
-            )
-        )
+    if settings.alert_webhook:
+        sinks.append(WebhookSink(settings.alert_webhook))
+    if settings.is_set(ALERT_EMAIL):
+        smtp = settings.smtp
+        if not smtp["host"]:
+            raise ValueError(f"{ALERT_EMAIL.name} is set but {SMTP_HOST.name} is not")
+        sinks.append(EmailSink(recipients=settings.alert_email, **smtp))
     return sinks or [local_log_sink()]
 
 

@@ -12,63 +12,29 @@ read when a run starts, so one process can run a night on each engine.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TARGET_ENV = "LEADBRIDGE_TARGET"
-DUCKDB, POSTGRES = "duckdb", "postgres"
-TARGETS = (DUCKDB, POSTGRES)
-PG_ENV = {
-    "host": "LEADBRIDGE_PG_HOST",
-    "port": "LEADBRIDGE_PG_PORT",
-    "user": "LEADBRIDGE_PG_USER",
-    "password": "LEADBRIDGE_PG_PASSWORD",
-    "database": "LEADBRIDGE_PG_DATABASE",
-    "sslmode": "LEADBRIDGE_PG_SSLMODE",
-}
-# The same defaults as dbt_project/profiles.yml, so dbt and everything else meet.
-PG_DEFAULTS = {
-    "host": "localhost",
-    "port": "5432",
-    "user": "leadbridge",
-    "password": "",
-    "database": "leadbridge",
-    "sslmode": "prefer",
-}
+from leadbridge.settings import DUCKDB, POSTGRES, TARGET, Settings
+
 PG_CONNECT_TIMEOUT_SECONDS = 10
-# libpq's values; it compares them case-sensitively, profiles.yml lower-cases them as here
-SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-# DuckDB's memory limit for every connection of a run, dbt's included: profiles.yml reads
-# the same variable with the same default (Jinja there, so the default is written twice).
-# DuckDB's own default is 80% of the machine's memory per connection, and a connection
-# keeps the pages it read cached up to that limit.
-DUCKDB_MEMORY_ENV = "LEADBRIDGE_DUCKDB_MEMORY_LIMIT"
-DEFAULT_DUCKDB_MEMORY = "2GB"
+# DuckDB's own default memory limit is 80% of the machine's memory per connection, and a
+# connection keeps the pages it read cached up to that limit: LEADBRIDGE_DUCKDB_MEMORY_LIMIT
+# (leadbridge.settings) caps it, for dbt's connections too (profiles.yml).
 
 
 def duckdb_config() -> dict[str, str]:
     """Settings for `duckdb.connect(config=…)` on the warehouse or its published copy."""
-    return {"memory_limit": os.environ.get(DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY)}
-
-
-class UnknownTarget(ValueError):
-    """`LEADBRIDGE_TARGET` names no engine Leadbridge runs on."""
+    return {"memory_limit": Settings.from_env().duckdb_memory_limit}
 
 
 def target_name(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str:
     """The engine to run on: `configured`, else `$LEADBRIDGE_TARGET`, else duckdb."""
-    env = os.environ if environ is None else environ
-    raw = configured if configured is not None else env.get(TARGET_ENV, "")
-    name = raw.strip().lower() or DUCKDB
-    if name not in TARGETS:
-        raise UnknownTarget(
-            f"{TARGET_ENV}={raw!r} is not a target Leadbridge runs on; "
-            f"valid values: {', '.join(TARGETS)}"
-        )
-    return name
+    if configured is not None:
+        return TARGET.value(configured)
+    return Settings.from_env(environ).target
 
 
 @dataclass(frozen=True)
@@ -84,19 +50,8 @@ class PostgresSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PostgresSettings:
-        """The `LEADBRIDGE_PG_*` settings, with profiles.yml's defaults."""
-        env = os.environ if environ is None else environ
-        values = {key: env.get(var) or PG_DEFAULTS[key] for key, var in PG_ENV.items()}
-        if not values["port"].isdigit():
-            raise ValueError(f"{PG_ENV['port']}={values['port']!r} is not a port number")
-        sslmode = values["sslmode"].strip().lower() or PG_DEFAULTS["sslmode"]
-        if sslmode not in SSLMODES:
-            raise ValueError(
-                f"{PG_ENV['sslmode']}={values['sslmode']!r} is not an sslmode; "
-                f"valid values: {', '.join(SSLMODES)}"
-            )
-        values["sslmode"] = sslmode
-        return cls(**{**values, "port": int(values["port"])})
+        """The `LEADBRIDGE_PG_*` settings of `environ` (default: the process's)."""
+        return cls(**Settings.from_env(environ).postgres)
 
     @property
     def url(self) -> str:

@@ -11,7 +11,7 @@ storage. Exit code 0 only once the rebuild succeeded (docs/access-and-privacy.md
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -29,9 +29,9 @@ from leadbridge.erasure import (
     scrub_person,
 )
 from leadbridge.paths import warehouse_path
+from leadbridge.settings import Settings
 
 REBUILD_JOB = "erasure_rebuild"
-AS_OF_ENV = "LEADBRIDGE_AS_OF"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,8 +80,9 @@ def rebuild(instance: Any = None) -> Any:
 
     # The scrub changed the inputs anyway; `rebuild` says it outright: never skipped.
     night: dict[str, Any] = {"rebuild": True}
-    if os.environ.get(AS_OF_ENV):
-        night["as_of"] = os.environ[AS_OF_ENV]
+    as_of = Settings.from_env().as_of
+    if as_of:
+        night["as_of"] = as_of
     run_config: dict[str, Any] = {"ops": {"dbt_build": {"config": night}}}
     job = defs.resolve_job_def(REBUILD_JOB)
     if instance is not None:
@@ -126,16 +127,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     anything is recorded or rebuilt. Drop files holding the address are listed either
     way: the erasure does not edit them."""
     # Dagster and dbt load when a request is carried out, not for `--help`
-    from orchestration.defs.resources import dbt_project
-    from orchestration.run_nightly import ensure_dagster_home
+    from orchestration.run_nightly import dagster_instance
 
     args = _parser().parse_args(argv)
     if not args.email and not args.record:
         _parser().error("give --email or --record (or both)")
+    with contextlib.ExitStack() as stack:
+        instance = None if args.no_rebuild else stack.enter_context(dagster_instance())
+        return _carry_out(args, instance)
+
+
+def _carry_out(args: argparse.Namespace, instance: Any) -> int:
+    """`main` once the arguments are read and the Dagster instance is open."""
+    from orchestration.defs.resources import dbt_project
+
     engine = Engine.resolve(warehouse_path())
     started = time.monotonic()
-    if not args.no_rebuild:
-        ensure_dagster_home()
     try:
         done = erase(
             engine,
@@ -143,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.email,
             args.record,
             args.reason,
+            instance=instance,
             rebuild_marts=not args.no_rebuild,
         )
     except NoRecordMatched as error:

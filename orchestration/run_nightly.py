@@ -17,41 +17,35 @@ import os
 import shutil
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from leadbridge.paths import REPO_ROOT, warehouse_path
+from leadbridge.settings import Settings
 from orchestration.summary import summarize
 
 
-def ensure_dagster_home() -> None:
-    """Use `$DAGSTER_HOME`, defaulting (like `make`) to `.dagster_home/` of the repo."""
-    home = os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
-    os.makedirs(home, exist_ok=True)
-    config = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(config):
-        shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", config)
+def dagster_instance() -> dg.DagsterInstance:
+    """The Dagster instance of `$DAGSTER_HOME` (Dagster's own variable), defaulting like
+    `make` to `.dagster_home/` of the repo; opened from its folder, so the environment is
+    left as it is."""
+    home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home.resolve()))
 
 
-DEMO_ENV = {
-    "LEADBRIDGE_DEMO_PEOPLE": "demo_people",
-    "LEADBRIDGE_DEMO_MONTHS": "demo_months",
-    "LEADBRIDGE_DEMO_SEED": "demo_seed",
-}
-
-
-AS_OF_ENV = "LEADBRIDGE_AS_OF"
-
-
-def demo_run_config() -> dict[str, Any]:
-    """Run config from the environment: the demo's size and the night (empty: defaults)."""
+def demo_run_config(settings: Settings | None = None) -> dict[str, Any]:
+    """Run config from the settings: the demo's size and the night (empty: defaults)."""
+    settings = settings or Settings.from_env()
     run_config: dict[str, Any] = {}
-    config = {key: int(os.environ[env]) for env, key in DEMO_ENV.items() if os.environ.get(env)}
-    if config:
-        run_config["resources"] = {"sources": {"config": config}}
-    if os.environ.get(AS_OF_ENV):
-        run_config["ops"] = {"dbt_build": {"config": {"as_of": os.environ[AS_OF_ENV]}}}
+    if settings.demo:
+        run_config["resources"] = {"sources": {"config": settings.demo}}
+    if settings.as_of:
+        run_config["ops"] = {"dbt_build": {"config": {"as_of": settings.as_of}}}
     return run_config
 
 
@@ -59,9 +53,8 @@ def main() -> int:
     """Run the nightly job in process and print the summary; return the exit code."""
     from orchestration.definitions import defs
 
-    ensure_dagster_home()
     started = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             run_config=demo_run_config(), instance=instance, raise_on_error=False
         )

@@ -18,8 +18,10 @@ from leadbridge.engine import Engine
 from leadbridge.inputs import UNCHANGED_TAG
 from leadbridge.paths import REPO_ROOT, published_path
 
+# The publication's asset key (orchestration/defs/transform.py builds it from this) and
+# the check that counts the quarantined rows (orchestration/defs/quality.py).
 PUBLISHED_KEY = ("published", "marts")
-QUARANTINE_CHECK = "quarantine_summary"  # see orchestration.defs.quality
+QUARANTINE_CHECK = "quarantine_summary"
 EXAMPLE_QUERY = (
     "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
 )

@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 
 import requests
 
+from leadbridge.settings import QUOTA_SHARE
+
 T = TypeVar("T")
-DEFAULT_QUOTA_SHARE = 0.5
+DEFAULT_QUOTA_SHARE: float = QUOTA_SHARE.value(None)  # LEADBRIDGE_QUOTA_SHARE unset
 # A learned window keeps this share of its limit free for the account's other clients.
 WINDOW_RESERVE = 0.1
 # Calls kept back from the vendor's daily limit for the work a page leaves unfinished when

@@ -11,7 +11,6 @@ is slow and loading the definitions should not pay it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,22 +18,14 @@ from typing import Any
 from leadbridge.engine import Engine, Session, as_engine, quote
 from leadbridge.quality.ledger import changed_rows, write_ledger
 from leadbridge.quality.suites import Suite, suite_parameters
+from leadbridge.settings import Settings
 
 SAMPLE_SIZE = 10
-CHUNK_ROWS_ENV = "LEADBRIDGE_GX_CHUNK_ROWS"
-DEFAULT_CHUNK_ROWS = 1_000_000
 
 
 def chunk_rows() -> int:
     """Rows per slice of a validation (`LEADBRIDGE_GX_CHUNK_ROWS`)."""
-    value = os.environ.get(CHUNK_ROWS_ENV, str(DEFAULT_CHUNK_ROWS))
-    try:
-        rows = int(value)
-    except ValueError:
-        rows = 0
-    if rows < 1:
-        raise ValueError(f"{CHUNK_ROWS_ENV} must be a positive number of rows, not {value!r}")
-    return rows
+    return Settings.from_env().gx_chunk_rows
 
 
 def _slice_bucket(engine: str, column: str, slices: int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
+from leadbridge.settings import Settings
 
 UNIQUE = "expect_column_values_to_be_unique"
 # Expectations decided row by row: their counts over slices add up to the table's.
@@ -35,8 +35,6 @@ CHUNKABLE = frozenset(
     }
 )
 COLUMN_ARGUMENTS = ("column", "column_A", "column_B", "column_list")
-CLOCK_SKEW_ENV = "LEADBRIDGE_CLOCK_SKEW_MINUTES"
-DEFAULT_CLOCK_SKEW_MINUTES = 60
 CONTRACT_SEEDS = DBT_PROJECT_DIR / "seeds" / "lead_contract"
 STAGE_MAPPINGS = CONTRACT_SEEDS / "lead_contract__stage_mappings.csv"
 STAGES = CONTRACT_SEEDS / "lead_contract__stages.csv"
@@ -64,7 +62,7 @@ def suite_parameters(now: datetime | None = None, night: bool = False) -> dict[s
     (allowing for the sources' clock skew), or with `night` the night the marts describe,
     exactly (they hold nothing after it)."""
     now = now or datetime.now(UTC)
-    skew = 0.0 if night else float(os.environ.get(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_MINUTES))
+    skew = 0.0 if night else Settings.from_env().clock_skew_minutes
     latest = now + timedelta(minutes=skew)
     with STAGES.open(newline="") as handle:
         stages = sorted(row["stage_code"] for row in csv.DictReader(handle))

@@ -8,19 +8,16 @@ dbt quarantine models set aside, by table and rule.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from leadbridge.engine import Engine, as_engine
-
-VOLUME_DROP_ENV = "LEADBRIDGE_VOLUME_DROP_MAX"
-DEFAULT_VOLUME_DROP_MAX = 0.5
+from leadbridge.settings import Settings
 
 
 def volume_drop_max() -> float:
     """The share of rows a raw table may lose between successful runs before it fails."""
-    return float(os.environ.get(VOLUME_DROP_ENV, DEFAULT_VOLUME_DROP_MAX))
+    return Settings.from_env().volume_drop_max
 
 
 def row_count(warehouse: Engine | Path, table: str) -> int:

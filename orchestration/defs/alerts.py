@@ -10,19 +10,12 @@ reports it failed (`resources.claim_lock`), and that failure is alerted one run 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
 
-from leadbridge.alerts import (
-    DEFAULT_UI_URL,
-    UI_URL_ENV,
-    Alert,
-    configured_sinks,
-    deliver,
-    local_log_sink,
-)
+from leadbridge.alerts import Alert, configured_sinks, deliver, local_log_sink
+from leadbridge.settings import Settings
 from orchestration.defs.nightly import nightly_job
 
 
@@ -50,7 +43,7 @@ def build_alert(context: dg.RunFailureSensorContext) -> Alert:
             if data is not None and getattr(data, "error", None)
             else (context.failure_event.message or "unknown error").splitlines()[0]
         )
-    base = os.environ.get(UI_URL_ENV, DEFAULT_UI_URL).rstrip("/")
+    base = Settings.from_env().ui_url
     return Alert(
         job=run.job_name,
         run_id=run.run_id,

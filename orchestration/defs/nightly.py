@@ -7,12 +7,10 @@ process per step would also re-import the code location for every step (see
 `resources.Warehouse` for how overlapping runs are serialised).
 """
 
-import os
-
 import dagster as dg
 
-TIMEZONE_ENV = "LEADBRIDGE_TIMEZONE"
-DEFAULT_TIMEZONE = "Europe/Berlin"
+from leadbridge.settings import Settings
+
 MAX_RUNTIME_SECONDS = 8 * 3600
 
 nightly_job = dg.define_asset_job(
@@ -43,7 +41,7 @@ nightly_schedule = dg.ScheduleDefinition(
     job=nightly_job,
     cron_schedule="0 2 * * *",
     # The schedule's clock is deployment configuration, read once like dagster.yaml.
-    execution_timezone=os.environ.get(TIMEZONE_ENV, DEFAULT_TIMEZONE),
+    execution_timezone=Settings.from_env().timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night at 02:00 (LEADBRIDGE_TIMEZONE, default Europe/Berlin).",
 )

@@ -24,16 +24,16 @@ from leadbridge.quality.gx_runner import validate
 from leadbridge.quality.ledger import suite_inputs
 from leadbridge.quality.suites import Suite, load_suites, suite_parameters
 from leadbridge.quality.volume import (
-    DEFAULT_VOLUME_DROP_MAX,
-    VOLUME_DROP_ENV,
     quarantine_counts,
     row_count,
     volume_drop_max,
     volume_outcome,
 )
+from leadbridge.settings import VOLUME_DROP_MAX
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.transform import NightConfig, night_of
+from orchestration.summary import QUARANTINE_CHECK
 
 QUARANTINE_KEY = dg.AssetKey(["quarantine", "quarantined_rows"])
 
@@ -131,8 +131,8 @@ def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
         name=f"volume_{'__'.join(asset_key.path)}",
-        description=f"`{table}` keeps its volume: a drop of {VOLUME_DROP_ENV} "
-        f"(default {DEFAULT_VOLUME_DROP_MAX:.0%}) or more of the rows counted in the "
+        description=f"`{table}` keeps its volume: a drop of {VOLUME_DROP_MAX.name} "
+        f"(default {VOLUME_DROP_MAX.value(None):.0%}) or more of the rows counted in the "
         "previous successful run fails.",
         blocking=True,
     )
@@ -160,7 +160,7 @@ def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
 
 @dg.asset_check(
     asset=QUARANTINE_KEY,
-    name="quarantine_summary",
+    name=QUARANTINE_CHECK,
     description="Counts the source rows set aside in schema `quarantine` (rules the lead "
     "contract tolerates), by table and rule. Never fails: quarantined rows are expected, "
     "silently dropped ones are not.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import socket
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ from dagster_dbt import DbtProject
 from pydantic import PrivateAttr
 
 from ingestion.pipelines import Connections, configured_connections
-from leadbridge.engine import TARGET_ENV, Engine
+from leadbridge.engine import Engine
 from leadbridge.lock import DEFAULT_LOCK_TIMEOUT_SECONDS, hold_warehouse_lock, holder_is_dead
-from leadbridge.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, published_path, warehouse_path
+from leadbridge.paths import DBT_PROJECT_DIR, published_path, warehouse_path
 
 LOCK_HOLDER_TAG = "leadbridge/warehouse_lock"
 LOCK_PROCESS_TAG = "leadbridge/warehouse_lock_process"  # "<host>:<pid>" of the holder
+# The dbt var dbt_project/profiles.yml reads the DuckDB file from (else LEADBRIDGE_WAREHOUSE).
+DBT_WAREHOUSE_VAR = "leadbridge_warehouse"
 
 
 @functools.cache
@@ -71,6 +74,14 @@ class Warehouse(dg.ConfigurableResource):
         ingestion.pipelines)."""
         return self.engine.pipelines_dir
 
+    def dbt_arguments(self, dbt_vars: dict[str, str] | None = None) -> list[str]:
+        """What tells a dbt command this warehouse: its target (the profile's output) and
+        the DuckDB file as a var (profiles.yml), with `dbt_vars` besides. The PostgreSQL
+        settings reach dbt through the environment it inherits, as they reach us."""
+        engine = self.engine
+        all_vars = {DBT_WAREHOUSE_VAR: str(self.file), **(dbt_vars or {})}
+        return ["--target", engine.name, "--vars", json.dumps(all_vars)]
+
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Warehouse]:
         """Hold the warehouse's run lock for the whole run; wait for another run first."""
@@ -79,10 +90,6 @@ class Warehouse(dg.ConfigurableResource):
         with hold_warehouse_lock(engine, self.lock_timeout_seconds, context.log):
             if context.instance is not None and context.run_id is not None:
                 claim_lock(context.instance, context.run_id, engine.location, context.log)
-            # dbt runs as a subprocess and finds its target and file through these.
-            if self.target is not None:
-                os.environ[TARGET_ENV] = engine.name
-            os.environ[WAREHOUSE_ENV] = str(self.file)
             yield self
 
 

@@ -9,7 +9,6 @@ inputs differ from those of the publication in place (leadbridge/inputs.py); con
 `rebuild: true` forces it. Loading needs the dbt manifest (`dbt parse`).
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +27,12 @@ from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
 from leadbridge.publication import publication_in_place
 from orchestration.defs.resources import Warehouse, dbt_project
+from orchestration.summary import PUBLISHED_KEY as PUBLISHED_PATH
 
 DBT_PROJECT = dbt_project()
 # The publication whose inputs a build compares with its own (materialized by
 # orchestration/defs/publish.py, which records them as `INPUTS_METADATA`).
-PUBLISHED_KEY = dg.AssetKey(["published", "marts"])
+PUBLISHED_KEY = dg.AssetKey(list(PUBLISHED_PATH))
 INPUTS_METADATA = "inputs"
 
 _LAYERS = ("staging", "intermediate", "marts", "restricted")
@@ -113,10 +113,10 @@ def dbt_build(
     # dbt's unit tests check the models' logic on fixed inputs, not the night's data: they
     # run in `make test` (tests/integration/test_dbt_scenario.py), not in every nightly
     # run (dbt recommends the same).
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if as_of:
-        args += ["--vars", json.dumps({"as_of": as_of})]
     engine = warehouse.engine
+    # dbt is told the target and the warehouse file outright (Warehouse.dbt_arguments)
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    args += warehouse.dbt_arguments({"as_of": as_of} if as_of else {})
     if as_of:
         # The night's inputs (leadbridge/inputs.py): when BI tools already read marts
         # built from exactly these, a build would write the same rows again. Nothing is

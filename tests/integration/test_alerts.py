@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from leadbridge import alerts
+from leadbridge import alerts, settings
 from orchestration.defs.alerts import nightly_failure_alert
 
 pytestmark = pytest.mark.integration
@@ -37,14 +37,14 @@ def failing_job() -> None:
 def failed_run_context(tmp_path, monkeypatch):
     """The sensor context for a run that failed in step `load_crm`."""
     for key in (
-        alerts.WEBHOOK_ENV,
-        alerts.EMAIL_ENV,
-        alerts.SMTP_HOST_ENV,
-        alerts.SMTP_PORT_ENV,
-        alerts.SMTP_FROM_ENV,
-        alerts.SMTP_USER_ENV,
-        alerts.SMTP_PASSWORD_ENV,
-        alerts.UI_URL_ENV,
+        settings.ALERT_WEBHOOK.name,
+        settings.ALERT_EMAIL.name,
+        settings.SMTP_HOST.name,
+        settings.SMTP_PORT.name,
+        settings.SMTP_FROM.name,
+        settings.SMTP_USER.name,
+        settings.SMTP_PASSWORD.name,
+        settings.UI_URL.name,
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(tmp_path / "leadbridge.duckdb"))
@@ -134,7 +134,7 @@ class _OneRequestServer:
 
 def test_a_webhook_gets_a_slack_compatible_json_post(failed_run_context, monkeypatch, tmp_path):
     with _OneRequestServer() as server:
-        monkeypatch.setenv(alerts.WEBHOOK_ENV, server.url)
+        monkeypatch.setenv(settings.ALERT_WEBHOOK.name, server.url)
         nightly_failure_alert(failed_run_context)
 
     [(path, headers, body)] = server.requests
@@ -152,7 +152,7 @@ def test_a_refused_webhook_falls_back_to_the_local_log_without_leaking_its_url(
     failed_run_context, monkeypatch, tmp_path, capfd
 ):
     with _OneRequestServer(status=500) as server:
-        monkeypatch.setenv(alerts.WEBHOOK_ENV, server.url)
+        monkeypatch.setenv(settings.ALERT_WEBHOOK.name, server.url)
         nightly_failure_alert(failed_run_context)
 
     entry = json.loads((tmp_path / "alerts.log").read_text())
@@ -223,10 +223,10 @@ def test_an_email_goes_to_every_recipient_through_the_smtp_server(
     import email
 
     with _OneMessageSmtpServer() as server:
-        monkeypatch.setenv(alerts.EMAIL_ENV, "revops@example.com, data@example.com")
-        monkeypatch.setenv(alerts.SMTP_HOST_ENV, "127.0.0.1")
-        monkeypatch.setenv(alerts.SMTP_PORT_ENV, str(server.port))
-        monkeypatch.setenv(alerts.SMTP_FROM_ENV, "leadbridge@example.com")
+        monkeypatch.setenv(settings.ALERT_EMAIL.name, "revops@example.com, data@example.com")
+        monkeypatch.setenv(settings.SMTP_HOST.name, "127.0.0.1")
+        monkeypatch.setenv(settings.SMTP_PORT.name, str(server.port))
+        monkeypatch.setenv(settings.SMTP_FROM.name, "leadbridge@example.com")
         nightly_failure_alert(failed_run_context)
 
     run_id = failed_run_context.dagster_run.run_id
@@ -241,9 +241,9 @@ def test_an_email_goes_to_every_recipient_through_the_smtp_server(
 def test_an_email_address_without_an_smtp_server_still_alerts_through_the_local_log(
     failed_run_context, monkeypatch, tmp_path
 ):
-    with pytest.raises(ValueError, match=alerts.SMTP_HOST_ENV):
-        alerts.configured_sinks({alerts.EMAIL_ENV: "revops@example.com"})
-    monkeypatch.setenv(alerts.EMAIL_ENV, "revops@example.com")
+    with pytest.raises(ValueError, match=settings.SMTP_HOST.name):
+        alerts.configured_sinks({settings.ALERT_EMAIL.name: "revops@example.com"})
+    monkeypatch.setenv(settings.ALERT_EMAIL.name, "revops@example.com")
     nightly_failure_alert(failed_run_context)
     entry = json.loads((tmp_path / "alerts.log").read_text())
     assert entry["run_id"] == failed_run_context.dagster_run.run_id

@@ -315,12 +315,13 @@ def test_a_suite_with_a_table_level_expectation_is_read_whole(tmp_path, events):
 
 
 def test_a_bad_slice_size_setting_is_named(monkeypatch):
-    from leadbridge.quality.gx_runner import CHUNK_ROWS_ENV, chunk_rows
+    from leadbridge.quality.gx_runner import chunk_rows
+    from leadbridge.settings import GX_CHUNK_ROWS
 
-    monkeypatch.setenv(CHUNK_ROWS_ENV, "lots")
+    monkeypatch.setenv(GX_CHUNK_ROWS.name, "lots")
     with pytest.raises(ValueError, match="LEADBRIDGE_GX_CHUNK_ROWS"):
         chunk_rows()
-    monkeypatch.setenv(CHUNK_ROWS_ENV, "250000")
+    monkeypatch.setenv(GX_CHUNK_ROWS.name, "250000")
     assert chunk_rows() == 250_000
 
 

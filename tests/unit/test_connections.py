@@ -78,9 +78,10 @@ def test_a_hubspot_oauth_app_counts_as_configured_and_its_settings_are_passed_on
 
 @pytest.mark.parametrize(("raw", "share"), [(None, 0.5), ("", 0.5), ("0.25", 0.25), ("1", 1.0)])
 def test_the_quota_share_is_read_from_leadbridge_quota_share(raw, share):
-    from ingestion.pipelines import QUOTA_SHARE_ENV, api_usage, quota_share
+    from ingestion.pipelines import api_usage, quota_share
+    from leadbridge.settings import QUOTA_SHARE
 
-    environ = {} if raw is None else {QUOTA_SHARE_ENV: raw}
+    environ = {} if raw is None else {QUOTA_SHARE.name: raw}
     assert quota_share(environ) == share
     assert api_usage("files") is None
 

@@ -10,10 +10,10 @@ from ingestion.pipelines import loader_file_format, make_pipeline
 from leadbridge.engine import (
     Engine,
     PostgresSettings,
-    UnknownTarget,
     as_engine,
     target_name,
 )
+from leadbridge.settings import UnknownTarget
 
 pytestmark = pytest.mark.unit
 
@@ -142,3 +142,34 @@ def test_the_dlt_progress_setting_is_read_in_any_case(monkeypatch, tmp_path):
     monkeypatch.setenv("LEADBRIDGE_DLT_PROGRESS", "quiet")
     with pytest.raises(ValueError, match=r"LEADBRIDGE_DLT_PROGRESS='quiet'; valid values: log"):
         make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "other")
+
+
+def test_dbt_is_told_the_target_and_the_warehouse_file_of_the_run(monkeypatch, tmp_path):
+    import json
+
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    from leadbridge.paths import DBT_PROJECT_DIR
+    from orchestration.defs.resources import Warehouse
+
+    # what the environment says loses to what the run's resource was configured with
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "postgres")
+    monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(tmp_path / "environment.duckdb"))
+    warehouse = Warehouse(path=str(tmp_path / "w.duckdb"), target="duckdb")
+    args = warehouse.dbt_arguments({"as_of": "2026-11-01 02:00:00"})
+    target = args[args.index("--target") + 1]
+    cli_vars = json.loads(args[args.index("--vars") + 1])
+    assert cli_vars["as_of"] == "2026-11-01 02:00:00"
+
+    def render() -> tuple[str, dict]:
+        set_invocation_context(os.environ)
+        raw = read_profile(str(DBT_PROJECT_DIR))
+        renderer = ProfileRenderer(cli_vars)
+        return Profile.render_profile(raw["leadbridge"], "leadbridge", target, renderer)
+
+    name, output = contextvars.copy_context().run(render)
+    assert name == output["type"] == "duckdb"
+    assert output["path"] == str(tmp_path / "w.duckdb")
+    assert os.environ["LEADBRIDGE_WAREHOUSE"] == str(tmp_path / "environment.duckdb")

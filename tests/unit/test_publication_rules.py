@@ -6,7 +6,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from leadbridge.paths import PUBLISHED_ENV, published_path
+from leadbridge.paths import published_path
+from leadbridge.settings import PUBLISHED as PUBLISHED_FILE
 from orchestration.defs.resources import Warehouse
 from orchestration.summary import RunSummary
 
@@ -55,11 +56,11 @@ def test_the_published_marts_must_be_fresh_within_a_day_and_two_hours(definition
 
 
 def test_the_serving_file_sits_beside_the_warehouse_unless_configured(monkeypatch, tmp_path):
-    monkeypatch.delenv(PUBLISHED_ENV, raising=False)
+    monkeypatch.delenv(PUBLISHED_FILE.name, raising=False)
     warehouse = tmp_path / "w" / "leadbridge.duckdb"
     assert published_path(warehouse) == tmp_path / "w" / "published" / "leadbridge_marts.duckdb"
     assert Warehouse(path=str(warehouse)).published_file == published_path(warehouse)
-    monkeypatch.setenv(PUBLISHED_ENV, str(tmp_path / "bi" / "marts.duckdb"))
+    monkeypatch.setenv(PUBLISHED_FILE.name, str(tmp_path / "bi" / "marts.duckdb"))
     assert Warehouse(path=str(warehouse)).published_file == tmp_path / "bi" / "marts.duckdb"
     assert (
         Warehouse(path=str(warehouse), published_path=str(tmp_path / "x.duckdb")).published_file
