@@ -1,14 +1,10 @@
 """`make run`: execute the nightly job once, here and now, and print its summary.
 
 It runs the very job the schedule runs, recorded in the Dagster instance of
-`$DAGSTER_HOME`, so the run also shows in the UI. Exit code 0 only if the run succeeded.
-
-The demo's size can be made smaller (tests, a quick look) with `LEADBRIDGE_DEMO_PEOPLE`,
-`LEADBRIDGE_DEMO_MONTHS` and `LEADBRIDGE_DEMO_SEED`; they become run config of the
-`sources` resource and change nothing when real accounts are configured.
-`LEADBRIDGE_AS_OF` (ISO timestamp) pins the night the marts describe, as a scheduled
-run's tick does; unset, the run describes the moment it runs. `LEADBRIDGE_TARGET=postgres`
-runs it on PostgreSQL instead of the DuckDB file (leadbridge/engine.py).
+`$DAGSTER_HOME`, so the run also shows in the UI; exit code 0 only if it succeeded.
+`LEADBRIDGE_DEMO_PEOPLE`, `_MONTHS` and `_SEED` shrink the demo (run config of the
+`sources` resource); `LEADBRIDGE_AS_OF` pins the night the marts describe, as a
+scheduled run's tick does; `LEADBRIDGE_TARGET=postgres` runs it on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -1,32 +1,12 @@
 """Ingestion assets: one dlt multi-asset per feed of `ingestion.pipelines.FEEDS`.
 
-Asset keys are `[feed, table]` — the dbt source key of the same table — so dagster-dbt
-connects every dbt source to the dlt asset that loads it with no per-table mapping, and
-the translator drops the upstream placeholder keys dagster-dlt would otherwise invent.
-
-At definition time the sources are built with placeholder settings only to list their
-resources (no I/O happens); each run builds them again from the `SourceSystems`
-resource, i.e. real accounts or the demo simulator.
-
-Ingestion steps talk to networks, so a failed step is retried (INGEST_RETRY_POLICY:
-exponential backoff with jitter) on top of the HTTP client's own retries; dbt and the
-checks are not retried (a failed test is not transient). A permanent error — a refused
-credential, another 4xx, a host refusing connections (after a few seconds), a missing
-setting, a decoding error, data the schema contract refuses — fails at once, without
-retries. A retry is safe: dagster-dlt drops the pipeline's local state (and pending
-packages) before each run and dlt restores it from the warehouse, where it is committed
-together with the data it describes. The assets are the `multi_asset` that `@dlt_assets`
-builds, spelled out because dagster-dlt 0.29's decorator takes no retry policy.
-
-A metered feed (an API with daily limits) gets a fresh `ApiUsage` each run: its quota share
-(`LEADBRIDGE_QUOTA_SHARE`) and what the night spent, put on every materialization of the
-feed (`api_usage`), with `stopped_at_quota` on the tables whose resource ended early. A
-quota stop is not a failure: what was loaded stays, and dbt and the checks go on.
-
-After its load each step pseudonymizes again the people erased earlier whose records the
-source sent again (leadbridge.erasure), so erased data never reaches a check or a model.
-Files the file source set aside are logged as warnings and listed in the `rejected_files`
-metadata of its materialization, for the run summary.
+Asset keys are `[feed, table]`, the dbt source keys of the same tables, so dagster-dbt
+wires every source to its dlt asset with no mapping. Each run builds the sources from
+the `SourceSystems` resource (real accounts or the demo simulator). A failed step is
+retried with backoff unless its error is permanent (a refused credential, a missing
+setting, data the schema contract refuses); a quota stop is no failure. Each
+materialization carries the feed's `api_usage`; after its load a step pseudonymizes
+again the erased people a source sent back. Why, at length: docs/operations.md.
 """
 
 import tempfile
