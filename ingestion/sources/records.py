@@ -44,7 +44,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "json": pa.string(),
 }
 DLT_LOAD_ID, DLT_ID = "_dlt_load_id", "_dlt_id"
-# Rows per Arrow table handed to dlt. dlt spends ~15 ms on every item it extracts
+# Rows per Arrow table handed to dlt. dlt has a fixed cost for every item it extracts
 # (schema merge, contract check, a Parquet write), so API pages of 50-2000 rows are
 # gathered into batches; the batch bounds memory, not correctness.
 BATCH_ROWS = 20_000
