@@ -21,8 +21,8 @@ $(CURDIR)/.venv-tools/bin/uv:
 	$(CURDIR)/.venv-tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 # --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines) every
-# process would otherwise compile dagster, dbt, dlt and GX from source at each start:
-# about 13 s per nightly run, and again in every dbt subprocess.
+# process would otherwise compile dagster, dbt, dlt and GX from source at each start,
+# every nightly run and every dbt subprocess again.
 $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) sync --locked --compile-bytecode
 	@touch $@
@@ -57,9 +57,8 @@ lint: setup
 	$(VENV)/bin/python -m tests.support.import_graph
 
 # One pytest worker per core, a test file per worker (`loadfile`): module fixtures, such
-# as the nights the e2e tests share, stay in one process. (Three workers on two cores
-# measured no faster: 793 s against 801 s.) The suite is CPU-bound: dbt builds and
-# nightly runs.
+# as the nights the e2e tests share, stay in one process. The suite is CPU-bound (dbt
+# builds and nightly runs): more workers than cores are no faster (docs/tests.md).
 test: manifest lint
 	$(VENV)/bin/pytest -n auto --dist loadfile
 
