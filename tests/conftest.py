@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def fresh_sim(request):
     move its clock or spend its quota)."""
     with SimulatedApis.start(request.module.CONFIG) as running:
         yield running
+
+
+@pytest.fixture
+def no_source_credentials(monkeypatch):
+    """No `SOURCES__*` credentials in the environment: the connections come from the test."""
+    for key in [k for k in os.environ if k.startswith("SOURCES__")]:
+        monkeypatch.delenv(key)
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,7 @@ import pytest
 
 from ingestion.pipelines import FEEDS, configured_connections, make_pipeline
 
-pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("SOURCES__"):
-            monkeypatch.delenv(key)
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("no_source_credentials")]
 
 
 def test_without_credentials_the_demo_is_used(tmp_path):

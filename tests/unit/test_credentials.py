@@ -11,16 +11,7 @@ from ingestion.sources.hubspot.helpers import (
 )
 from ingestion.sources.salesforce.helpers import SalesforceCredentials, SalesforceSession
 
-pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("SOURCES__"):
-            monkeypatch.delenv(key)
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("no_source_credentials")]
 
 
 def test_a_private_app_token_signs_in_with_the_token_at_the_default_url():
