@@ -1,0 +1,1 @@
+"""The Streamlit dashboard marketing and sales both open: the published marts only."""

@@ -1,0 +1,31 @@
+"""What every page shows first: its title, then the publication it reads, the banner
+when the last night did not publish, or, with no publication yet, what to run."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.data import RUN_COMMAND, Marts, open_marts, stale_since
+
+DEFINITIONS_PAGE = "pages/definitions.py"
+
+
+def start(title: str) -> Marts:
+    """Title the page and open the published marts; stops the page when there are none."""
+    st.title(title)
+    marts = open_marts()
+    publication = marts.publication
+    if publication is None:
+        st.info(
+            f"No publication yet: nothing has passed the quality gates at "
+            f"{marts.engine.location}. Run `{RUN_COMMAND}` to build and publish the marts."
+        )
+        st.stop()
+    stale = stale_since(publication)
+    if stale is not None:
+        st.warning(f"The last night did not publish: figures as of {stale.isoformat()}.")
+    st.caption(
+        f"Published {publication.published_at:%Y-%m-%d %H:%M} UTC by run "
+        f"{publication.run_id} · content hash {publication.content_hash}"
+    )
+    return marts

@@ -1,0 +1,141 @@
+"""The dashboard's pages, headless (Streamlit's AppTest), on a publication of the
+hand-written scenario: each page's figure equals SQL against the published marts, the
+state before any publication, and a publication swapped in during a session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from leadbridge.paths import REPO_ROOT
+from leadbridge.publication import Unpublished, publish_marts, read_publication
+from tests.fixtures.raw_scenario import create_raw_scenario
+from tests.support.dbt_scenario import run_dbt
+
+pytestmark = pytest.mark.integration
+
+APP = REPO_ROOT / "dashboard" / "app.py"
+DEFINITIONS = "pages/definitions.py"
+DATA_TRUST = "pages/data_trust.py"
+MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Unpublished]:
+    work = tmp_path_factory.mktemp("dashboard")
+    warehouse = work / "warehouse.duckdb"
+    create_raw_scenario(warehouse)
+    # models only: the data and unit tests run in test_dbt_scenario
+    run_dbt(["build", *MODELS_ONLY], warehouse, work)
+    return warehouse, Unpublished.from_manifest(work / "target" / "manifest.json")
+
+
+@pytest.fixture
+def published(built, tmp_path, monkeypatch) -> Path:
+    warehouse, hidden = built
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "night-1", hidden)
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    return target
+
+
+def sql(path: Path, statement: str):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(statement).fetchall()
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert len(values) == 1, [m.label for m in at.metric]
+    return values[0]
+
+
+MONTH = (
+    "from marts.mart_kpis_daily where date_trunc('month', kpi_date) = "
+    "(select date_trunc('month', max(kpi_date)) from marts.mart_kpis_daily)"
+)
+QUARTER = MONTH.replace("'month'", "'quarter'")
+
+
+def test_the_scoreboard_shows_this_month_and_quarter_as_the_kpi_mart_counts_them(published):
+    at = app()
+    [(mqls, sqls)] = sql(published, f"select sum(mqls), sum(sqls) {MONTH}")
+    [(met, breached, converted, quarter_mqls)] = sql(
+        published,
+        f"select sum(sla_met), sum(sla_breached), sum(mqls_converted_to_sql), sum(mqls) {QUARTER}",
+    )
+    assert mqls > 0 and met + breached > 0  # the scenario has figures to show
+    assert metric(at, "MQLs (month)") == f"{mqls:,}"
+    assert metric(at, "SQLs (month)") == f"{sqls:,}"
+    assert metric(at, "SLA compliance (quarter)") == f"{met / (met + breached):.1%}"
+    assert metric(at, "MQL→SQL rate (quarter)") == f"{converted / quarter_mqls:.1%}"
+    assert any("Definitions" in link.label for link in at.get("page_link"))
+    assert not at.warning  # published just now: no "figures as of" banner
+
+
+def test_definitions_show_every_contract_item_in_force(published):
+    at = app(DEFINITIONS)
+    [(in_force, rules)] = sql(
+        published,
+        "select count(*), count(*) filter (item_kind = 'rule') "
+        "from marts.dim_lead_contract where is_in_force",
+    )
+    assert metric(at, "Contract items in force") == f"{in_force:,}"
+    assert f"Rules ({rules})" in [s.value for s in at.subheader]
+
+
+def test_data_trust_names_the_publication_and_its_content_hash(published):
+    at = app(DATA_TRUST)
+    publication = read_publication(published)
+    [(tables,)] = sql(published, "select count(*) from main._publication")
+    assert metric(at, "Content hash") == publication.content_hash
+    assert metric(at, "Run") == "night-1"
+    assert metric(at, "Tables") == str(tables)
+
+
+def test_before_any_publication_every_page_names_the_command_and_raises_nothing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(tmp_path / "none" / "marts.duckdb"))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    for page in (None, DEFINITIONS, DATA_TRUST):
+        at = app(page)
+        assert len(at.info) == 1 and "`make run`" in at.info[0].value
+        assert not at.metric
+
+
+def test_a_publication_swapped_in_during_a_session_shows_on_the_next_run(
+    built, published, tmp_path
+):
+    at = app()
+    before = metric(at, "MQLs (month)")
+    warehouse = tmp_path / "changed.duckdb"
+    shutil.copy(built[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.mart_kpis_daily set mqls = mqls + 5 "
+            "where kpi_date = (select max(kpi_date) from marts.mart_kpis_daily)"
+        )
+    publish_marts(warehouse, published, "night-2", built[1])
+    at.run()
+    assert not at.exception
+    assert metric(at, "MQLs (month)") == f"{int(before.replace(',', '')) + 5:,}"
+    at.switch_page(DATA_TRUST)
+    at.run()
+    assert metric(at, "Run") == "night-2"
+    assert metric(at, "Content hash") == read_publication(published).content_hash
