@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase contract-check test test-fast lint ui docs bench clean
+.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -77,6 +77,11 @@ test-fast: manifest
 
 ui: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+# The dashboard (docs/dashboard.md) reads only the published marts: no manifest needed.
+dashboard: setup
+	$(VENV)/bin/streamlit run dashboard/app.py --server.address 127.0.0.1 \
+		--server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 # Benchmark (benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
 bench: manifest
