@@ -139,3 +139,19 @@ def test_a_publication_swapped_in_during_a_session_shows_on_the_next_run(
     at.run()
     assert metric(at, "Run") == "night-2"
     assert metric(at, "Content hash") == read_publication(published).content_hash
+
+
+def test_every_page_says_figures_as_of_the_publication_when_the_last_night_did_not_publish(
+    published, tmp_path, monkeypatch
+):
+    old = tmp_path / "old" / "leadbridge_marts.duckdb"
+    old.parent.mkdir()
+    shutil.copyfile(published, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("update main._publication set published_at = timestamp '2026-01-23 01:30'")
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(old))
+    for page in (None, DEFINITIONS, DATA_TRUST):
+        at = app(page)
+        assert [w.value for w in at.warning] == [
+            "The last night did not publish: figures as of 2026-01-23."
+        ]
