@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pandas as pd
+import psycopg2
 import streamlit as st
 
 from leadbridge.engine import Engine
@@ -48,8 +50,14 @@ class Marts:
         return f"{self.engine.location}|{self.publication.run_id}|{self.publication.content_hash}"
 
     def frame(self, sql: str) -> pd.DataFrame:
-        """`sql` (with `{marts}` for the serving schema) as a frame, cached per publication."""
-        return _cached_frame(self.engine, self.key, sql.format(marts=self.schema))
+        """`sql` (with `{marts}` for the serving schema) as a frame, cached per publication;
+        a publication the page cannot read stops the page with a message, not a traceback."""
+        try:
+            return _cached_frame(self.engine, self.key, sql.format(marts=self.schema))
+        except (duckdb.Error, psycopg2.Error) as error:
+            message = str(error).splitlines()[0]
+            st.error(f"This page cannot read the published marts ({message}).")
+            st.stop()
 
 
 def open_marts() -> Marts:

@@ -155,3 +155,17 @@ def test_every_page_says_figures_as_of_the_publication_when_the_last_night_did_n
         assert [w.value for w in at.warning] == [
             "The last night did not publish: figures as of 2026-01-23."
         ]
+
+
+def test_a_publication_without_a_pages_mart_shows_a_message_not_a_traceback(
+    built, tmp_path, monkeypatch
+):
+    warehouse, hidden = built
+    partial = tmp_path / "partial" / "leadbridge_marts.duckdb"
+    without = Unpublished(hidden.tables | {("marts", "mart_kpis_daily")}, hidden.columns)
+    publish_marts(warehouse, partial, "partial", without)
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(partial))
+    at = app()
+    assert len(at.error) == 1 and "cannot read the published marts" in at.error[0].value
+    assert "mart_kpis_daily" in at.error[0].value
+    assert metric(app(DEFINITIONS), "Contract items in force") != "0"
