@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 APP = REPO_ROOT / "dashboard" / "app.py"
 DEFINITIONS = "pages/definitions.py"
 DATA_TRUST = "pages/data_trust.py"
+FUNNEL = "pages/funnel.py"
+SLA = "pages/sla.py"
+PAGES = (None, FUNNEL, SLA, DEFINITIONS, DATA_TRUST)
 MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
 
 
@@ -108,12 +111,96 @@ def test_data_trust_names_the_publication_and_its_content_hash(published):
     assert metric(at, "Tables") == str(tables)
 
 
+FUNNEL_FIGURES = (
+    "select count(*) filter (f.first_mql_at is not null), "
+    "count(*) filter (f.converted_mql_to_sql), count(*) filter (f.is_customer_reached), "
+    "median(f.days_mql_to_sql) "
+    "from marts.fct_funnel as f join marts.dim_person as p on p.person_id = f.person_id"
+)
+
+
+def funnel_figures(mqls: int, converted: int, won: int, days) -> dict[str, str]:
+    return {
+        "MQLs": f"{mqls:,}",
+        "MQL→SQL rate": f"{converted / mqls:.1%}",
+        "Won": f"{won:,}",
+        "MQL→SQL days": f"{days:.1f}",
+    }
+
+
+def test_the_funnel_counts_and_converts_as_fct_funnel_defines_and_filters_by_source(published):
+    at = app(FUNNEL)
+    [everyone] = sql(published, FUNNEL_FIGURES)
+    assert everyone[0] > everyone[1] > 0 and everyone[2] > 0  # the scenario converts some
+    for label, value in funnel_figures(*everyone).items():
+        assert metric(at, label) == value, label
+    [(source,)] = sql(
+        published,
+        "select p.source_channel from marts.fct_funnel as f join marts.dim_person as p "
+        "on p.person_id = f.person_id where f.is_customer_reached",
+    )
+    [one] = sql(published, f"{FUNNEL_FIGURES} where p.source_channel = '{source}'")
+    assert one != everyone
+    at.multiselect[0].set_value([source]).run()
+    assert not at.exception
+    for label, value in funnel_figures(*one).items():
+        assert metric(at, label) == value, label
+    by_source = at.dataframe[0].value
+    assert by_source["source"].tolist() == [source]
+
+
+SLA_FIGURES = (
+    "select count(*) filter (sla_status = 'met'), count(*) filter (sla_status = 'breached'), "
+    "median(business_hours_to_first_touch), quantile_cont(business_hours_to_first_touch, 0.9) "
+    "from marts.fct_sla as s join marts.dim_owner as o on o.owner_key = s.owner_key_at_handoff"
+)
+
+
+def sla_figures(met: int, breached: int, median, p90) -> dict[str, str]:
+    return {
+        "SLA compliance": f"{met / (met + breached):.1%}",
+        "Breached": f"{breached:,}",
+        "Median hours to first touch": f"{median:.1f}",
+        "p90 hours to first touch": f"{p90:.1f}",
+    }
+
+
+def test_sla_compliance_time_to_touch_and_queue_equal_the_marts_and_filter_by_owner(published):
+    at = app(SLA)
+    [everyone] = sql(published, SLA_FIGURES)
+    assert everyone[0] > 0 and everyone[1] > 0  # the scenario has both outcomes
+    for label, value in sla_figures(*everyone).items():
+        assert metric(at, label) == value, label
+    queue = sql(
+        published,
+        "select q.queue_position, o.owner_name, q.recent_history from marts.mart_handoff_queue "
+        "as q join marts.dim_owner as o on o.owner_key = q.owner_key order by q.sla_deadline_at",
+    )
+    assert queue  # someone waits for a first touch
+    shown = at.dataframe[-1].value
+    assert list(zip(shown["#"], shown["owner"], shown["recent history"], strict=True)) == queue
+    [(owner,)] = sql(
+        published,
+        "select distinct o.owner_name from marts.fct_sla as s join marts.dim_owner as o "
+        "on o.owner_key = s.owner_key_at_handoff where s.sla_status = 'breached'",
+    )
+    breaches = at.dataframe[2].value
+    assert breaches["owner at hand-off"].tolist() == [owner] * everyone[1]
+    [one] = sql(published, f"{SLA_FIGURES} where o.owner_name = '{owner}'")
+    assert one != everyone
+    at.multiselect[0].set_value([owner]).run()
+    assert not at.exception
+    for label, value in sla_figures(*one).items():
+        assert metric(at, label) == value, label
+    assert at.dataframe[0].value["owner"].tolist() == [owner]
+
+
 def test_before_any_publication_every_page_names_the_command_and_raises_nothing(
     tmp_path, monkeypatch
 ):
     monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(tmp_path / "none" / "marts.duckdb"))
     monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
-    for page in (None, DEFINITIONS, DATA_TRUST):
+    for page in PAGES:
         at = app(page)
         assert len(at.info) == 1 and "`make run`" in at.info[0].value
         assert not at.metric
@@ -150,7 +237,7 @@ def test_every_page_says_figures_as_of_the_publication_when_the_last_night_did_n
     with duckdb.connect(str(old)) as con:
         con.execute("update main._publication set published_at = timestamp '2026-01-23 01:30'")
     monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(old))
-    for page in (None, DEFINITIONS, DATA_TRUST):
+    for page in PAGES:
         at = app(page)
         assert [w.value for w in at.warning] == [
             "The last night did not publish: figures as of 2026-01-23."
