@@ -7,7 +7,7 @@ publication shows on the next interaction; no Dagster here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,13 +24,12 @@ from leadbridge.publication import (
     read_postgres_publication,
     read_publication,
 )
-from leadbridge.settings import Settings
+from leadbridge.settings import NIGHTLY_AT, Settings
 
 MARTS = "marts"
 RUN_COMMAND = "make run"
-# The nightly job starts at 02:00 local time; a publication older than the last night's
-# start, once the job has had this long to finish, means that night did not publish.
-NIGHT_START = time(2, 0)
+# A publication older than the last night's start (NIGHTLY_AT), once the job has had
+# this long to finish, means that night did not publish.
 NIGHT_GRACE = timedelta(hours=4)
 
 
@@ -80,7 +79,7 @@ def last_night(now: datetime, timezone: str) -> datetime:
     """The start (naive UTC) of the last nightly run that has had time to publish."""
     zone = ZoneInfo(timezone)
     local = (now.replace(tzinfo=UTC) - NIGHT_GRACE).astimezone(zone)
-    night = datetime.combine(local.date(), NIGHT_START, zone)
+    night = datetime.combine(local.date(), NIGHTLY_AT, zone)
     if night > local:
         night -= timedelta(days=1)
     return night.astimezone(UTC).replace(tzinfo=None)

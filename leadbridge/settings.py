@@ -14,6 +14,7 @@ import os
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from types import MappingProxyType
 from typing import Any
 
@@ -214,7 +215,9 @@ VOLUME_DROP_MAX = Setting(
     "the share of its rows a raw table may lose between successful runs before it fails",
     _number,
 )
-# The schedule and `make run`.
+# The schedule and `make run`. The night starts at NIGHTLY_AT in LEADBRIDGE_TIMEZONE: the
+# schedule's cron and the dashboard's "did last night publish" both follow it.
+NIGHTLY_AT = dt_time(2, 0)
 TIMEZONE = Setting(
     "LEADBRIDGE_TIMEZONE", "Europe/Berlin", "timezone of the 02:00 nightly schedule", _timezone
 )

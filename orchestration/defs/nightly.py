@@ -9,7 +9,7 @@ process per step would also re-import the code location for every step (see
 
 import dagster as dg
 
-from leadbridge.settings import Settings
+from leadbridge.settings import NIGHTLY_AT, Settings
 
 MAX_RUNTIME_SECONDS = 8 * 3600
 
@@ -39,7 +39,7 @@ erasure_rebuild_job = dg.define_asset_job(
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_at_two",
     job=nightly_job,
-    cron_schedule="0 2 * * *",
+    cron_schedule=f"{NIGHTLY_AT.minute} {NIGHTLY_AT.hour} * * *",
     # The schedule's clock is deployment configuration, read once like dagster.yaml.
     execution_timezone=Settings.from_env().timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
