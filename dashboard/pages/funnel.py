@@ -38,8 +38,8 @@ people = marts.frame(
     "funnel.first_mql_at is not null as entered_mql, "
     "funnel.first_sql_at is not null as entered_sql, "
     "funnel.first_opportunity_at is not null as entered_opportunity, "
-    "funnel.days_mql_to_sal is not null as converted_mql_to_sal, "
-    "funnel.converted_mql_to_sql, funnel.converted_sql_to_opportunity, "
+    "funnel.converted_mql_to_sal, funnel.converted_mql_to_sql, "
+    "funnel.converted_sql_to_opportunity, "
     "funnel.converted_opportunity_to_customer, funnel.days_mql_to_sal, funnel.days_mql_to_sql, "
     "funnel.days_sql_to_opportunity, funnel.days_opportunity_to_customer "
     "from {marts}.fct_funnel as funnel "
@@ -52,8 +52,8 @@ people["cohort"] = pd.to_datetime(people["created_at"]).dt.strftime("%Y-%m").fil
 st.caption(
     "MQLs are people who entered MQL (the scoreboard's MQLs); every later stage counts "
     "the people who reached it or a later one. A rate divides those who "
-    "converted by those who entered the first stage (`converted_*`; MQL→SAL: `days_mql_to_sal` "
-    "is set). Cohort: the month the person's first record was created."
+    "converted (`fct_funnel.converted_*`) by those who entered the first stage. Cohort: the "
+    "month the person's first record was created."
 )
 st.page_link(DEFINITIONS_PAGE, label="Definitions: the lead contract in force")
 

@@ -384,15 +384,17 @@ def test_funnel_flags_and_durations(built):
         for row in query(
             warehouse,
             """
-        select person_id, is_mql_reached, is_sql_reached, converted_mql_to_sql,
-               converted_opportunity_to_customer, days_lead_to_mql, mql_entries, reset_count
+        select person_id, is_mql_reached, is_sql_reached, converted_mql_to_sal,
+               converted_mql_to_sql, converted_opportunity_to_customer, days_lead_to_mql,
+               mql_entries, reset_count
         from marts.fct_funnel""",
         )
     }
-    assert funnel[ALICE] == (True, True, True, True, Decimal("2.04"), 1, 0)
-    assert funnel[CAROL] == (True, False, False, False, Decimal("1.33"), 1, 0)
-    assert funnel[ERIN] == (True, False, False, False, Decimal("0.02"), 2, 1)
-    assert funnel[BOB] == (False, False, False, False, None, 0, 0)
+    # MQL to SAL: Carol and Erin were accepted after their MQL (Erin before her recycle)
+    assert funnel[ALICE] == (True, True, True, True, True, Decimal("2.04"), 1, 0)
+    assert funnel[CAROL] == (True, False, True, False, False, Decimal("1.33"), 1, 0)
+    assert funnel[ERIN] == (True, False, True, False, False, Decimal("0.02"), 2, 1)
+    assert funnel[BOB] == (False, False, False, False, False, None, 0, 0)
 
 
 def test_kpis_daily_totals(built):

@@ -23,6 +23,7 @@ select
     is_opportunity_reached,
     is_customer_reached,
     converted_lead_to_mql,
+    converted_mql_to_sal,
     converted_mql_to_sql,
     converted_sql_to_opportunity,
     converted_opportunity_to_customer,

@@ -8,7 +8,7 @@
 {%- set reset_stages = ['recycled', 'disqualified'] %}
 {#- A conversion from A to B: the person entered A and reached B (or a later funnel stage)
     at or after that first entry; its duration runs from the entry to that moment. -#}
-{%- set conversions = [('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'customer')] %}
+{%- set conversions = [('lead', 'mql'), ('mql', 'sal'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'customer')] %}
 {%- set durations = [('lead', 'mql'), ('mql', 'sal'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'customer'), ('lead', 'customer')] %}
 {%- set from_stages = (conversions + durations) | map(attribute=0) | unique | list %}
 {%- set pairs = (conversions + durations) | unique | list %}
