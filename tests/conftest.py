@@ -49,6 +49,17 @@ def sim(request):
         yield running
 
 
+@pytest.fixture(scope="module")
+def http(request):
+    """An HTTP session carrying the bearer token of the test module's `CONFIG`, for
+    requests straight to the simulator."""
+    import requests
+
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {request.module.CONFIG.token}"
+        yield session
+
+
 @pytest.fixture
 def fresh_sim(request):
     """A simulator serving the test module's `CONFIG` to one test only (for tests that

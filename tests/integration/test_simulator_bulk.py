@@ -28,13 +28,6 @@ def _clean(sim: SimulatedApis):
     sim.faults.clear()
 
 
-@pytest.fixture(scope="module")
-def http() -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {CONFIG.token}"
-    return session
-
-
 def call(sim, http, method: str, path: str, **kwargs) -> requests.Response:
     return http.request(method, sim.salesforce_instance_url + path, timeout=10, **kwargs)
 

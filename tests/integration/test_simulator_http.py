@@ -25,13 +25,6 @@ def _clean(sim: SimulatedApis):
     sim.faults.clear()
 
 
-@pytest.fixture(scope="module")
-def http() -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {CONFIG.token}"
-    return session
-
-
 _SEARCHES: list[float] = []  # when this module's searches were answered
 
 
