@@ -256,3 +256,32 @@ def test_a_publication_without_a_pages_mart_shows_a_message_not_a_traceback(
     assert len(at.error) == 1 and "cannot read the published marts" in at.error[0].value
     assert "mart_kpis_daily" in at.error[0].value
     assert metric(app(DEFINITIONS), "Contract items in force") != "0"
+
+
+def test_an_empty_orgs_first_publication_renders_every_page_without_an_error(
+    built, tmp_path, monkeypatch
+):
+    # a young org's first night publishes every mart, all of them empty
+    warehouse = tmp_path / "empty.duckdb"
+    shutil.copy(built[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        marts = con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for (table,) in marts:
+            con.execute(f'delete from marts."{table}"')
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "first-night", built[1])
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    shown = {}
+    for page in PAGES:
+        at = app(page)  # no exception
+        assert not at.error, (page, [e.value for e in at.error])
+        shown[page] = ([i.value for i in at.info], {m.label: m.value for m in at.metric})
+    assert shown[None][0] == ["The published KPIs have no day yet."]
+    assert shown[FUNNEL][0] == ["The published funnel has no person yet."]
+    assert shown[SLA][1]["Hand-offs"] == "0" and shown[SLA][1]["SLA compliance"] == "–"
+    assert shown[DEFINITIONS][1]["Contract items in force"] == "0"
+    assert shown[DATA_TRUST][1]["Run"] == "first-night"
