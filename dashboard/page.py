@@ -7,8 +7,6 @@ import streamlit as st
 
 from dashboard.data import RUN_COMMAND, Marts, open_marts, stale_since
 
-DEFINITIONS_PAGE = "pages/definitions.py"
-
 
 def start(title: str) -> Marts:
     """Title the page and open the published marts; stops the page when there are none."""

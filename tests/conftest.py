@@ -88,3 +88,32 @@ def postgres_server():
         except PostgresUnavailable as error:
             pytest.skip(f"PostgreSQL cannot be started here: {error}")
         yield server
+
+
+@pytest.fixture(scope="session")
+def scenario_marts(tmp_path_factory: pytest.TempPathFactory):
+    """The hand-written scenario's warehouse, its dbt models built once per test session
+    (no dbt tests: test_dbt_scenario runs them), and what its manifest keeps unpublished."""
+    from leadbridge.publication import Unpublished
+    from tests.fixtures.raw_scenario import create_raw_scenario
+    from tests.support.dashboard import MODELS_ONLY
+    from tests.support.dbt_scenario import run_dbt
+
+    work = tmp_path_factory.mktemp("scenario_marts")
+    warehouse = work / "warehouse.duckdb"
+    create_raw_scenario(warehouse)
+    run_dbt(["build", *MODELS_ONLY], warehouse, work)
+    return warehouse, Unpublished.from_manifest(work / "target" / "manifest.json")
+
+
+@pytest.fixture
+def published(scenario_marts, tmp_path, monkeypatch) -> Path:
+    """The scenario's marts published to a serving file the dashboard is pointed at."""
+    from leadbridge.publication import publish_marts
+
+    warehouse, hidden = scenario_marts
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "night-1", hidden)
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    return target

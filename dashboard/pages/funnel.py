@@ -4,7 +4,8 @@ month the person was created, with their conversion rates and velocity."""
 import pandas as pd
 import streamlit as st
 
-from dashboard.page import DEFINITIONS_PAGE, start
+from dashboard.navigation import DEFINITIONS
+from dashboard.page import start
 
 UNKNOWN = "(no source)"
 # (label, column): MQLs by first MQL entry, as the KPI mart counts them; every later stage
@@ -55,7 +56,7 @@ st.caption(
     "converted (`fct_funnel.converted_*`) by those who entered the first stage. Cohort: the "
     "month the person's first record was created."
 )
-st.page_link(DEFINITIONS_PAGE, label="Definitions: the lead contract in force")
+st.page_link(DEFINITIONS, label="Definitions: the lead contract in force")
 
 months = sorted(people["cohort"].dropna().unique())
 if len(months) > 1:

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.page import DEFINITIONS_PAGE, start
+from dashboard.navigation import DEFINITIONS
+from dashboard.page import start
 
 marts = start("Shared scoreboard")
 daily = marts.frame(
@@ -22,7 +23,7 @@ st.caption(
     f"Figures to {today:%Y-%m-%d}; targets are the contract's monthly targets, pro rata to "
     "date. Each number has one definition: see Definitions."
 )
-st.page_link(DEFINITIONS_PAGE, label="Definitions: the lead contract in force")
+st.page_link(DEFINITIONS, label="Definitions: the lead contract in force")
 
 # (label, actual column, daily target column, team)
 COUNTS = [

@@ -5,7 +5,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.page import DEFINITIONS_PAGE, start
+from dashboard.navigation import DEFINITIONS
+from dashboard.page import start
 
 NO_OWNER = "(no owner)"
 OWNER = "coalesce(owner.owner_name, {key}, '" + NO_OWNER + "')"
@@ -33,7 +34,7 @@ st.caption(
     "Every MQL entry is a hand-off. Compliance is met / (met + breached); open hand-offs "
     "are left out. Hours are business hours in the lead contract's calendar."
 )
-st.page_link(DEFINITIONS_PAGE, label="Definitions: SLA hours and calendar")
+st.page_link(DEFINITIONS, label="Definitions: SLA hours and calendar")
 
 owners = sorted(set(handoffs["owner"]) | set(queue["owner"]))
 chosen = st.multiselect("Owners", options=owners, placeholder="All owners")

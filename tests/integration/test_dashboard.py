@@ -5,67 +5,17 @@ state before any publication, and a publication swapped in during a session."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from leadbridge.paths import REPO_ROOT
+from dashboard.navigation import DATA_TRUST, DEFINITIONS, FUNNEL, PAGES, SCOREBOARD, SLA
 from leadbridge.publication import Unpublished, publish_marts, read_publication
-from tests.fixtures.raw_scenario import create_raw_scenario
-from tests.support.dbt_scenario import run_dbt
+from tests.support.dashboard import app, metric, sql
 
 pytestmark = pytest.mark.integration
 
-APP = REPO_ROOT / "dashboard" / "app.py"
-DEFINITIONS = "pages/definitions.py"
-DATA_TRUST = "pages/data_trust.py"
-FUNNEL = "pages/funnel.py"
-SLA = "pages/sla.py"
-PAGES = (None, FUNNEL, SLA, DEFINITIONS, DATA_TRUST)
-MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Unpublished]:
-    work = tmp_path_factory.mktemp("dashboard")
-    warehouse = work / "warehouse.duckdb"
-    create_raw_scenario(warehouse)
-    # models only: the data and unit tests run in test_dbt_scenario
-    run_dbt(["build", *MODELS_ONLY], warehouse, work)
-    return warehouse, Unpublished.from_manifest(work / "target" / "manifest.json")
-
-
-@pytest.fixture
-def published(built, tmp_path, monkeypatch) -> Path:
-    warehouse, hidden = built
-    target = tmp_path / "published" / "leadbridge_marts.duckdb"
-    publish_marts(warehouse, target, "night-1", hidden)
-    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
-    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
-    return target
-
-
-def sql(path: Path, statement: str):
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(statement).fetchall()
-
-
-def app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return values[0]
+SCRIPTS = [script for script, _ in PAGES]
 
 
 MONTH = (
@@ -200,25 +150,25 @@ def test_before_any_publication_every_page_names_the_command_and_raises_nothing(
 ):
     monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(tmp_path / "none" / "marts.duckdb"))
     monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
-    for page in PAGES:
+    for page in SCRIPTS:
         at = app(page)
         assert len(at.info) == 1 and "`make run`" in at.info[0].value
         assert not at.metric
 
 
 def test_a_publication_swapped_in_during_a_session_shows_on_the_next_run(
-    built, published, tmp_path
+    scenario_marts, published, tmp_path
 ):
     at = app()
     before = metric(at, "MQLs (month)")
     warehouse = tmp_path / "changed.duckdb"
-    shutil.copy(built[0], warehouse)
+    shutil.copy(scenario_marts[0], warehouse)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "update marts.mart_kpis_daily set mqls = mqls + 5 "
             "where kpi_date = (select max(kpi_date) from marts.mart_kpis_daily)"
         )
-    publish_marts(warehouse, published, "night-2", built[1])
+    publish_marts(warehouse, published, "night-2", scenario_marts[1])
     at.run()
     assert not at.exception
     assert metric(at, "MQLs (month)") == f"{int(before.replace(',', '')) + 5:,}"
@@ -237,7 +187,7 @@ def test_every_page_says_figures_as_of_the_publication_when_the_last_night_did_n
     with duckdb.connect(str(old)) as con:
         con.execute("update main._publication set published_at = timestamp '2026-01-23 01:30'")
     monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(old))
-    for page in PAGES:
+    for page in SCRIPTS:
         at = app(page)
         assert [w.value for w in at.warning] == [
             "The last night did not publish: figures as of 2026-01-23."
@@ -245,9 +195,9 @@ def test_every_page_says_figures_as_of_the_publication_when_the_last_night_did_n
 
 
 def test_a_publication_without_a_pages_mart_shows_a_message_not_a_traceback(
-    built, tmp_path, monkeypatch
+    scenario_marts, tmp_path, monkeypatch
 ):
-    warehouse, hidden = built
+    warehouse, hidden = scenario_marts
     partial = tmp_path / "partial" / "leadbridge_marts.duckdb"
     without = Unpublished(hidden.tables | {("marts", "mart_kpis_daily")}, hidden.columns)
     publish_marts(warehouse, partial, "partial", without)
@@ -259,11 +209,11 @@ def test_a_publication_without_a_pages_mart_shows_a_message_not_a_traceback(
 
 
 def test_an_empty_orgs_first_publication_renders_every_page_without_an_error(
-    built, tmp_path, monkeypatch
+    scenario_marts, tmp_path, monkeypatch
 ):
     # a young org's first night publishes every mart, all of them empty
     warehouse = tmp_path / "empty.duckdb"
-    shutil.copy(built[0], warehouse)
+    shutil.copy(scenario_marts[0], warehouse)
     with duckdb.connect(str(warehouse)) as con:
         marts = con.execute(
             "select table_name from information_schema.tables "
@@ -272,15 +222,15 @@ def test_an_empty_orgs_first_publication_renders_every_page_without_an_error(
         for (table,) in marts:
             con.execute(f'delete from marts."{table}"')
     target = tmp_path / "published" / "leadbridge_marts.duckdb"
-    publish_marts(warehouse, target, "first-night", built[1])
+    publish_marts(warehouse, target, "first-night", scenario_marts[1])
     monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
     monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
     shown = {}
-    for page in PAGES:
+    for page in SCRIPTS:
         at = app(page)  # no exception
         assert not at.error, (page, [e.value for e in at.error])
         shown[page] = ([i.value for i in at.info], {m.label: m.value for m in at.metric})
-    assert shown[None][0] == ["The published KPIs have no day yet."]
+    assert shown[SCOREBOARD][0] == ["The published KPIs have no day yet."]
     assert shown[FUNNEL][0] == ["The published funnel has no person yet."]
     assert shown[SLA][1]["Hand-offs"] == "0" and shown[SLA][1]["SLA compliance"] == "–"
     assert shown[DEFINITIONS][1]["Contract items in force"] == "0"

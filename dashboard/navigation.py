@@ -1,0 +1,18 @@
+"""The dashboard's pages, in menu order: (script under dashboard/, title).
+
+Kept apart from app.py so tests and the report can list the pages without running them.
+"""
+
+SCOREBOARD = "pages/scoreboard.py"
+FUNNEL = "pages/funnel.py"
+SLA = "pages/sla.py"
+DEFINITIONS = "pages/definitions.py"
+DATA_TRUST = "pages/data_trust.py"
+
+PAGES: tuple[tuple[str, str], ...] = (
+    (SCOREBOARD, "Shared scoreboard"),
+    (FUNNEL, "Funnel"),
+    (SLA, "SLA and hand-offs"),
+    (DEFINITIONS, "Definitions"),
+    (DATA_TRUST, "Data trust"),
+)
