@@ -66,3 +66,28 @@
         else cast({{ expression }} as text)
     end
 {%- endmacro %}
+
+{#- The `name` of the team flagged `primary` in a JSON array of teams (HubSpot owners'
+    `teams`), else of the first team; null for no team. -#}
+{% macro primary_team_name(json_text) -%}
+    {{ adapter.dispatch('primary_team_name', 'leadbridge')(json_text) }}
+{%- endmacro %}
+
+{% macro default__primary_team_name(json_text) -%}
+    coalesce(
+        list_filter(
+            from_json({{ json_text }}, '[{"name": "VARCHAR", "primary": "BOOLEAN"}]'),
+            lambda team: coalesce(team."primary", false)
+        )[1].name,
+        json_extract_string({{ json_text }}, '$[0].name')
+    )
+{%- endmacro %}
+
+{% macro postgres__primary_team_name(json_text) -%}
+    (
+        select team ->> 'name'
+        from json_array_elements(cast({{ json_text }} as json)) with ordinality as teams (team, position)
+        order by coalesce(cast(team ->> 'primary' as boolean), false) desc, position
+        limit 1
+    )
+{%- endmacro %}

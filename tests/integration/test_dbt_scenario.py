@@ -69,7 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert ran == {unique_id: "pass" for unique_id in manifest["unit_tests"]}, ran
-    assert len(ran) == 16
+    assert len(ran) == 17
     yield warehouse, work
 
 
@@ -226,6 +226,9 @@ def test_clear_contact_details_are_in_restricted_only(built):
     # the one exception: the owners' work names, so SLA per owner reads as names
     assert {(t, c) for t, c in mart_columns if c in clear} == {("dim_owner", "owner_name")}
     assert set(query(warehouse, "select owner_name from marts.dim_owner")) >= {("Sam Seller",)}
+    # the team: Salesforce's department, though HubSpot says SDR for the same people
+    teams = set(query(warehouse, "select is_queue, team from marts.dim_owner"))
+    assert teams == {(False, "Sales")}
     # a rep's task or meeting subject is free text and stays out of the marts
     details = query(
         warehouse,

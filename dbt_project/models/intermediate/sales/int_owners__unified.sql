@@ -8,6 +8,7 @@ with hubspot_owners as (
         owner_id as source_owner_id,
         email_normalized,
         trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) as owner_name,
+        primary_team as team,
         false as is_queue,
         not coalesce(is_archived, false) as is_active
     from {{ ref('stg_hubspot__owners') }}
@@ -21,6 +22,7 @@ salesforce_users as (
         user_id as source_owner_id,
         email_normalized,
         full_name as owner_name,
+        department as team,
         false as is_queue,
         coalesce(is_active, false) as is_active
     from {{ ref('stg_salesforce__users') }}
@@ -43,6 +45,7 @@ salesforce_queues as (
         owner_id as source_owner_id,
         cast(null as {{ dbt.type_string() }}) as email_normalized,
         'Queue ' || owner_id as owner_name,
+        cast(null as {{ dbt.type_string() }}) as team,
         true as is_queue,
         true as is_active
     from salesforce_owner_refs
@@ -64,6 +67,7 @@ select
     {{ dbt.hash("coalesce('email:' || email_normalized, source_system || ':' || source_owner_id)") }} as owner_key,
     email_normalized,
     owner_name,
+    team,
     is_queue,
     is_active
 from unioned

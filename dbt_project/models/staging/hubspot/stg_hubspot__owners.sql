@@ -1,4 +1,5 @@
--- One row per HubSpot owner (a user who can own records). Renames and casts only.
+-- One row per HubSpot owner (a user who can own records). Renames and casts, and the
+-- primary team's name read from `teams`.
 with source as (
 
     select * from {{ source('hubspot', 'owners') }}
@@ -15,6 +16,7 @@ renamed as (
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast(user_id as {{ dbt.type_bigint() }}) as user_id,
         cast(teams as {{ dbt.type_string() }}) as teams_json,
+        {{ primary_team_name('cast(teams as ' ~ dbt.type_string() ~ ')') }} as primary_team,
         cast(archived as {{ dbt.type_boolean() }}) as is_archived,
         {{ tz_to_utc('created_at') }} as created_at,
         {{ tz_to_utc('updated_at') }} as updated_at,
