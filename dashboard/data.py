@@ -16,7 +16,7 @@ import pandas as pd
 import psycopg2
 import streamlit as st
 
-from leadbridge.engine import Engine
+from leadbridge.engine import Engine, literal
 from leadbridge.paths import published_path, warehouse_path
 from leadbridge.publication import (
     SERVING_SCHEMAS,
@@ -46,13 +46,18 @@ class Marts:
         """What identifies the publication: a cache key that changes with every swap."""
         if self.publication is None:
             return None
-        return f"{self.engine.location}|{self.publication.run_id}|{self.publication.content_hash}"
+        # the PostgreSQL user too: what a page may read depends on the role
+        reader = self.engine.postgres.user if self.engine.postgres is not None else ""
+        publication = f"{self.publication.run_id}|{self.publication.content_hash}"
+        return f"{self.engine.location}|{reader}|{publication}"
 
-    def frame(self, sql: str) -> pd.DataFrame:
-        """`sql` (with `{marts}` for the serving schema) as a frame, cached per publication;
-        a publication the page cannot read stops the page with a message, not a traceback."""
+    def frame(self, sql: str, **values: str) -> pd.DataFrame:
+        """`sql` (with `{marts}` for the serving schema, and `{name}` for each of `values`,
+        put in as quoted SQL literals) as a frame, cached per publication; a publication
+        the page cannot read stops the page with a message, not a traceback."""
+        quoted = {name: literal(value) for name, value in values.items()}
         try:
-            return _cached_frame(self.engine, self.key, sql.format(marts=self.schema))
+            return _cached_frame(self.engine, self.key, sql.format(marts=self.schema, **quoted))
         except (duckdb.Error, psycopg2.Error) as error:
             message = str(error).splitlines()[0]
             st.error(f"This page cannot read the published marts ({message}).")
