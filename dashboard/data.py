@@ -42,6 +42,12 @@ class Marts:
     publication: Publication | None
 
     @property
+    def meta_schema(self) -> str:
+        """Where `_publication` and the trust record are: `main` of the DuckDB file, the
+        serving schema itself on PostgreSQL."""
+        return self.schema if self.engine.postgres is not None else "main"
+
+    @property
     def key(self) -> str | None:
         """What identifies the publication: a cache key that changes with every swap."""
         if self.publication is None:
@@ -52,12 +58,14 @@ class Marts:
         return f"{self.engine.location}|{reader}|{publication}"
 
     def frame(self, sql: str, **values: str) -> pd.DataFrame:
-        """`sql` (with `{marts}` for the serving schema, and `{name}` for each of `values`,
-        put in as quoted SQL literals) as a frame, cached per publication; a publication
-        the page cannot read stops the page with a message, not a traceback."""
+        """`sql` (with `{marts}` for the serving schema, `{meta}` for the publication's
+        record, and `{name}` for each of `values`, put in as quoted SQL literals) as a
+        frame, cached per publication; a publication the page cannot read stops the page
+        with a message, not a traceback."""
         quoted = {name: literal(value) for name, value in values.items()}
+        statement = sql.format(marts=self.schema, meta=self.meta_schema, **quoted)
         try:
-            return _cached_frame(self.engine, self.key, sql.format(marts=self.schema, **quoted))
+            return _cached_frame(self.engine, self.key, statement)
         except (duckdb.Error, psycopg2.Error) as error:
             message = str(error).splitlines()[0]
             st.error(f"This page cannot read the published marts ({message}).")

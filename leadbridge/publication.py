@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.content import content_hash, postgres_content_hash
-from leadbridge.engine import Engine, PostgresSettings, duckdb_config, literal, quote
+from leadbridge.engine import Engine, PostgresSettings, Session, duckdb_config, literal, quote
 from leadbridge.paths import DBT_MANIFEST
+from leadbridge.settings import DUCKDB, POSTGRES
+from leadbridge.trust import TrustRecord, write_trust
 
 LOG = logging.getLogger(__name__)
 MARTS_SCHEMA = "marts"
@@ -126,10 +128,15 @@ def _remove_leftovers(target: Path) -> None:
 
 
 def publish_marts(
-    warehouse_file: Path, target: Path, run_id: str, hidden: Unpublished | None = None
+    warehouse_file: Path,
+    target: Path,
+    run_id: str,
+    hidden: Unpublished | None = None,
+    trust: TrustRecord | None = None,
 ) -> Publication:
     """Copy schema `marts` of the warehouse, less what `hidden` keeps out (default: what
-    the dbt project marks unpublished), into a new read-only file; swap it onto `target`."""
+    the dbt project marks unpublished), into a new read-only file; swap it onto `target`.
+    `trust` (the checks, source loads and quarantine) goes beside `_publication`."""
     import duckdb
 
     hidden = hidden if hidden is not None else unpublished()
@@ -188,6 +195,8 @@ def publish_marts(
                     for table in tables
                 ],
             )
+            if trust is not None:
+                write_trust(Session(DUCKDB, con), "main", trust)
             con.execute("checkpoint")
         os.chmod(temp, SERVING_FILE_MODE)
         _fsync(temp)
@@ -234,7 +243,10 @@ def read_publication(path: Path, log: Any = None) -> Publication | None:
 
 
 def publish_postgres(
-    settings: PostgresSettings, run_id: str, hidden: Unpublished | None = None
+    settings: PostgresSettings,
+    run_id: str,
+    hidden: Unpublished | None = None,
+    trust: TrustRecord | None = None,
 ) -> dict[str, Publication]:
     """Copy `marts` (and `restricted`, when it exists), less what `hidden` keeps out, into
     fresh schemas, then swap them onto their serving schemas in one transaction; the
@@ -258,6 +270,8 @@ def publish_postgres(
                 for source, serving in SERVING_SCHEMAS.items()
                 if source in present
             }
+            if trust is not None:
+                _stage_trust(connection, SERVING_SCHEMAS[MARTS_SCHEMA] + INCOMING, trust)
         _swap_all(connection, [SERVING_SCHEMAS[source] for source in publications])
     finally:
         connection.close()
@@ -335,6 +349,16 @@ def _stage_schema(
         cursor.execute(f"grant usage on schema {incoming} to {role}")
         cursor.execute(f"grant select on {incoming}.{PUBLICATION_TABLE} to {role}")
     return Publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes)
+
+
+def _stage_trust(connection, incoming: str, trust: TrustRecord) -> None:
+    """The trust tables in the incoming marts schema, readable by whoever reads it."""
+    tables = write_trust(Session(POSTGRES, connection), incoming, trust)
+    with connection.cursor() as cursor:
+        for grantee, privilege, _ in _table_grants(cursor, incoming, PUBLICATION_TABLE):
+            role = "public" if grantee is None else quote(grantee)
+            for table in tables:
+                cursor.execute(f"grant {privilege} on {quote(incoming)}.{table} to {role}")
 
 
 def _table_grants(cursor, schema: str, table: str) -> list[tuple[str | None, str, bool]]:

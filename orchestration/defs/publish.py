@@ -8,7 +8,7 @@ night.
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -22,6 +22,7 @@ from leadbridge.publication import (
     publish_postgres,
     unpublished,
 )
+from leadbridge.trust import FAILED, NOT_RUN, PASSED, WARNED, CheckOutcome, trust_record
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.defs.transform import INPUTS_METADATA, PUBLISHED_KEY, dbt_build
@@ -60,6 +61,43 @@ def blocking_checks(
 # the run's code location, because a run started in process has none to look in; a unit
 # test holds this to every blocking check the assembled definitions have on the marts.
 MART_CHECKS = blocking_checks([dbt_build, *QUALITY_CHECKS], [*MART_KEYS, *RESTRICTED_KEYS])
+
+
+# Every check on the way to publication, blocking or not, for the Data trust record.
+ALL_CHECKS = sorted(
+    {spec.key: spec for d in [dbt_build, *QUALITY_CHECKS] for spec in d.check_specs}.values(),
+    key=lambda spec: (spec.asset_key.to_user_string(), spec.name),
+)
+
+
+def check_outcomes(
+    instance: dg.DagsterInstance, checks: Iterable[dg.AssetCheckSpec]
+) -> list[CheckOutcome]:
+    """The latest verdict of each check, as the publication's trust record holds it."""
+    outcomes = []
+    for spec in checks:
+        record = instance.get_latest_asset_check_evaluation_record(spec.key)
+        evaluation = record.evaluation if record is not None else None
+        if record is None or not isinstance(evaluation, dg.AssetCheckEvaluation):
+            status = NOT_RUN
+        elif evaluation.passed:
+            status = PASSED
+        else:
+            warn = evaluation.severity == dg.AssetCheckSeverity.WARN
+            status = WARNED if warn else FAILED
+        outcomes.append(
+            CheckOutcome(
+                asset=spec.asset_key.to_user_string(),
+                check_name=spec.name,
+                status=status,
+                blocking=spec.blocking,
+                run_id=record.run_id if record is not None else None,
+                evaluated_at=None
+                if status == NOT_RUN
+                else datetime.fromtimestamp(record.create_timestamp, UTC).replace(tzinfo=None),
+            )
+        )
+    return outcomes
 
 
 def unverified_checks(
@@ -127,10 +165,12 @@ def published_marts(
             metadata={"checks_not_passed": refused},
         )
     engine = warehouse.engine
-    hidden = unpublished(dbt_project().manifest_path)
+    manifest = dbt_project().manifest_path
+    hidden = unpublished(manifest)
+    trust = trust_record(engine, manifest, check_outcomes(context.instance, ALL_CHECKS))
     extra: dict[str, Any] = {}
     if engine.postgres is not None:
-        publications = publish_postgres(engine.postgres, context.run.run_id, hidden)
+        publications = publish_postgres(engine.postgres, context.run.run_id, hidden, trust)
         publication = publications[MARTS_SCHEMA]
         extra["location"] = str(publication.path)
         restricted = publications.get(RESTRICTED_SCHEMA)
@@ -142,7 +182,7 @@ def published_marts(
             )
     else:
         publication = publish_marts(
-            warehouse.file, warehouse.published_file, context.run.run_id, hidden
+            warehouse.file, warehouse.published_file, context.run.run_id, hidden, trust
         )
         extra["path"] = dg.MetadataValue.path(str(publication.path))
     total = sum(publication.rows.values())

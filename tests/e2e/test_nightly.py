@@ -32,7 +32,7 @@ import pytest
 from ingestion.sources.salesforce.settings import OBJECTS
 from leadbridge.content import content_hash
 from leadbridge.publication import PUBLICATION_TABLE, read_publication, unpublished
-from orchestration.defs.publish import MART_KEYS
+from orchestration.defs.publish import ALL_CHECKS, MART_KEYS
 from orchestration.summary import summarize, summarize_run
 from simulator import SimulatedApis, SimulatorConfig
 from simulator.demo import TRADE_SHOW_FILE
@@ -413,6 +413,35 @@ def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
     assert summary.published is not None and summary.published["tables"] == len(kept)
     total = sum(working_rows.values())
     assert f"Published: {published} ({len(kept)} tables, {total} rows" in summary.render()
+
+
+def test_the_publication_carries_the_nights_checks_source_loads_and_quarantine(first_night, home):
+    """The Data trust page's record: every check on the way, the blocking ones passed in
+    this run; a load time per source table; the quarantine as the working schema has it."""
+    result, summary = first_night
+    assert result.success, summary.render()
+    with duckdb.connect(str(_published(home)), read_only=True) as con:
+        con.execute(f"attach '{home / 'leadbridge.duckdb'}' as working (read_only)")
+        checks = con.execute(
+            "select asset, check_name, status, blocking, run_id from main._publication_checks"
+        ).fetchall()
+        loads = dict(
+            con.execute(
+                "select source_table, last_loaded_at from main._publication_sources"
+            ).fetchall()
+        )
+        quarantine = con.execute(
+            "select source_table, rule, row_count from main._publication_quarantine"
+        ).fetchall()
+        quarantined = con.execute(
+            "select source_table, rule, count(*) from working.quarantine.quarantined_rows "
+            "group by 1, 2"
+        ).fetchall()
+    assert len(checks) == len(ALL_CHECKS) > 100
+    blocking = [c for c in checks if c[3]]
+    assert blocking and all(c[2] == "passed" and c[4] == result.run_id for c in blocking)
+    assert loads["hubspot.contacts"] is not None and loads["salesforce.lead"] is not None
+    assert sorted(quarantine) == sorted(quarantined)
 
 
 def test_the_ui_shows_the_run_summary_as_run_tags(first_night, instance):

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.navigation import LEAD_HISTORY, PAGES
+from dashboard.navigation import DATA_TRUST, LEAD_HISTORY, PAGES
+from leadbridge.engine import Engine
 from leadbridge.publication import Unpublished, publish_postgres
+from leadbridge.settings import POSTGRES
+from leadbridge.trust import PASSED, CheckOutcome, trust_record
 from tests.fixtures.raw_scenario import L1, create_raw_scenario
 from tests.support.dashboard import MODELS_ONLY, app, metric
 from tests.support.dbt_scenario import postgres_admin, run_dbt, scenario_database
@@ -33,8 +36,12 @@ def published_postgres(tmp_path_factory, postgres_server):
         for key, value in server.dbt_env().items():
             patch.setenv(key, value)
         run_dbt(["build", "--target", "postgres", *MODELS_ONLY], raw, work)
-    hidden = Unpublished.from_manifest(work / "target" / "manifest.json")
-    publish_postgres(server.engine_settings(), "night-1", hidden)
+    manifest = work / "target" / "manifest.json"
+    hidden = Unpublished.from_manifest(manifest)
+    warehouse = Engine(POSTGRES, work / "unused.duckdb", server.engine_settings())
+    checks = [CheckOutcome("marts/fct_sla", "gx_fct_sla", PASSED, True, "night-1")]
+    trust = trust_record(warehouse, manifest, checks)
+    publish_postgres(server.engine_settings(), "night-1", hidden, trust)
     admin = postgres_admin(server)
     try:
         with admin.cursor() as cursor:
@@ -96,6 +103,10 @@ def test_a_bi_reader_member_sees_no_contact_data_on_any_page(signed_in):
     assert "may not read published_restricted" in shown
     at.text_input[0].input(email).run()
     assert [i.value for i in at.info] == [f"No person matches {email!r}."]
+    # the trust record was published with the marts' grants
+    at = app(DATA_TRUST)
+    assert metric(at, "Checks passed") == "1"
+    assert not at.info
 
 
 @pytest.mark.parametrize("role", ["sales", "marketing"])
