@@ -159,8 +159,16 @@ def drawn(page) -> None:
         expect(page.locator(pending)).to_have_count(0, timeout=RENDER_TIMEOUT_MS)
 
 
+def type_in(page, text: str) -> None:
+    """Type `text` into the page's one text input and submit it, as a person would."""
+    field = page.get_by_test_id("stTextInput").locator("input")
+    field.fill(text)
+    field.press("Enter")
+
+
 def metric(page, label: str) -> str:
-    """The value shown by the one metric labelled exactly `label`."""
+    """The value shown by the one metric labelled exactly `label`, once the run that shows
+    it has finished."""
     label_element = page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
     boxes = page.get_by_test_id("stMetric").filter(has=label_element)
     value = boxes.get_by_test_id("stMetricValue")
