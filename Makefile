@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard docs bench clean
+.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard screenshots docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -82,6 +82,11 @@ ui: manifest $(DAGSTER_HOME)/dagster.yaml
 dashboard: setup
 	$(VENV)/bin/streamlit run dashboard/app.py --server.address 127.0.0.1 \
 		--server.port 8501 --server.headless true --browser.gatherUsageStats false
+
+# docs/img/dashboard-<page>.png from the publication `make run` leaves, taken as the browser
+# test takes them (tests/e2e/screenshots.py); needs Debian's chromium (.ci/install-chromium).
+screenshots: setup
+	$(VENV)/bin/python -m tests.e2e.screenshots
 
 # Benchmark (benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
 bench: manifest
