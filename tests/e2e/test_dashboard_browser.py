@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.navigation import DATA_TRUST, DEFINITIONS, FUNNEL, PAGES, SCOREBOARD, SLA
+from dashboard.navigation import (
+    DATA_TRUST,
+    DEFINITIONS,
+    FUNNEL,
+    LEAD_HISTORY,
+    PAGES,
+    SCOREBOARD,
+    SLA,
+)
 from tests.support.browser import (
     VIEWPORT,
     BrowserUnavailable,
@@ -51,6 +59,7 @@ class Figure:
 
 
 RATE = "{:.1%}"
+CUSTOMER = "(select min(person_id) from marts.dim_person where current_stage = 'customer')"
 # One figure per page script of PAGES.
 FIGURES: dict[str, Figure] = {
     SCOREBOARD: Figure(
@@ -78,6 +87,13 @@ FIGURES: dict[str, Figure] = {
         "{:,}",
     ),
     DATA_TRUST: Figure("Tables", "select count(*) from main._publication", "{:,}"),
+    LEAD_HISTORY: Figure(
+        "Events",
+        f"select count(*) from marts.fct_lead_events where person_id = {CUSTOMER} "
+        "and occurred_at <= (select max(published_at) from main._publication)",
+        "{:,}",
+        typed=f"select {CUSTOMER}",
+    ),
 }
 
 
