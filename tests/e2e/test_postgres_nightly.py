@@ -36,6 +36,7 @@ from leadbridge.publication import (
     read_postgres_publication,
     unpublished,
 )
+from leadbridge.trust import CHECKS_TABLE, TRUST_TABLES
 from orchestration.defs.publish import MART_KEYS
 from orchestration.defs.resources import (
     LOCK_HOLDER_TAG,
@@ -308,7 +309,8 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(postgr
         # every mart but what dbt marks `publish: false` (the semantic layer's time spine)
         kept = {t for t in postgres_night.marts if unpublished().keeps("marts", t)}
         assert set(postgres_night.marts) - kept == {"metricflow_time_spine"}
-        assert tables == {*kept, PUBLICATION_TABLE}
+        # and the trust record the Data trust page reads
+        assert tables == {*kept, PUBLICATION_TABLE, *TRUST_TABLES}
         with connection.cursor() as cursor:
             hashes = {t: postgres_content_hash(cursor, "published", t) for t in kept}
         counts = {
@@ -403,6 +405,7 @@ def test_bi_reader_reads_published_marts_and_nothing_else(republished, server):
     queries = {
         "published.dim_person": "select * from published.dim_person limit 1",
         "published._publication": f"select * from published.{PUBLICATION_TABLE}",
+        "published._publication_checks": f"select * from published.{CHECKS_TABLE}",
         "marts.dim_person": "select * from marts.dim_person limit 1",
         "staging.stg_hubspot__contacts": "select * from staging.stg_hubspot__contacts limit 1",
         "hubspot.contacts": "select * from hubspot.contacts limit 1",
@@ -415,7 +418,12 @@ def test_bi_reader_reads_published_marts_and_nothing_else(republished, server):
     }
     outcome = {name: _as_role(server, "bi_reader", sql) for name, sql in queries.items()}
     expected = dict.fromkeys(queries, "permission denied")
-    expected["published.dim_person"] = expected["published._publication"] = "ok"
+    for readable in (
+        "published.dim_person",
+        "published._publication",
+        "published._publication_checks",
+    ):
+        expected[readable] = "ok"
     assert outcome == expected
     assert restricted, "no restricted tables were published"
     # the roles the restricted models are granted to do read them
