@@ -1,5 +1,5 @@
 """The funnel's figures: MQL → SAL → SQL → opportunity → won from `fct_funnel`, per person
-with the source, first-touch campaign, current owner and creation month of `dim_person`;
+with the source, first-touch campaign, current owner (and their team) and creation month;
 stage counts, conversion rates, velocity and breakdowns of any filtered set of people."""
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from dashboard.marts import Frames
 
 NO_SOURCE = "(no source)"
 NO_CAMPAIGN = "(no campaign)"
+NO_TEAM = "(no team)"
 PEOPLE = (
     "select coalesce(person.source_channel, '" + NO_SOURCE + "') as source, "
     "coalesce(campaign.campaign_name, person.first_touch_campaign_key, '"
     + NO_CAMPAIGN
     + "') as campaign, "
     + owner_name("person.owner_key")
-    + " as owner, person.created_at, "
+    + " as owner, coalesce(owner.team, '"
+    + NO_TEAM
+    + "') as team, person.created_at, "
     "funnel.is_sal_reached, funnel.is_sql_reached, "
     "funnel.is_opportunity_reached, funnel.is_customer_reached, "
     "funnel.first_mql_at is not null as entered_mql, "

@@ -21,6 +21,7 @@ CHOICES = [
     ("source", "Sources", "All sources"),
     ("campaign", "Campaigns (first touch)", "All campaigns"),
     ("owner", "Owners (current)", "All owners"),
+    ("team", "Teams (current owner's)", "All teams"),
 ]
 
 marts = start("Funnel")

@@ -1,6 +1,7 @@
-"""The funnel's filters, headless (AppTest): first-touch campaign, current owner and the
-creation-month cohort each change the figures as SQL on the published marts says (the
-cohort on a copy of the scenario with a second creation month)."""
+"""The funnel's filters, headless (AppTest): first-touch campaign, current owner, that
+owner's team and the creation-month cohort each change the figures as SQL on the
+published marts says (team and cohort on copies of the scenario with a second team and a
+second creation month: the scenario has one of each)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,30 @@ def test_a_campaign_or_owner_filter_shows_that_campaigns_or_owners_people(publis
     at.multiselect(key=key).set_value([value]).run()
     assert not at.exception
     assert shown(at) == chosen
+
+
+def test_a_team_filter_shows_the_people_whose_current_owner_is_in_that_team(
+    scenario_marts, published
+):
+    # the scenario's owners are all in one team: the customer's owner moves to another
+    publish_changed(
+        scenario_marts,
+        published,
+        "update marts.dim_owner set team = 'Enterprise' where owner_key = "
+        "(select p.owner_key from marts.fct_funnel as f join marts.dim_person as p "
+        "on p.person_id = f.person_id where f.is_customer_reached)",
+    )
+    teams = sql(published, f"select distinct coalesce(o.team, '(no team)') {PEOPLE} order by 1")
+    assert len(teams) == 3  # Enterprise, the scenario's team, and people without an owner
+    at = app(FUNNEL)
+    assert at.multiselect(key="team").options == [team for (team,) in teams]
+    for (team,) in teams:
+        where = "o.team is null" if team == "(no team)" else f"o.team = '{team}'"
+        chosen = expected(published, where)
+        assert chosen != expected(published)
+        at.multiselect(key="team").set_value([team]).run()
+        assert not at.exception
+        assert shown(at) == chosen, team
 
 
 def test_the_campaign_breakdown_names_people_without_one_and_the_campaign_of_the_rest(
