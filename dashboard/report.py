@@ -244,11 +244,18 @@ def _bars(name: str, frame: pd.DataFrame) -> str:
 
 
 def main() -> int:
-    """`make report`: write the report of the publication in place; 1 without one."""
+    """`make report`: write the report of the publication in place; 1 without one, or
+    when the publication cannot be read."""
+    import duckdb
+    import psycopg2
+
     try:
         path = write_report()
     except NoPublication as error:
         print(error, file=sys.stderr)
+        return 1
+    except (duckdb.Error, psycopg2.Error) as error:
+        print(f"The report cannot read the published marts ({error})", file=sys.stderr)
         return 1
     print(f"Weekly report: {path}")
     return 0
