@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard screenshots docs bench clean
+.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard screenshots report docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -87,6 +87,11 @@ dashboard: setup
 # test takes them (tests/e2e/screenshots.py); needs Debian's chromium (.ci/install-chromium).
 screenshots: setup
 	$(VENV)/bin/python -m tests.e2e.screenshots
+
+# The weekly alignment report of the publication in place, one self-contained HTML file in
+# data/reports/ (docs/dashboard.md); Dagster writes it after the Monday night's publication.
+report: setup
+	$(VENV)/bin/python -m dashboard.report
 
 # Benchmark (benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
 bench: manifest

@@ -32,3 +32,8 @@ def published_path(warehouse_file: Path, configured: str | None = None) -> Path:
     if raw:
         return Path(raw).expanduser().resolve()
     return warehouse_file.parent / "published" / PUBLISHED_NAME
+
+
+def reports_path(warehouse_file: Path) -> Path:
+    """Where the weekly alignment reports go: `reports/` beside the warehouse (data/)."""
+    return warehouse_file.parent / "reports"

@@ -10,6 +10,7 @@ from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.nightly import erasure_rebuild_job, nightly_job, nightly_schedule
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
+from orchestration.defs.report import weekly_report_after_monday_night, weekly_report_job
 from orchestration.defs.resources import SourceSystems, Warehouse, dbt_project
 from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
 from orchestration.defs.transform import dbt_build
@@ -17,9 +18,14 @@ from orchestration.defs.transform import dbt_build
 defs = dg.Definitions(
     assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],
     asset_checks=QUALITY_CHECKS,
-    jobs=[nightly_job, erasure_rebuild_job],
+    jobs=[nightly_job, erasure_rebuild_job, weekly_report_job],
     schedules=[nightly_schedule],
-    sensors=[nightly_failure_alert, nightly_summary_on_success, nightly_summary_on_failure],
+    sensors=[
+        nightly_failure_alert,
+        nightly_summary_on_success,
+        nightly_summary_on_failure,
+        weekly_report_after_monday_night,
+    ],
     resources={
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
