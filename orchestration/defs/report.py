@@ -10,6 +10,8 @@ from dashboard.report import report_night, write_report
 from leadbridge.settings import Settings
 from orchestration.defs.nightly import nightly_job
 
+WEEKLY_REPORT_JOB = "weekly_report"
+
 
 @dg.op(description="Write the weekly alignment report of the publication in place.")
 def write_weekly_report(context: dg.OpExecutionContext) -> str:
@@ -20,7 +22,7 @@ def write_weekly_report(context: dg.OpExecutionContext) -> str:
 
 
 @dg.job(
-    name="weekly_report",
+    name=WEEKLY_REPORT_JOB,
     description="The weekly alignment report (scoreboard, SLA, funnel) as one HTML file "
     "in data/reports/, as `make report` writes it.",
     tags={"leadbridge/job": "weekly_report"},

@@ -14,11 +14,17 @@ from __future__ import annotations
 import dagster as dg
 
 from leadbridge.paths import warehouse_path
+from orchestration.defs.report import WEEKLY_REPORT_JOB
 from orchestration.summary import summarize_run
+
+# Jobs that neither load nor publish: a summary would tag them "not published".
+UNSUMMARIZED_JOBS = {WEEKLY_REPORT_JOB}
 
 
 def _tag(context: dg.RunStatusSensorContext) -> None:
     run_id = context.dagster_run.run_id
+    if context.dagster_run.job_name in UNSUMMARIZED_JOBS:
+        return
     if "leadbridge/published" in context.dagster_run.tags:
         return  # `make run` tagged it already
     summary = summarize_run(context.instance, run_id, warehouse_path())

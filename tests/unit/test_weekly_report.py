@@ -53,3 +53,22 @@ def test_the_sensor_on_successful_runs_requests_the_weekly_report_job(definition
     assert sensor.job_name == "weekly_report"
     assert isinstance(sensor, dg.RunStatusSensorDefinition)
     assert definitions.resolve_job_def("weekly_report").executor_def.name == "in_process"
+
+
+def test_the_run_summary_leaves_report_runs_untagged_and_tags_the_nightly(monkeypatch):
+    from types import SimpleNamespace
+
+    from orchestration.defs import run_summary
+
+    tagged = []
+    instance = SimpleNamespace(add_run_tags=lambda run_id, tags: tagged.append(run_id))
+
+    def context(job: str):
+        run = SimpleNamespace(run_id=f"{job}-run", job_name=job, tags={})
+        return SimpleNamespace(dagster_run=run, instance=instance, log=SimpleNamespace(info=print))
+
+    summary = SimpleNamespace(tags=lambda: {"leadbridge/published": "no"})
+    monkeypatch.setattr(run_summary, "summarize_run", lambda *args: summary)
+    run_summary._tag(context("weekly_report"))
+    run_summary._tag(context("nightly"))
+    assert tagged == ["nightly-run"]
