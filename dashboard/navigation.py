@@ -6,6 +6,7 @@ Kept apart from app.py so tests and the report can list the pages without runnin
 SCOREBOARD = "pages/scoreboard.py"
 FUNNEL = "pages/funnel.py"
 SLA = "pages/sla.py"
+CAMPAIGNS = "pages/campaigns.py"
 DEFINITIONS = "pages/definitions.py"
 DATA_TRUST = "pages/data_trust.py"
 
@@ -13,6 +14,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     (SCOREBOARD, "Shared scoreboard"),
     (FUNNEL, "Funnel"),
     (SLA, "SLA and hand-offs"),
+    (CAMPAIGNS, "Campaigns"),
     (DEFINITIONS, "Definitions"),
     (DATA_TRUST, "Data trust"),
 )
