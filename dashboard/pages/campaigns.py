@@ -61,6 +61,9 @@ st.dataframe(models, hide_index=True)
 
 credits["opened_on"] = pd.to_datetime(credits["opened_at"]).dt.date
 known = credits["opened_on"].dropna()
+if known.empty:
+    st.info("No attributed opportunity has a stage history to date it by.")
+    st.stop()
 picked = st.date_input("Opportunity opened between", value=(known.min(), known.max()))
 # while a range is being picked the widget holds its first day only
 first, last = picked[0], picked[-1]
