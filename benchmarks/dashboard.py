@@ -48,11 +48,11 @@ def timed_queries(log: list[tuple[float, str]]) -> Iterator[None]:
         finally:
             log.append((time.perf_counter() - start, sql))
 
-    Marts.frame = frame  # type: ignore[method-assign]
+    Marts.frame = frame
     try:
         yield
     finally:
-        Marts.frame = original  # type: ignore[method-assign]
+        Marts.frame = original
 
 
 def render(page: str, runs: int) -> tuple[list[float], list[tuple[float, str]], str | None]:
