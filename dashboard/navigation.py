@@ -7,6 +7,8 @@ SCOREBOARD = "pages/scoreboard.py"
 FUNNEL = "pages/funnel.py"
 SLA = "pages/sla.py"
 LEAD_HISTORY = "pages/lead_history.py"
+CAMPAIGNS = "pages/campaigns.py"
+SYNC_HEALTH = "pages/sync_health.py"
 DEFINITIONS = "pages/definitions.py"
 DATA_TRUST = "pages/data_trust.py"
 
@@ -15,6 +17,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     (FUNNEL, "Funnel"),
     (SLA, "SLA and hand-offs"),
     (LEAD_HISTORY, "Lead history"),
+    (CAMPAIGNS, "Campaigns"),
+    (SYNC_HEALTH, "Sync health"),
     (DEFINITIONS, "Definitions"),
     (DATA_TRUST, "Data trust"),
 )

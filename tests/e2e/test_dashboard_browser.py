@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.navigation import (
+    CAMPAIGNS,
     DATA_TRUST,
     DEFINITIONS,
     FUNNEL,
@@ -21,6 +22,7 @@ from dashboard.navigation import (
     PAGES,
     SCOREBOARD,
     SLA,
+    SYNC_HEALTH,
 )
 from tests.support.browser import (
     VIEWPORT,
@@ -87,6 +89,16 @@ FIGURES: dict[str, Figure] = {
         "{:,}",
     ),
     DATA_TRUST: Figure("Tables", "select count(*) from main._publication", "{:,}"),
+    CAMPAIGNS: Figure(
+        "Won opportunities",
+        "select count(distinct opportunity_id) from marts.fct_attribution where is_won",
+        "{:,}",
+    ),
+    SYNC_HEALTH: Figure(
+        "People in both",
+        "select count(*) from marts.mart_sync_health where system_presence = 'both'",
+        "{:,}",
+    ),
     LEAD_HISTORY: Figure(
         "Events",
         f"select count(*) from marts.fct_lead_events where person_id = {CUSTOMER} "
