@@ -116,7 +116,7 @@ events = marts.frame(
 published_at = pd.Timestamp(marts.publication.published_at)
 upcoming = events[pd.to_datetime(events["when"]) > published_at]
 past = events.drop(upcoming.index)
-st.subheader(f"Timeline ({len(past):,} events)")
+st.subheader("Timeline")
 st.metric("Events", f"{len(past):,}")
 st.dataframe(past, hide_index=True)
 if not upcoming.empty:

@@ -14,15 +14,18 @@ from pathlib import Path
 
 from dashboard.navigation import PAGES
 from leadbridge.paths import REPO_ROOT, published_path, warehouse_path
+from tests.e2e.test_dashboard_browser import FIGURES, value
 from tests.support.browser import (
     VIEWPORT,
     BrowserUnavailable,
     chromium,
     chromium_executable,
     dashboard_server,
+    metric,
     open_page,
     screenshot,
     screenshot_name,
+    type_in,
 )
 
 
@@ -54,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport=VIEWPORT)
         for script, title in PAGES:
             open_page(page, url, title)
+            # a page that shows nothing until asked is shot with the test's search typed
+            figure = FIGURES.get(script)
+            if figure is not None and figure.typed is not None:
+                type_in(page, str(value(args.published, figure.typed)))
+                metric(page, figure.label)
             shot = compress(screenshot(page, args.out / screenshot_name(script)))
             print(f"{shot} ({shot.stat().st_size // 1024} KiB)")
     return 0
