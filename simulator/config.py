@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from simulator.limits import HUBSPOT_TIERS
+from simulator.schema import CUSTOM_FIELD_KINDS, SALESFORCE_FIELDS
 
 # What an org can hold; simulator/profiles.py thins the built company to each.
 PROFILES = ("full", "sparse", "empty")
@@ -44,6 +45,16 @@ class SimulatorConfig:
     hubspot_tier: str = "professional"
     hubspot_daily_limit: int | None = None
     salesforce_daily_limit: int = 100_000  # an Enterprise org's base allocation
+    # The Salesforce custom fields an admin created: sObject → {API name: kind}, kinds from
+    # schema.CUSTOM_FIELD_KINDS. None by default, as in an org nobody prepared for the
+    # write-back; `LEADBRIDGE_FIELDS` holds the ones it needs.
+    salesforce_custom_fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Systems whose integration user / app may only read ("hubspot", "salesforce"):
+    # Salesforce then refuses every record, HubSpot answers 403 MISSING_SCOPES.
+    read_only: tuple[str, ...] = ()
+    # How sales reps answer a follow-up task Leadbridge created (simulator/reps.py).
+    rep_follow_up_probability: float = 0.7
+    rep_follow_up_hours: tuple[float, float] = (1, 6)  # business hours after creation
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -54,6 +65,17 @@ class SimulatorConfig:
             raise ValueError("months must be at least 1")
         if self.horizon_days < 0:
             raise ValueError("horizon_days must not be negative")
+        for sobject, fields in self.salesforce_custom_fields.items():
+            if sobject not in SALESFORCE_FIELDS:
+                raise ValueError(f"salesforce_custom_fields: no sObject {sobject!r}")
+            for name, kind in fields.items():
+                if not name.endswith("__c") or kind not in CUSTOM_FIELD_KINDS:
+                    raise ValueError(f"salesforce_custom_fields: {sobject}.{name} must end "
+                                     f"in __c and be one of {', '.join(CUSTOM_FIELD_KINDS)}")
+        if not 0 <= self.rep_follow_up_probability <= 1:
+            raise ValueError("rep_follow_up_probability must be between 0 and 1")
+        if not 0 <= self.rep_follow_up_hours[0] <= self.rep_follow_up_hours[1]:
+            raise ValueError("rep_follow_up_hours must be (low, high) with 0 <= low <= high")
         if self.hubspot_tier not in HUBSPOT_TIERS:
             raise ValueError(f"hubspot_tier {self.hubspot_tier!r}; one of "
                              f"{', '.join(HUBSPOT_TIERS)}")

@@ -94,7 +94,7 @@ def handle(view: LiveView, method: str, path: str, query: dict[str, str],
 
 def _route(view: LiveView, method: str, path: str, query: dict[str, str],
            body: Any) -> Response:
-    objects = "contacts|companies"
+    objects = "contacts|companies|tasks"
     if m := re.fullmatch(rf"/crm/v3/objects/({objects})/search", path):
         if method != "POST":
             return error(405, "Method Not Allowed", "METHOD_NOT_ALLOWED")
@@ -254,7 +254,12 @@ def _list(view: LiveView, object_type: str, query: dict[str, str]) -> Response:
     page, extra = _page(rows, _int(query.get("after"), 0, "after"), limit)
     asked = [p for p in query.get("properties", "").split(",") if p]
     props = _properties(view, object_type, asked)
-    return 200, {"results": view.hubspot_objects(object_type, page, props), **extra}
+    results = view.hubspot_objects(object_type, page, props)
+    if "contacts" in query.get("associations", "").split(",") and object_type == "tasks":
+        for result, row in zip(results, page, strict=True):
+            result["associations"] = {"contacts": {"results": [
+                {"id": c, "type": "task_to_contact"} for c in row.get("_contacts") or ()]}}
+    return 200, {"results": results, **extra}
 
 
 def _batch_read(view: LiveView, body: dict[str, Any]) -> Response:

@@ -111,6 +111,9 @@ class World:
             "companies": ObjectStore(
                 "companies", hubspot_defaults("companies"), (HUBSPOT_MODIFIED["companies"],)
             ),
+            "tasks": ObjectStore(
+                "tasks", hubspot_defaults("tasks"), (HUBSPOT_MODIFIED["tasks"],)
+            ),
             "owners": ObjectStore("owners", {}, ("updatedAt",)),
             "forms": ObjectStore("forms", {}, ("updatedAt",)),
             "campaigns": ObjectStore("campaigns", {}, ("updatedAt",)),
@@ -119,6 +122,9 @@ class World:
             name: ObjectStore(name, salesforce_defaults(name), SALESFORCE_TOUCH[name])
             for name in SALESFORCE_FIELDS
         }
+        # Property groups and custom properties clients created: object → name → definition.
+        self.hubspot_groups: dict[str, dict[str, dict[str, Any]]] = {}
+        self.hubspot_custom_properties: dict[str, dict[str, dict[str, Any]]] = {}
         self.submissions: dict[str, EventLog] = {}
         self.email_events = EventLog()
         self.reps: list[Rep] = []
@@ -150,7 +156,8 @@ class World:
 
     def hs_id(self, kind: str) -> str:
         """A new HubSpot numeric id (contacts and companies count separately)."""
-        base = {"contacts": 1000, "companies": 5_000_000, "owners": 71_000_000}[kind]
+        base = {"contacts": 1000, "companies": 5_000_000, "owners": 71_000_000,
+                "tasks": 80_000_000_000}[kind]
         return str(base + self._next("hs_" + kind))
 
     def guid(self) -> str:

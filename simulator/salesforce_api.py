@@ -21,7 +21,7 @@ from simulator.config import SimulatorConfig
 from simulator.formats import epoch_ms
 from simulator.limits import Limits, Tokens
 from simulator.salesforce_bulk import BulkQueryJobs
-from simulator.schema import SALESFORCE_FIELDS
+from simulator.schema import SALESFORCE_FIELDS, external_ids
 from simulator.view import API_VERSION, LiveView
 
 DEFAULT_BATCH = 2000
@@ -152,8 +152,10 @@ class SalesforceApi:
         sobject = next((s for s in SALESFORCE_FIELDS if s.lower() == name.lower()), None)
         if sobject is None:
             return error(404, "NOT_FOUND", "The requested resource does not exist")
+        unique = external_ids(self.config.salesforce_custom_fields, sobject)
         fields = [{"name": f, "label": f, "type": kind, "custom": f.endswith("__c"),
-                   "nillable": kind not in ("id", "boolean")}
+                   "nillable": kind not in ("id", "boolean"), "externalId": f in unique,
+                   "unique": f in unique}
                   for f, kind in self.view.salesforce_fields(sobject).items()]
         return 200, {"name": sobject, "label": sobject, "custom": False, "queryable": True,
                      "fields": fields}

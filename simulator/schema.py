@@ -55,14 +55,37 @@ HUBSPOT_PROPERTIES: dict[str, dict[str, tuple[str, str, str]]] = {
         "hs_lastmodifieddate": ("Last Modified Date", *_DT),
         "hs_object_id": ("Record ID", "number", "number"),
     },
+    # Tasks exist only once a client writes them (simulator/hubspot_writes.py).
+    "tasks": {
+        "hs_timestamp": ("Due date", *_DT),
+        "hs_task_subject": ("Task Title", "string", "text"),
+        "hs_task_body": ("Notes", "string", "html"),
+        "hs_task_status": ("Task Status", "enumeration", "select"),
+        "hs_task_priority": ("Priority", "enumeration", "select"),
+        "hs_task_type": ("Task Type", "enumeration", "select"),
+        "hubspot_owner_id": ("Assigned to", "enumeration", "select"),
+        "hs_task_completion_date": ("Completed at", *_DT),
+        "hs_createdate": ("Create Date", *_DT),
+        "hs_lastmodifieddate": ("Last Modified Date", *_DT),
+        "hs_object_id": ("Record ID", "number", "number"),
+    },
 }
 # The CRM cursor property of each object, also stamped on every change.
-HUBSPOT_MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+HUBSPOT_MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+                    "tasks": "hs_lastmodifieddate"}
+HUBSPOT_CREATED = {"contacts": "createdate", "companies": "createdate", "tasks": "hs_createdate"}
+# The choices of the enumeration properties clients write (others are not validated).
+HUBSPOT_OPTIONS = {
+    "hs_task_status": ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
+    "hs_task_priority": ("NONE", "LOW", "MEDIUM", "HIGH"),
+    "hs_task_type": ("TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING"),
+}
 # Returned by search and list even when not asked for, as HubSpot does.
 HUBSPOT_DEFAULT_PROPERTIES = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
                  "lastname"),
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
 # Properties whose changes `propertiesWithHistory` can return.
 HUBSPOT_HISTORY_PROPERTIES = ("lifecyclestage", "hs_lead_status", "hubspot_owner_id",
@@ -111,8 +134,9 @@ SALESFORCE_FIELDS: dict[str, dict[str, str]] = {
         " CreatedById:reference CreatedDate:datetime SystemModstamp:datetime"),
     "Task": _fields(
         "Id:id WhoId:reference WhatId:reference OwnerId:reference Subject:combobox"
-        " Type:picklist TaskSubtype:picklist Status:picklist ActivityDate:date"
-        " CompletedDateTime:datetime " + _AUDIT),
+        " Type:picklist TaskSubtype:picklist Status:picklist Priority:picklist"
+        " ActivityDate:date Description:textarea IsClosed:boolean CompletedDateTime:datetime "
+        + _AUDIT),
     "Event": _fields(
         "Id:id WhoId:reference WhatId:reference OwnerId:reference Subject:combobox"
         " Type:picklist StartDateTime:datetime EndDateTime:datetime " + _AUDIT),
@@ -140,6 +164,17 @@ SALESFORCE_TOUCH = {
     name: tuple(f for f in ("LastModifiedDate", "SystemModstamp") if f in fields)
     for name, fields in SALESFORCE_FIELDS.items()
 }
+# Custom fields an admin can create: kind → (describe type, External ID and unique).
+CUSTOM_FIELD_KINDS = {"text": ("string", False), "date": ("date", False),
+                      "external_id": ("string", True)}
+_PERSON_FIELDS = {"Leadbridge_Key__c": "external_id", "Leadbridge_Stage__c": "text",
+                  "Leadbridge_MQL_Date__c": "date", "Leadbridge_SLA_Status__c": "text",
+                  "Leadbridge_Person_Key__c": "text"}
+# The custom fields the write-back needs (SimulatorConfig.salesforce_custom_fields).
+LEADBRIDGE_FIELDS = {"Task": {"Leadbridge_Key__c": "external_id"},
+                     "Lead": dict(_PERSON_FIELDS), "Contact": dict(_PERSON_FIELDS)}
+# The field (Salesforce) and property (HubSpot) that mark a record as Leadbridge's.
+LEADBRIDGE_KEY = {"salesforce": "Leadbridge_Key__c", "hubspot": "leadbridge_key"}
 # The custom field the `new_column` fault adds to every object.
 SALESFORCE_NEW_COLUMN = ("Region__c", "picklist")
 REGIONS = ("EMEA", "NA", "APAC", "LATAM")
@@ -154,3 +189,9 @@ def salesforce_defaults(sobject: str) -> dict[str, object]:
 def hubspot_defaults(object_type: str) -> dict[str, object]:
     """An object with every property unset."""
     return dict.fromkeys(HUBSPOT_PROPERTIES[object_type])
+
+
+def external_ids(custom_fields: dict[str, dict[str, str]], sobject: str) -> set[str]:
+    """The External ID fields among an org's custom fields of `sobject`."""
+    return {name for name, kind in custom_fields.get(sobject, {}).items()
+            if CUSTOM_FIELD_KINDS[kind][1]}

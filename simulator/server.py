@@ -3,7 +3,8 @@
 One `ThreadingHTTPServer` on 127.0.0.1 serves HubSpot under `/hubspot` and Salesforce
 under `/salesforce`. Each request meets any switched-on fault, is checked for its bearer
 token, is counted against the vendor's limits (limits.py) and is then answered by the
-system's API module; it is recorded with the status it got.
+system's API module (writes: `salesforce_writes`, `hubspot_writes`); it is recorded with
+the status it got.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from simulator import hubspot_api
+from simulator import hubspot_api, hubspot_writes, salesforce_writes
 from simulator.config import SimulatorConfig
 from simulator.faults import Failure, Faults
 from simulator.limits import Limits, Tokens
@@ -69,6 +70,12 @@ class RequestLog(list):
         with self._lock:
             return [r for r in self if path_contains in r.path]
 
+    def writes(self) -> list[RecordedRequest]:
+        """The recorded requests to a write endpoint (whatever their answer), e.g. to show
+        that a dry run wrote nothing."""
+        with self._lock:
+            return [r for r in self if _writes(r)]
+
     def statuses(self, system: str) -> dict[int, int]:
         """How many requests to `system` got each HTTP status."""
         with self._lock:
@@ -77,6 +84,12 @@ class RequestLog(list):
                 if r.system == system:
                     out[r.status] = out.get(r.status, 0) + 1
             return out
+
+
+def _writes(request: RecordedRequest) -> bool:
+    rest = request.path[len(request.system) + 1:]
+    api = {"hubspot": hubspot_writes, "salesforce": salesforce_writes}.get(request.system)
+    return request.method != "GET" and api is not None and api.handles(request.method, rest)
 
 
 def _failure_body(system: str, failure: Failure) -> Any:
@@ -130,6 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_PUT(self) -> None:  # noqa: N802
         self._dispatch()
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
@@ -208,7 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
             return refusal.status, refusal.body, refusal.headers, False
         try:
             if system == "hubspot":
-                status, out = hubspot_api.handle(apis.view, self.command, rest, query, body)
+                api = hubspot_writes if hubspot_writes.handles(self.command, rest) else (
+                    hubspot_api)
+                status, out = api.handle(apis.view, self.command, rest, query, body)
+            elif salesforce_writes.handles(self.command, rest):
+                status, out = salesforce_writes.handle(apis.view, self.command, rest, body)
             else:
                 status, out = apis.salesforce.handle(self.command, rest, query, body, headers,
                                                      apis.salesforce_instance_url)

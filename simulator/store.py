@@ -10,7 +10,7 @@ Keys starting with `_` are bookkeeping (archive flags, change sources), not fiel
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,27 @@ class ObjectStore:
         for name in self.touch:
             stamped[name] = seen
         record.changes.append((seen, stamped))
+
+    def write(self, record_id: str, at: datetime, fields: dict[str, Any]) -> Record:
+        """A change a client (or a simulated person) makes after the world was built.
+
+        Kept in time order, since the record may already hold changes due later, and
+        visible to the next read at or after `at`.
+        """
+        stamped = {**fields, **dict.fromkeys(self.touch, at)}
+        with self._lock:
+            record = self.records.get(record_id)
+            if record is None:
+                record = self.records[record_id] = Record(record_id)
+            insort(record.changes, (at, stamped), key=lambda change: change[0])
+            self._cache = None
+        return record
+
+    def drop_after(self, record: Record, at: datetime, marker: str) -> None:
+        """Forget the changes due after `at` that carry the bookkeeping key `marker`."""
+        with self._lock:
+            record.changes = [c for c in record.changes if c[0] <= at or marker not in c[1]]
+            self._cache = None
 
     def finalize(self) -> None:
         """Put every record's changes in time order (builders may add them out of order)."""

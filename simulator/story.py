@@ -401,8 +401,8 @@ def _touch(world: World, person: Person, at: datetime, rep: Rep, lead: bool,
     task = world.sf_create("Task", at, {
         "WhoId": who, "WhatId": what, "OwnerId": rep.sf_id,
         "Subject": "Call" if kind == "Call" else "Email: Following up",
-        "Type": kind, "TaskSubtype": kind, "Status": "Completed", "ActivityDate": at.date(),
-        "CompletedDateTime": at,
+        "Type": kind, "TaskSubtype": kind, "Status": "Completed", "Priority": "Normal",
+        "IsClosed": True, "ActivityDate": at.date(), "CompletedDateTime": at,
     })
     if rng.random() < 0.02:
         # Logged by mistake and deleted: counts must ignore it.
@@ -575,8 +575,9 @@ def _plan_next_step(world: World, plan: random.Random, rep: Rep, who: str,
         return
     task = world.sf_create("Task", booked, {
         "WhoId": who, "WhatId": None, "OwnerId": rep.sf_id, "Subject": "Follow-up call",
-        "Type": "Call", "TaskSubtype": "Call", "Status": "Not Started",
-        "ActivityDate": when.date(), "CompletedDateTime": None,
+        "Type": "Call", "TaskSubtype": "Call", "Status": "Not Started", "Priority": "Normal",
+        "IsClosed": False, "ActivityDate": when.date(), "CompletedDateTime": None,
     })
     if plan.random() < 0.8:
-        world.sf_change("Task", task, when, Status="Completed", CompletedDateTime=when)
+        world.sf_change("Task", task, when, Status="Completed", IsClosed=True,
+                        CompletedDateTime=when)

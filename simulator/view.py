@@ -17,6 +17,8 @@ from simulator.formats import epoch_ms, hubspot_datetime, hubspot_value
 from simulator.formats import salesforce_value as sf_value
 from simulator.model import EMAIL_APP_ID, PORTAL_ID, World
 from simulator.schema import (
+    CUSTOM_FIELD_KINDS,
+    HUBSPOT_CREATED,
     HUBSPOT_HISTORY_PROPERTIES,
     HUBSPOT_MODIFIED,
     HUBSPOT_NEW_COLUMN,
@@ -75,13 +77,20 @@ class LiveView:
                 self._memo.popitem(last=False)
         return value
 
+    def written(self) -> None:
+        """A client wrote: forget the answers computed before, as they may have changed."""
+        with self._lock:
+            self._memo.clear()
+
     # -- HubSpot CRM objects -------------------------------------------------------------
     def hubspot_properties(self, object_type: str) -> list[dict[str, Any]]:
         """The property definitions `GET /crm/v3/properties/{object}` lists."""
+        group = {"contacts": "contactinformation", "companies": "companyinformation",
+                 "tasks": "task"}[object_type]
         out = [{"name": name, "label": label, "type": kind, "fieldType": field_type,
-                "groupName": "contactinformation" if object_type == "contacts"
-                else "companyinformation", "hubspotDefined": True}
+                "groupName": group, "hubspotDefined": True}
                for name, (label, kind, field_type) in HUBSPOT_PROPERTIES[object_type].items()]
+        out.extend(self.world.hubspot_custom_properties.get(object_type, {}).values())
         if self.faults.has_new_column(object_type):
             name, label, kind, field_type = HUBSPOT_NEW_COLUMN
             out.append({"name": name, "label": label, "type": kind, "fieldType": field_type,
@@ -121,7 +130,7 @@ class LiveView:
         props["hs_object_id"] = row["_id"]
         modified = row[HUBSPOT_MODIFIED[object_type]]
         out = {"id": row["_id"], "properties": props,
-               "createdAt": hubspot_datetime(row["createdate"]),
+               "createdAt": hubspot_datetime(row[HUBSPOT_CREATED[object_type]]),
                "updatedAt": hubspot_datetime(modified), "archived": bool(row.get("_archived"))}
         if row.get("_archived"):
             out["archivedAt"] = hubspot_datetime(row["_archivedAt"])
@@ -233,6 +242,8 @@ class LiveView:
     def salesforce_fields(self, sobject: str) -> dict[str, str]:
         """Field name → describe type, with the new-column fault's custom field."""
         fields = dict(SALESFORCE_FIELDS[sobject])
+        custom = self.world.config.salesforce_custom_fields.get(sobject, {})
+        fields.update({name: CUSTOM_FIELD_KINDS[kind][0] for name, kind in custom.items()})
         if self.faults.has_new_column(sobject):
             fields[SALESFORCE_NEW_COLUMN[0]] = SALESFORCE_NEW_COLUMN[1]
         return fields
@@ -318,7 +329,7 @@ class LiveView:
         """What the API exposes now for `system.object`, in the API's own shape."""
         system, _, name = object_name.partition(".")
         if system == "hubspot":
-            if name in ("contacts", "companies"):
+            if name in ("contacts", "companies", "tasks"):
                 rows = self.hubspot_rows(name, archived=None if include_deleted else False)
                 props = sorted(self.hubspot_property_names(name))
                 return self.hubspot_objects(name, rows, props)
