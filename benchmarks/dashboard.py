@@ -20,11 +20,15 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard.navigation import PAGES
+from dashboard.navigation import LEAD_HISTORY, PAGES
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 TARGET_S = 2.0  # issue 17: every page renders in at most 2 s at 100k people
 TIMEOUT_S = 600
+# Lead history shows a person only when asked: it is timed showing a customer's history
+SEARCHED = {
+    LEAD_HISTORY: "select min(person_id) from marts.dim_person where current_stage = 'customer'"
+}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -41,10 +45,10 @@ def timed_queries(log: list[tuple[float, str]]) -> Iterator[None]:
 
     original = Marts.frame
 
-    def frame(self, sql: str):
+    def frame(self, sql: str, **values: str):
         start = time.perf_counter()
         try:
-            return original(self, sql)
+            return original(self, sql, **values)
         finally:
             log.append((time.perf_counter() - start, sql))
 
@@ -55,7 +59,9 @@ def timed_queries(log: list[tuple[float, str]]) -> Iterator[None]:
         Marts.frame = original
 
 
-def render(page: str, runs: int) -> tuple[list[float], list[tuple[float, str]], str | None]:
+def render(
+    page: str, runs: int, published: Path
+) -> tuple[list[float], list[tuple[float, str]], str | None]:
     """The seconds of `runs` renders of `page`, the first with an empty query cache; the
     queries of that first render; the first error or exception the page showed."""
     import streamlit as st
@@ -64,6 +70,11 @@ def render(page: str, runs: int) -> tuple[list[float], list[tuple[float, str]], 
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
     at.run()
     at.switch_page(page)
+    if page in SEARCHED:
+        at.run()
+        with duckdb.connect(str(published), read_only=True) as con:
+            [(typed,)] = con.execute(SEARCHED[page]).fetchall()
+        at.text_input[0].input(typed or "")
     st.cache_data.clear()
     seconds: list[float] = []
     cold: list[tuple[float, str]] = []
@@ -100,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LEADBRIDGE_TARGET"] = "duckdb"
     print(describe(published))
     for script, _ in PAGES:  # imports and Streamlit's first script run are not a page's cost
-        render(script, 1)
+        render(script, 1, published)
     print(f"| page | cold s | its queries s | warm median s | warm max s | ≤ {TARGET_S:g} s |")
     print("|---|---:|---:|---:|---:|---|")
     slowest: dict[str, tuple[float, str]] = {}
     for script, title in PAGES:
-        seconds, queries, problem = render(script, args.runs)
+        seconds, queries, problem = render(script, args.runs, published)
         cold, warm = seconds[0], seconds[1:]
         verdict = "yes" if max(seconds) <= TARGET_S else "NO"
         median = f"{statistics.median(warm):.2f}" if warm else "–"
