@@ -72,19 +72,35 @@ profile = marts.frame(
     "left join {marts}.dim_owner as owner on owner.owner_key = person.owner_key "
     "where person.person_id = {person}",
     person=person,
-).iloc[0]
+)
+if profile.empty:
+    # an event or link whose person the published dim_person lacks: say so, not a traceback
+    st.info(f"The person {person} has records but no row in the published people.")
+    st.stop()
+profile = profile.iloc[0]
+
+
+def shown(value) -> str:
+    """A profile value as text, the dash for a missing one."""
+    return "–" if pd.isna(value) or value == "" else str(value)
+
+
+def count(value) -> int:
+    return 0 if pd.isna(value) else int(value)
+
+
 columns = st.columns(4)
-columns[0].metric("Current stage", profile["current_stage"] or "–")
-columns[1].metric("Owner", profile["owner"] or "–")
-columns[2].metric("Source", profile["source_channel"] or "–")
+columns[0].metric("Current stage", shown(profile["current_stage"]))
+columns[1].metric("Owner", shown(profile["owner"]))
+columns[2].metric("Source", shown(profile["source_channel"]))
 columns[3].metric(
     "Records (HubSpot / Salesforce)",
-    f"{int(profile['hubspot_record_count'] or 0)} / {int(profile['salesforce_record_count'] or 0)}",
+    f"{count(profile['hubspot_record_count'])} / {count(profile['salesforce_record_count'])}",
 )
 st.caption(
-    f"Person key `{person}` · HubSpot contact {profile['hubspot_contact_id'] or '–'} · "
-    f"Salesforce lead {profile['salesforce_lead_id'] or '–'} · Salesforce contact "
-    f"{profile['salesforce_contact_id'] or '–'} · joined by {profile['identity_rules'] or '–'}"
+    f"Person key `{person}` · HubSpot contact {shown(profile['hubspot_contact_id'])} · "
+    f"Salesforce lead {shown(profile['salesforce_lead_id'])} · Salesforce contact "
+    f"{shown(profile['salesforce_contact_id'])} · joined by {shown(profile['identity_rules'])}"
 )
 if access.allowed:
     contacts = marts.frame(

@@ -97,3 +97,23 @@ def test_an_activity_dated_after_the_publication_shows_as_scheduled_not_as_past(
     assert metric(at, "Events") == f"{events - 1:,}"
     assert "Scheduled (1)" in [s.value for s in at.subheader]
     assert len(at.dataframe[1].value) == 1
+
+
+def test_a_person_with_events_but_no_published_profile_is_explained_not_a_traceback(
+    scenario_marts, tmp_path, monkeypatch
+):
+    warehouse = tmp_path / "orphan.duckdb"
+    shutil.copy(scenario_marts[0], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        [(person,)] = con.execute(
+            f"select distinct person_id from marts.fct_lead_events where source_record_id = '{L1}'"
+        ).fetchall()
+        con.execute(f"delete from marts.dim_person where person_id = '{person}'")
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    publish_marts(warehouse, target, "night-1", scenario_marts[1])
+    monkeypatch.setenv("LEADBRIDGE_PUBLISHED", str(target))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    at = search(L1)
+    assert [i.value for i in at.info] == [
+        f"The person {person} has records but no row in the published people."
+    ]
