@@ -235,3 +235,16 @@ def test_an_empty_orgs_first_publication_renders_every_page_without_an_error(
     assert shown[SLA][1]["Hand-offs"] == "0" and shown[SLA][1]["SLA compliance"] == "–"
     assert shown[DEFINITIONS][1]["Contract items in force"] == "0"
     assert shown[DATA_TRUST][1]["Run"] == "first-night"
+
+
+def test_an_unreachable_database_or_a_bad_setting_is_one_message_on_every_page(monkeypatch):
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "postgres")
+    monkeypatch.setenv("LEADBRIDGE_PG_HOST", "127.0.0.1")
+    monkeypatch.setenv("LEADBRIDGE_PG_PORT", "9")  # discard: nothing listens there
+    for page in SCRIPTS:
+        at = app(page)
+        assert len(at.error) == 1 and "cannot reach the published marts" in at.error[0].value
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "oracle")
+    at = app()
+    assert len(at.error) == 1 and "settings are invalid" in at.error[0].value
+    assert "LEADBRIDGE_TARGET" in at.error[0].value
