@@ -503,6 +503,10 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             )
         tasks = _records(sql, f"select * from {ledger.SCHEMA}.{FOLLOWUPS}")
         statuses = _records(sql, f"select * from {ledger.SCHEMA}.{SHARED_STATUS}")
+        # the models' key tests only warn (a flaw there must not hold back the marts)
+        for name, rows in ((FOLLOWUPS, tasks), (SHARED_STATUS, statuses)):
+            if len({row["activation_key"] for row in rows}) != len(rows):
+                return Plan(aborted=f"{name} has duplicate activation keys", modes=modes)
         last = ledger.written(sql)
         gone = erased(sql)
         wanted = {
