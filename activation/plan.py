@@ -596,7 +596,7 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         record_id = row["record_id"]
         person_record = f"{RECORD_KINDS[(system, obj)]}:{record_id}"
         values = {
-            "stage": row["stage"],
+            "stage": row["canonical_stage"],
             "mql_date": _comparable(row["mql_date"]),
             "sla_status": row["sla_status"],
             "person_key": row["person_id"],

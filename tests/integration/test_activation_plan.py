@@ -240,7 +240,7 @@ def test_a_human_edit_of_the_shared_status_is_a_conflict_and_left_alone(night):
         )
     # and Leadbridge's own view of both changes
     night.sql(
-        "update activation.act_shared_status set stage = 'opportunity' "
+        "update activation.act_shared_status set canonical_stage = 'opportunity' "
         f"where record_id in ('{edited.record_id}', '{untouched.record_id}')"
     )
     after = night.plan()
@@ -285,7 +285,7 @@ def test_the_abort_guard_refuses_a_runaway_plan_whole(night):
     assert capped.entries() == []
     assert night.plan(LEADBRIDGE_ACTIVATE_MAX_CHANGES=str(len(first.items))).aborted is None
     apply_as_ok(night, first)
-    night.sql("update activation.act_shared_status set stage = 'recycled'")
+    night.sql("update activation.act_shared_status set canonical_stage = 'recycled'")
     runaway = night.plan()
     assert "LEADBRIDGE_ACTIVATE_MAX_SHARE" in runaway.aborted
     assert night.plan(LEADBRIDGE_ACTIVATE_MAX_SHARE="1").aborted is None

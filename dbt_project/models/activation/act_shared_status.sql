@@ -55,7 +55,7 @@ select
     targets.target_system,
     targets.target_object,
     targets.record_id,
-    persons.current_stage as stage,
+    persons.current_stage as canonical_stage,
     cast(persons.first_mql_at as date) as mql_date,
     latest_handoffs.sla_status
 from targets
