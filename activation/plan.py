@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -537,14 +537,15 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             continue
         skip = Skipped(key, system, obj, action, "", record_id, person_record)
         if gone.covers(row["person_id"], person_record):
-            skipped.append(_with_reason(skip, "erased person"))
+            skipped.append(replace(skip, reason="erased person"))
         elif action == CREATE and owner is None:
-            reason = (
-                f"queue-owned hand-off and {ACTIVATE_QUEUE_OWNER.name} is unset"
-                if row["owner_is_queue"]
-                else f"the owner at the hand-off has no {system} user"
-            )
-            skipped.append(_with_reason(skip, reason))
+            if row["owner_is_queue"]:
+                reason = f"queue-owned hand-off and {ACTIVATE_QUEUE_OWNER.name} is unset"
+            elif row["owner_key"] is None:
+                reason = "the hand-off has no owner"
+            else:
+                reason = f"the owner at the hand-off has no {system} user"
+            skipped.append(replace(skip, reason=reason))
         else:
             items.append(
                 PlannedWrite(
@@ -570,7 +571,7 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             continue
         skip = Skipped(key, system, obj, CLOSE, "", before.crm_id, before.person_record)
         if gone.covers(None, before.person_record):
-            skipped.append(_with_reason(skip, "erased person"))
+            skipped.append(replace(skip, reason="erased person"))
             continue
         fields = {
             ("Status" if system == SALESFORCE else "hs_task_status"): CLOSED_STATUS[system],
@@ -608,11 +609,11 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             continue
         skip = Skipped(key, system, obj, UPDATE, "", record_id, person_record)
         if gone.covers(row["person_id"], person_record):
-            skipped.append(_with_reason(skip, "erased person"))
+            skipped.append(replace(skip, reason="erased person"))
             continue
         edited = changed_by_hand(crm, system, obj, record_id, before) if before else []
         if edited:
-            conflicts.append(_with_reason(skip, ", ".join(edited)))
+            conflicts.append(replace(skip, reason=", ".join(edited)))
             continue
         items.append(
             PlannedWrite(
@@ -640,18 +641,6 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         notes=crm.notes,
         modes=modes,
         existing=existing,
-    )
-
-
-def _with_reason(skip: Skipped, reason: str) -> Skipped:
-    return Skipped(
-        skip.activation_key,
-        skip.system,
-        skip.object,
-        skip.action,
-        reason,
-        skip.record_id,
-        skip.person_record,
     )
 
 

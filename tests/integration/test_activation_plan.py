@@ -311,3 +311,12 @@ def test_a_queue_owned_handoff_takes_the_fallback_owner_or_is_skipped(night):
     owner = "005000000000000009"
     given = night.plan(LEADBRIDGE_ACTIVATE_QUEUE_OWNER=owner)
     assert [i.fields["OwnerId"] for i in given.items if i.object == "Task"] == [owner]
+
+
+def test_a_task_without_an_owner_is_skipped_with_the_reason(night):
+    night.sql("update activation.act_followup_tasks set owner_record_id = null")
+    owned = night.sql("select owner_key is not null from activation.act_followup_tasks")
+    reasons = [s.reason for s in night.plan().skipped]
+    night.sql("update activation.act_followup_tasks set owner_key = null")
+    assert [s.reason for s in night.plan().skipped] == ["the hand-off has no owner"]
+    assert owned == [(True,)] and reasons[0].startswith("the owner at the hand-off has no ")

@@ -104,6 +104,7 @@ targeted as (
         due.person_id,
         due.sla_status,
         due.sla_deadline_at,
+        due.owner_key_at_handoff,
         case
             when persons.salesforce_contact_id is not null or persons.salesforce_lead_id is not null
                 then 'salesforce'
@@ -140,6 +141,7 @@ select
         when targeted.salesforce_contact_id is not null then 'salesforce_contact'
         else 'salesforce_lead'
     end as who_record_type,
+    targeted.owner_key_at_handoff as owner_key,
     -- a Salesforce queue (00G…) cannot own a Task: the planner gives it the fallback owner
     case
         when targeted.target_system = 'hubspot' then targeted.hubspot_owner_id
