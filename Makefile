@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase contract-check test test-fast lint ui dashboard screenshots report docs bench clean
+.PHONY: setup manifest run erase activate contract-check test test-fast lint ui dashboard screenshots report docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -43,6 +43,11 @@ run: manifest $(DAGSTER_HOME)/dagster.yaml
 erase: manifest $(DAGSTER_HOME)/dagster.yaml
 	@test -n "$(EMAIL)$(RECORD)" || { echo "usage: make erase EMAIL=<address> | RECORD=<kind>:<id> [REASON=…]" >&2; exit 2; }
 	$(VENV)/bin/python -m orchestration.erase $(if $(EMAIL),--email "$(EMAIL)") $(if $(RECORD),--record "$(RECORD)") $(if $(REASON),--reason "$(REASON)")
+
+# The plan of CRM writes for the publication in place (docs/activation.md): `make activate`;
+# `make activate APPLY=1` is for the writers, not built yet (it says so and fails).
+activate: manifest
+	$(VENV)/bin/python -m activation $(if $(APPLY),--apply)
 
 # Validate the lead contract as the nightly dbt step does before it builds
 # (leadbridge/contract.py): `make contract-check [CONTRACT=dir] [AS_OF=YYYY-MM-DD]`.

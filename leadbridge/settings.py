@@ -23,6 +23,9 @@ TARGETS = (DUCKDB, POSTGRES)
 # libpq's values; it compares them case-sensitively, profiles.yml lower-cases them as here
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 PROGRESS = ("log", "off", "tqdm", "enlighten", "alive_progress")  # dlt's collectors, or none
+# What the activation does per CRM (activation/): show the plan only, or write it.
+PLAN, APPLY = "plan", "apply"
+ACTIVATION_MODES = (PLAN, APPLY)
 
 
 class UnknownTarget(ValueError):
@@ -90,15 +93,15 @@ def _number(setting: Setting, raw: str | None) -> float:
         raise ValueError(f"{setting.name}={value!r} is not a number") from None
 
 
-def _rows(setting: Setting, raw: str | None) -> int:
+def _positive(setting: Setting, raw: str | None) -> int:
     value = str(setting.default) if raw is None else raw
     try:
-        rows = int(value)
+        number = int(value)
     except ValueError:
-        rows = 0
-    if rows < 1:
-        raise ValueError(f"{setting.name} must be a positive number of rows, not {value!r}")
-    return rows
+        number = 0
+    if number < 1:
+        raise ValueError(f"{setting.name} must be a positive whole number, not {value!r}")
+    return number
 
 
 def _share(setting: Setting, raw: str | None) -> float:
@@ -110,10 +113,34 @@ def _share(setting: Setting, raw: str | None) -> float:
         share = float("nan")
     if not 0 < share <= 1:  # also false for NaN
         raise ValueError(
-            f"{setting.name}={raw!r}; give the share of the daily API quota one night may "
-            "spend as a number greater than 0 and at most 1, e.g. 0.5"
+            f"{setting.name}={raw!r}; give {setting.meaning.split(', in (0, 1]')[0]} as a "
+            f"number greater than 0 and at most 1, e.g. {setting.default}"
         )
     return share
+
+
+def _activation_mode(setting: Setting, raw: str | None) -> str:
+    raw = raw or ""
+    mode = raw.strip().lower() or str(setting.default)
+    if mode not in ACTIVATION_MODES:
+        raise ValueError(
+            f"{setting.name}={raw!r}; valid values: {', '.join(ACTIVATION_MODES)} "
+            f"({PLAN}: show what would be written, {APPLY}: write it)"
+        )
+    return mode
+
+
+def _salesforce_user(setting: Setting, raw: str | None) -> str | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    # a User's id; a queue (00G…) is what the setting stands in for and cannot own a Task
+    if not (value.startswith("005") and len(value) in (15, 18) and value.isalnum()):
+        raise ValueError(
+            f"{setting.name}={raw!r} is not a Salesforce user id (15 or 18 characters "
+            "starting with 005)"
+        )
+    return value
 
 
 def _progress(setting: Setting, raw: str | None) -> str:
@@ -201,7 +228,7 @@ GX_CHUNK_ROWS = Setting(
     "LEADBRIDGE_GX_CHUNK_ROWS",
     "1000000",
     "rows per slice when a Great Expectations suite validates a large table",
-    _rows,
+    _positive,
 )
 CLOCK_SKEW_MINUTES = Setting(
     "LEADBRIDGE_CLOCK_SKEW_MINUTES",
@@ -231,6 +258,44 @@ AS_OF = Setting(
 DEMO_PEOPLE = Setting("LEADBRIDGE_DEMO_PEOPLE", None, "people in the demo of `make run`", _count)
 DEMO_MONTHS = Setting("LEADBRIDGE_DEMO_MONTHS", None, "months of its history", _count)
 DEMO_SEED = Setting("LEADBRIDGE_DEMO_SEED", None, "its random seed", _count)
+# Writing back to the CRMs (activation/, docs/activation.md).
+ACTIVATE_SALESFORCE = Setting(
+    "LEADBRIDGE_ACTIVATE_SALESFORCE",
+    PLAN,
+    "plan: show the Salesforce writes only; apply: make them",
+    _activation_mode,
+)
+ACTIVATE_HUBSPOT = Setting(
+    "LEADBRIDGE_ACTIVATE_HUBSPOT",
+    PLAN,
+    "plan: show the HubSpot writes only; apply: make them",
+    _activation_mode,
+)
+FOLLOWUP_SLA_SHARE = Setting(
+    "LEADBRIDGE_FOLLOWUP_SLA_SHARE",
+    "0.5",
+    "the share of its SLA hours an untouched hand-off may use before it gets a follow-up "
+    "task, in (0, 1]",
+    _share,
+)
+ACTIVATE_QUEUE_OWNER = Setting(
+    "LEADBRIDGE_ACTIVATE_QUEUE_OWNER",
+    None,
+    "the Salesforce user who gets the follow-up tasks of queue-owned hand-offs",
+    _salesforce_user,
+)
+ACTIVATE_MAX_CHANGES = Setting(
+    "LEADBRIDGE_ACTIVATE_MAX_CHANGES",
+    "500",
+    "a plan with more CRM writes than this is refused whole",
+    _positive,
+)
+ACTIVATE_MAX_SHARE = Setting(
+    "LEADBRIDGE_ACTIVATE_MAX_SHARE",
+    "0.2",
+    "the share of the records Leadbridge wrote before that one plan may change, in (0, 1]",
+    _share,
+)
 # Where a failed run's alert goes.
 ALERT_WEBHOOK = Setting(
     "LEADBRIDGE_ALERT_WEBHOOK", None, "a Slack-compatible webhook for run-failure alerts", _text
@@ -268,6 +333,12 @@ SETTINGS: tuple[Setting, ...] = (
     DEMO_PEOPLE,
     DEMO_MONTHS,
     DEMO_SEED,
+    ACTIVATE_SALESFORCE,
+    ACTIVATE_HUBSPOT,
+    FOLLOWUP_SLA_SHARE,
+    ACTIVATE_QUEUE_OWNER,
+    ACTIVATE_MAX_CHANGES,
+    ACTIVATE_MAX_SHARE,
     ALERT_WEBHOOK,
     ALERT_EMAIL,
     SMTP_HOST,
@@ -388,6 +459,33 @@ class Settings:
             "demo_seed": self[DEMO_SEED],
         }
         return {key: value for key, value in values.items() if value is not None}
+
+    @property
+    def activation_modes(self) -> dict[str, str]:
+        """`plan` or `apply` per CRM: {"salesforce": …, "hubspot": …}."""
+        return {"salesforce": self[ACTIVATE_SALESFORCE], "hubspot": self[ACTIVATE_HUBSPOT]}
+
+    @property
+    def followup_sla_share(self) -> float:
+        """The share of its SLA an untouched hand-off uses before it gets a follow-up task
+        (the dbt var `followup_sla_share`)."""
+        return self[FOLLOWUP_SLA_SHARE]
+
+    @property
+    def activate_queue_owner(self) -> str | None:
+        """The Salesforce user id that gets the tasks of queue-owned hand-offs (None: such
+        tasks are skipped)."""
+        return self[ACTIVATE_QUEUE_OWNER]
+
+    @property
+    def activate_max_changes(self) -> int:
+        """The most CRM writes one plan may hold."""
+        return self[ACTIVATE_MAX_CHANGES]
+
+    @property
+    def activate_max_share(self) -> float:
+        """The largest share of the records Leadbridge wrote before one plan may change."""
+        return self[ACTIVATE_MAX_SHARE]
 
     @property
     def alert_webhook(self) -> str | None:

@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from leadbridge.paths import DBT_EXECUTABLE
+from orchestration.defs.activation import ACTIVATION_ASSETS
 from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
 from orchestration.defs.nightly import erasure_rebuild_job, nightly_job, nightly_schedule
@@ -16,7 +17,7 @@ from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_s
 from orchestration.defs.transform import dbt_build
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS],
+    assets=[*INGEST_ASSETS, dbt_build, *PUBLISH_ASSETS, *ACTIVATION_ASSETS],
     asset_checks=QUALITY_CHECKS,
     jobs=[nightly_job, erasure_rebuild_job, weekly_report_job],
     schedules=[nightly_schedule],

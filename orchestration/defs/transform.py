@@ -26,6 +26,7 @@ from leadbridge import contract
 from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
 from leadbridge.publication import publication_in_place
+from leadbridge.settings import Settings
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.summary import PUBLISHED_KEY as PUBLISHED_PATH
 
@@ -35,7 +36,7 @@ DBT_PROJECT = dbt_project()
 PUBLISHED_KEY = dg.AssetKey(list(PUBLISHED_PATH))
 INPUTS_METADATA = "inputs"
 
-_LAYERS = ("staging", "intermediate", "marts", "restricted")
+_LAYERS = ("staging", "intermediate", "marts", "restricted", "activation")
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -116,7 +117,8 @@ def dbt_build(
     engine = warehouse.engine
     # dbt is told the target and the warehouse file outright (Warehouse.dbt_arguments)
     args = ["build", "--exclude-resource-type", "unit_test"]
-    args += warehouse.dbt_arguments({"as_of": as_of} if as_of else {})
+    dbt_vars = {"followup_sla_share": str(Settings.from_env().followup_sla_share)}
+    args += warehouse.dbt_arguments({**dbt_vars, **({"as_of": as_of} if as_of else {})})
     if as_of:
         # The night's inputs (leadbridge/inputs.py): when BI tools already read marts
         # built from exactly these, a build would write the same rows again. Nothing is

@@ -36,7 +36,7 @@ from tests.support.postgres import PostgresServer, copy_duckdb_schemas
 pytestmark = pytest.mark.integration
 
 RAW_SCHEMAS = ("hubspot", "salesforce", "files")
-MODEL_SCHEMAS = ("staging", "intermediate", "marts", "restricted", "quarantine")
+MODEL_SCHEMAS = ("staging", "intermediate", "marts", "restricted", "quarantine", "activation")
 ROLES = ("bi_reader", "marketing", "sales")
 RESTRICTED_ROLES = ("marketing", "sales")
 PII_VALUES = {"clear", "hashed", "masked", "work", "none"}
@@ -497,7 +497,7 @@ def test_bi_reader_reads_no_clear_personal_value_anywhere(postgres_build, duckdb
 
 
 def test_bi_reader_reads_the_marts_and_no_other_layer(postgres_build):
-    marts, raw, staging, intermediate, restricted, quarantine, contract = read_as(
+    marts, raw, staging, intermediate, restricted, quarantine, contract, activation = read_as(
         postgres_build,
         "bi_reader",
         [
@@ -508,16 +508,18 @@ def test_bi_reader_reads_the_marts_and_no_other_layer(postgres_build):
             "select person_id from restricted.person_contacts",
             "select source_record_id from quarantine.quarantined_rows",
             "select stage_code from lead_contract.lead_contract__stages",
+            "select person_id from activation.act_shared_status",
         ],
     )
     assert marts is not None and len(marts) == 9
     assert raw is None and staging is None and intermediate is None
     assert restricted is None and quarantine is None and contract is None
+    assert activation is None
 
 
 @pytest.mark.parametrize("role", RESTRICTED_ROLES)
 def test_marketing_and_sales_read_the_restricted_contacts_and_the_marts(postgres_build, role):
-    contacts, queue, owners, marts, staging = read_as(
+    contacts, queue, owners, marts, staging, activation = read_as(
         postgres_build,
         role,
         [
@@ -526,10 +528,11 @@ def test_marketing_and_sales_read_the_restricted_contacts_and_the_marts(postgres
             "select owner_name from restricted.owner_contacts",
             "select email_hash from marts.dim_person",
             "select email from staging.stg_hubspot__contacts",
+            "select subject from activation.act_followup_tasks",
         ],
     )
     assert ("alice@acme.com", "Alice Anders", "+1 555 0101") in contacts
     assert queue == [("Erin Evans", "Sam Seller")]
     assert ("Sam Seller",) in owners
     assert marts is not None and len(marts) == 9
-    assert staging is None
+    assert staging is None and activation is None

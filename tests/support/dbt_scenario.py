@@ -8,6 +8,7 @@ identity rules give the scenario's people.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from dataclasses import replace
@@ -40,9 +41,10 @@ def run_dbt(
     work: Path,
     project: Path = DBT_PROJECT_DIR,
     as_of: str = AS_OF,
+    dbt_vars: dict[str, object] | None = None,
 ) -> str:
-    """Run dbt with the repo's profile against `warehouse` as of the night `as_of`; target
-    and logs stay in `work`."""
+    """Run dbt with the repo's profile against `warehouse` as of the night `as_of` (and
+    `dbt_vars` besides); target and logs stay in `work`."""
     env = {
         **os.environ,
         "LEADBRIDGE_WAREHOUSE": str(warehouse),
@@ -60,7 +62,7 @@ def run_dbt(
         "--log-path",
         str(work / "logs"),
         "--vars",
-        f"{{as_of: '{as_of}'}}",
+        json.dumps({"as_of": as_of, **(dbt_vars or {})}),
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

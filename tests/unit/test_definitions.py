@@ -86,6 +86,7 @@ def test_groups_are_ingestion_staging_intermediate_marts_restricted_and_contract
         "restricted",
         "lead_contract",
         "publish",
+        "activation",
     }
 
 
