@@ -21,6 +21,7 @@ from leadbridge.paths import REPO_ROOT, published_path
 # The publication's asset key (orchestration/defs/transform.py builds it from this) and
 # the check that counts the quarantined rows (orchestration/defs/quality.py).
 PUBLISHED_KEY = ("published", "marts")
+ACTIVATION_PLAN_KEY = ("activation", "plan")
 QUARANTINE_CHECK = "quarantine_summary"
 EXAMPLE_QUERY = (
     "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
@@ -60,6 +61,8 @@ class RunSummary:
     # this run published into it (None: not published).
     published_file: Path | str | None = None
     published: dict[str, Any] | None = None
+    # The CRM write-back plan's metadata (writes, skipped, conflicts, refused), if planned.
+    activation: dict[str, Any] | None = None
     # When not published: the publication still in place (run_id, published_at), if any.
     previous_publication: dict[str, Any] | None = None
     engine: str = "duckdb"
@@ -161,6 +164,14 @@ class RunSummary:
             f"dbt models built: {len(self.models_built)}",
             f"checks: {len(self.checks_passed)} passed, {len(self.checks_failed)} failed",
         ]
+        if self.activation is not None:
+            plan = self.activation
+            lines.append(
+                f"CRM write-back plan: {plan.get('writes', 0)} writes, "
+                f"{plan.get('skipped', 0)} skipped, {plan.get('conflicts', 0)} conflicts"
+                + (f"; refused: {plan['refused']}" if plan.get("refused") else "")
+                + " (nothing written: docs/activation.md)"
+            )
         if self.quarantined:
             total = sum(rows for _, _, rows in self.quarantined)
             lines.append(f"quarantined: {total} rows (schema `quarantine`)")
@@ -279,6 +290,8 @@ def summarize(
                 summary.api_usage[key[0]] = usage
             if tuple(key) == PUBLISHED_KEY:
                 summary.published = {k: getattr(v, "value", v) for k, v in metadata.items()}
+            elif tuple(key) == ACTIVATION_PLAN_KEY:
+                summary.activation = {k: getattr(v, "value", v) for k, v in metadata.items()}
             elif "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
                 rows = metadata.get("rows_loaded")
                 summary.rows_loaded[".".join(key)] = int(rows.value) if rows else 0

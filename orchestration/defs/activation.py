@@ -15,6 +15,7 @@ from leadbridge.engine import target_name
 from leadbridge.settings import APPLY, Settings
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.defs.transform import PUBLISHED_KEY, dbt_build
+from orchestration.summary import ACTIVATION_PLAN_KEY
 
 GROUP = "activation"
 # The desired state the plan reads (dbt_project/models/activation).
@@ -25,7 +26,7 @@ DESIRED_KEYS = sorted(
 
 
 @dg.asset(
-    key=[GROUP, "plan"],
+    key=list(ACTIVATION_PLAN_KEY),
     deps=[PUBLISHED_KEY, *DESIRED_KEYS],
     group_name=GROUP,
     kinds={target_name()},

@@ -444,6 +444,14 @@ def test_the_publication_carries_the_nights_checks_source_loads_and_quarantine(f
     assert sorted(quarantine) == sorted(quarantined)
 
 
+def test_the_summary_reports_the_write_back_plan_apart_from_the_models(first_night):
+    result, summary = first_night
+    assert result.success, summary.render()
+    assert summary.activation is not None and "activation/plan" not in summary.models_built
+    line = next(x for x in summary.render().splitlines() if x.startswith("CRM write-back plan"))
+    assert f"{summary.activation['writes']} writes" in line and "nothing written" in line
+
+
 def test_the_ui_shows_the_run_summary_as_run_tags(first_night, instance):
     """The daemon's sensor tags a finished run with what `make run` prints."""
     import dagster as dg
