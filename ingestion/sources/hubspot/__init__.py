@@ -1,7 +1,8 @@
-"""The HubSpot source: marketing objects as incremental merge resources.
+"""The HubSpot source: marketing objects and tasks as incremental merge resources.
 
 Contacts and companies come from the CRM search API (the list API cannot filter by
-modification time) plus a scan of the archived list, which search never returns; their
+modification time) plus a scan of the archived list, which search never returns; tasks
+likewise but from the list API, whose answers alone carry their contacts; contacts'
 property history from the batch-read API; form submissions per form, newest first; email
 events from the legacy events API. Cursors live in each resource's dlt state, and at the
 night's quota a resource moves its cursor only as far as it read without a gap.
@@ -39,13 +40,20 @@ from ingestion.sources.hubspot.settings import (
     FORM_SUBMISSIONS,
     FORMS,
     OWNERS,
+    TASKS,
 )
 from ingestion.sources.limits import ApiUsage
 from ingestion.sources.records import EPOCH, Table, to_timestamp
 
 
-def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> DltResource:
-    """Changed objects via search plus newly archived ones via the archived list."""
+def _crm_object_resource(
+    api: HubSpotApi, object_type: str, table: Table, associations: str | None = None
+) -> DltResource:
+    """Changed objects via search plus newly archived ones via the archived list.
+
+    Search answers carry no associations: with `associations` the live objects come from
+    the list API instead, which does, read whole with the changes kept, so only a scan
+    read to its end moves the cursor."""
 
     @table.resource()
     def rows() -> Iterator[pa.Table]:
@@ -59,23 +67,25 @@ def _crm_object_resource(api: HubSpotApi, object_type: str, table: Table) -> Dlt
             ]
         if stop:
             return
-        changed = stop.pages(
-            api.search_since(object_type, table.cursor, modified.since, properties)
-        )
+        path = f"/crm/v3/objects/{object_type}"
+        list_params = {"limit": api.limit("list"), "properties": ",".join(properties)}
+        if associations:
+            list_params["associations"] = associations
+            changed = stop.pages(api.pages(path, list_params))
+        else:
+            changed = stop.pages(
+                api.search_since(object_type, table.cursor, modified.since, properties)
+            )
         yield from table.batches(
             modified.keep([object_row(o, table) for o in page], table.cursor) for page in changed
         )
-        # Ascending: what was read runs without a gap from the old cursor, so the cursor may
-        # move that far even when the quota ended the search early.
-        modified.save(state, "modified")
+        # Search ascends: what was read runs without a gap from the old cursor, so the cursor
+        # may move that far even when the quota ended the search early. A list is in id order.
+        if not (associations and stop):
+            modified.save(state, "modified")
         if stop:
             return
-        archived_params = {
-            "archived": "true",
-            "limit": api.limit("list"),
-            "properties": ",".join(properties),
-        }
-        gone = stop.pages(api.pages(f"/crm/v3/objects/{object_type}", archived_params))
+        gone = stop.pages(api.pages(path, dict(list_params, archived="true")))
         yield from table.batches(
             archived.keep([object_row(o, table) for o in page], "archivedAt") for page in gone
         )
@@ -278,4 +288,5 @@ def hubspot_source(
         _form_submissions(api),
         _list_resource(api, "/marketing/v3/campaigns", CAMPAIGNS, campaign_props, flatten=True),
         _email_events(api),
+        _crm_object_resource(api, "tasks", TASKS, associations="contacts"),
     ]

@@ -137,6 +137,10 @@ def object_row(obj: dict[str, Any], table: Table) -> dict[str, Any]:
         row[field] = obj.get(field)
     if "archived" in row:
         row["archived"] = bool(row["archived"])
+    # `associations=contacts` on the list API: the ids as `contact_ids`, `;`-separated.
+    for kind, linked in (obj.get("associations") or {}).items():
+        ids = {str(a["id"]) for a in (linked or {}).get("results") or []}
+        row[f"{kind.removesuffix('s')}_ids"] = ";".join(sorted(ids, key=lambda i: (len(i), i)))
     # Types are applied column-wise when the rows become an Arrow table (`Table.arrow`).
     return row
 

@@ -66,6 +66,18 @@ CAMPAIGNS = Table.declare(
     " hs_budget_items_sum_amount:double",
     extra="id, createdAt:timestamp, updatedAt:timestamp",
 )
+# Tasks: the sales team's own and the follow-ups the write-back creates (`leadbridge_key`, a
+# portal property created at run time: HubSpot ignores a requested property that does not
+# exist). `contact_ids` holds the associated contacts, `;`-separated like HubSpot's own
+# multi-valued properties.
+TASKS = Table.declare(
+    "tasks",
+    "hs_timestamp:timestamp, hs_task_status, hs_task_completion_date:timestamp, hs_task_type,"
+    " hubspot_owner_id, hs_task_subject, leadbridge_key, hs_createdate:timestamp,"
+    " hs_lastmodifieddate:timestamp",
+    cursor="hs_lastmodifieddate",
+    extra=f"{_OBJECT_FIELDS}, contact_ids",
+)
 EMAIL_EVENTS = Table.declare(
     "email_events",
     "id, type, recipient, emailCampaignId:bigint, created:timestamp, url,"

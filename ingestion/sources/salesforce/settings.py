@@ -67,8 +67,8 @@ OBJECTS: dict[str, Table] = {
     ),
     "Task": Table.declare(
         "task",
-        "Id, WhoId, WhatId, OwnerId, Subject, Type, TaskSubtype, Status, ActivityDate:date,"
-        f" CompletedDateTime:timestamp, {_AUDIT}",
+        "Id, WhoId, WhatId, OwnerId, Subject, Type, TaskSubtype, Status, Priority,"
+        f" IsClosed:bool, ActivityDate:date, CompletedDateTime:timestamp, {_AUDIT}",
         cursor="SystemModstamp",
         primary_key=("Id",),
     ),
