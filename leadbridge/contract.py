@@ -109,6 +109,7 @@ RULE_TYPES: dict[str, ValueType] = {
     "sla_business_hours": POSITIVE,
     "sla_touch_task_subtypes": LIST,
     "sla_touch_counts_events": BOOLEAN,
+    "sla_touch_counts_follow_ups": BOOLEAN,
     "calendar_timezone": TIMEZONE,
     "business_day_start_hour": HOUR,
     "business_day_end_hour": HOUR,

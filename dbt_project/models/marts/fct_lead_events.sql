@@ -134,25 +134,23 @@ list_rows as (
 tasks as (
 
     select
-        record_persons.person_id,
+        tasks.person_id,
         tasks.completed_at,
         'sales_activity',
-        'task_' || lower(coalesce(tasks.task_subtype, 'task')),
-        'salesforce',
-        'task',
+        'task_' || lower(coalesce(tasks.task_type, 'task')),
+        tasks.source_system,
+        tasks.source_table,
         tasks.task_id,
         cast(null as {{ dbt.type_string() }}),
-        sales_owners.owner_key,
+        tasks.owner_key,
         cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}),
         -- a subject is free text a rep typed (names, phone numbers): PII, not published
         cast(null as {{ dbt.type_string() }})
-    from {{ ref('stg_salesforce__tasks') }} as tasks
-    inner join record_persons on tasks.who_id = record_persons.record_id
-    left join sales_owners on tasks.owner_id = sales_owners.source_owner_id
+    from {{ ref('int_sales__tasks') }} as tasks
     -- history only: a task at its completion; an open task's due date is a plan
-    -- (int_sales__scheduled_touches), not an event
-    where not coalesce(tasks.is_deleted, false) and tasks.completed_at <= {{ leadbridge_now() }}
+    -- (int_sales__scheduled_touches), not an event, and an open Leadbridge follow-up neither
+    where tasks.completed_at <= {{ leadbridge_now() }}
 
 ),
 
@@ -299,7 +297,10 @@ rebuilt_persons as (
 select
     {#- One source record can enter two stages at one instant (an SQL passed through on
         the way to the opportunity): a stage entry's key includes its stage. -#}
-    {%- set record_key = "case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage else source_record_id end" %}
+    {#- A HubSpot task associated with contacts of two people is an event of each. -#}
+    {%- set record_key = "case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage"
+        ~ " when source_system = 'hubspot' and source_table = 'tasks' then source_record_id || '|' || unioned.person_id"
+        ~ " else source_record_id end" %}
     cast({{ surrogate_key(['event_type', 'source_system', 'source_table', record_key]) }} as {{ string_type }}) as event_id,
     cast(unioned.person_id as {{ string_type }}) as person_id,
     occurred_at,

@@ -1,12 +1,12 @@
--- One row per sales touch with a person: a completed Salesforce task of a touch subtype,
--- or a Salesforce event that has started (both per the lead contract's SLA rules), by
--- the night (leadbridge_now()): a meeting booked for next week is not a touch yet.
--- The one definition of "sales touch" (SLA, SAL rule, timeline).
+-- One row per sales touch with a person, by the night (leadbridge_now()): a completed task
+-- (Salesforce or HubSpot) of a touch subtype, a completed Leadbridge follow-up task, or a
+-- Salesforce event that has started, per the lead contract's SLA rules. A task touches at
+-- its completion, never at its creation nor while open, and a meeting booked for next
+-- week is not a touch yet. The one definition of "sales touch" (SLA, SAL rule, timeline).
 with tasks as (
 
-    select * from {{ ref('stg_salesforce__tasks') }}
-    where not coalesce(is_deleted, false)
-        and completed_at <= {{ leadbridge_now() }}
+    select * from {{ ref('int_sales__tasks') }}
+    where completed_at <= {{ leadbridge_now() }}
 
 ),
 
@@ -43,17 +43,18 @@ touch_subtypes as (
 task_touches as (
 
     select
-        'salesforce' as source_system,
-        'task' as source_table,
+        tasks.source_system,
+        tasks.source_table,
         tasks.task_id as source_record_id,
-        tasks.who_id,
-        tasks.owner_id,
+        tasks.person_id,
         tasks.completed_at as touched_at,
-        'task_' || lower(coalesce(tasks.task_subtype, 'task')) as touch_type,
-        tasks.subject
+        'task_' || lower(coalesce(tasks.task_type, 'task')) as touch_type,
+        tasks.subject,
+        tasks.owner_key
     from tasks
     cross join touch_subtypes
-    where touch_subtypes.subtype_list like '%|' || lower(tasks.task_subtype) || '|%'
+    where touch_subtypes.subtype_list like '%|' || lower(tasks.task_type) || '|%'
+        or (tasks.is_leadbridge_follow_up and {{ contract_flag('sla_touch_counts_follow_ups') }})
 
 ),
 
@@ -63,34 +64,19 @@ event_touches as (
         'salesforce' as source_system,
         'event' as source_table,
         events.event_id as source_record_id,
-        events.who_id,
-        events.owner_id,
+        record_persons.person_id,
         events.starts_at as touched_at,
         'meeting' as touch_type,
-        events.subject
+        events.subject,
+        owners.owner_key
     from events
+    inner join record_persons on events.who_id = record_persons.record_id
+    left join owners on events.owner_id = owners.source_owner_id
     where {{ contract_flag('sla_touch_counts_events') }}
         and events.starts_at <= {{ leadbridge_now() }}
 
-),
-
-touches as (
-
-    select * from task_touches
-    union all
-    select * from event_touches
-
 )
 
-select
-    touches.source_system,
-    touches.source_table,
-    touches.source_record_id,
-    record_persons.person_id,
-    touches.touched_at,
-    touches.touch_type,
-    touches.subject,
-    owners.owner_key
-from touches
-inner join record_persons on touches.who_id = record_persons.record_id
-left join owners on touches.owner_id = owners.source_owner_id
+select * from task_touches
+union all
+select * from event_touches
