@@ -57,6 +57,7 @@ RAW_PII = {
     "hubspot.email_events": {"recipient"},
     "salesforce.lead": {"first_name", "last_name", "email", "phone", "title"},
     "salesforce.contact": {"first_name", "last_name", "email", "phone", "title"},
+    "hubspot.tasks": {"hs_task_subject"},
     "salesforce.task": {"subject"},
     "salesforce.event": {"subject"},
     "salesforce.user": {"name", "first_name", "last_name", "email", "title"},
