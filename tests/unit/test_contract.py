@@ -242,7 +242,7 @@ def test_targets_need_a_first_of_month_a_known_kpi_and_a_number(folder: Path) ->
 def test_contract_check_prints_a_summary_or_the_violations(folder: Path, capsys) -> None:
     assert contract.main(["--contract", str(folder), "--as-of", "2026-11-01"]) == 0
     assert capsys.readouterr().out.startswith(
-        "lead contract OK: 16 rules, 9 stages, 38 stage mappings"
+        "lead contract OK: 17 rules, 9 stages, 38 stage mappings"
     )
     _edit(folder, RULES, 2, "rule_value", "fifty")
     assert contract.main(["--contract", str(folder), "--as-of", "2026-11-01"]) == 1

@@ -65,7 +65,7 @@ def test_every_raw_asset_carries_the_freshness_its_dbt_source_declares(definitio
     raw = [
         key for key in graph.materializable_asset_keys if graph.get(key).group_name == "ingestion"
     ]
-    assert len(raw) == len(declared) == 21
+    assert len(raw) == len(declared) == 22
     for key in raw:
         policy = graph.get(key).freshness_policy
         assert policy is not None, key
