@@ -9,7 +9,7 @@ Expected values come from the simulator's answers, never from the loaded rows.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -21,6 +21,8 @@ from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.hubspot.settings import TASKS
 from ingestion.sources.records import normalize
 from ingestion.sources.salesforce import salesforce_source
+from leadbridge.quality.gx_runner import validate
+from leadbridge.quality.suites import load_suites, suite_parameters
 from simulator import SimulatedApis, SimulatorConfig
 from simulator.formats import parse_instant
 from simulator.schema import LEADBRIDGE_FIELDS
@@ -235,3 +237,32 @@ def test_scenario_a_leadbridge_follow_up_is_no_touch_until_completed(scenario_ma
     ]
     assert duckdb_query(copy, handoffs)[1][1:] == (done, "7002", "met")
     assert duckdb_query(copy, queue) == []
+
+
+def test_the_tasks_suite_fails_a_second_task_for_one_leadbridge_key(tmp_path):
+    """The write-back promises one task per key; the rep's own tasks have none."""
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """create schema hubspot;
+            create table hubspot.tasks as select * from (values
+              ('1', 'lb-1', timestamptz '2026-10-01 10:00:00+00'),
+              ('2', null, timestamptz '2026-10-01 10:00:00+00'),
+              ('3', null, timestamptz '2026-10-01 10:00:00+00'),
+              ('4', 'lb-2', timestamptz '2026-10-01 10:00:00+00')
+            ) t(id, leadbridge_key, hs_createdate);
+            alter table hubspot.tasks add column hs_lastmodifieddate timestamptz;
+            update hubspot.tasks set hs_lastmodifieddate = hs_createdate"""
+        )
+    suite = next(s for s in load_suites() if s.name == "hubspot__tasks")
+    assert validate(suite, warehouse, suite_parameters(datetime.now(UTC)))[0]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into hubspot.tasks values ('5', 'lb-1', now(), now())")
+    passed, metadata = validate(suite, warehouse, suite_parameters(datetime.now(UTC)))
+    assert not passed
+    [failure] = metadata["failures"]
+    assert (failure["expectation"], failure["column"], failure["failed_rows"]) == (
+        "expect_column_values_to_be_unique",
+        "leadbridge_key",
+        2,
+    )
