@@ -97,6 +97,10 @@ set variable touch_counts_events = (
     select lower(trim(rule_value)) = 'true' from c_rules
     where rule_key = 'sla_touch_counts_events' and valid_from <= getvariable('now_ts') and getvariable('now_ts') < valid_to
 );
+set variable touch_counts_follow_ups = (
+    select lower(trim(rule_value)) = 'true' from c_rules
+    where rule_key = 'sla_touch_counts_follow_ups' and valid_from <= getvariable('now_ts') and getvariable('now_ts') < valid_to
+);
 set variable sal_on_touch = (
     select lower(trim(rule_value)) = 'true' from c_rules
     where rule_key = 'sal_on_first_sales_touch' and valid_from <= getvariable('now_ts') and getvariable('now_ts') < valid_to
@@ -454,36 +458,65 @@ from (
     select * from member_touches where person_id is not null
 );
 
--- Sales touches (SLA, SAL rule): completed tasks of a touch subtype, started meetings.
-create or replace temp table sales_touches as
-with touches as (
-    select 'task' as source_table, id as source_record_id, who_id, owner_id,
-        cast(completed_date_time at time zone 'UTC' as timestamp) as touched_at,
-        'task_' || lower(coalesce(task_subtype, 'task')) as touch_type
-    from salesforce.task
-    where not coalesce(is_deleted, false)
-        and cast(completed_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
-        and getvariable('touch_subtypes') like '%|' || lower(task_subtype) || '|%'
+-- Sales tasks and the people they are about, Salesforce and HubSpot (a HubSpot task once
+-- per person among its associated contacts); a Leadbridge key marks Leadbridge's own
+-- follow-ups. Salesforce's key is a custom field: read from the row as JSON, so that an
+-- org without the field (no such column) works too.
+create or replace temp table sales_tasks as
+with hubspot_task_contacts as (
+    select distinct tasks.id as task_id, trim(contact.contact_id) as contact_id
+    from hubspot.tasks as tasks, unnest(string_split(tasks.contact_ids, ';')) as contact(contact_id)
+    where not coalesce(tasks.archived, false) and trim(contact.contact_id) <> ''
+),
+tasks as (
+    select 'salesforce' as source_system, 'task' as source_table, tasks.id as task_id,
+        tasks.who_id as record_id, tasks.owner_id, tasks.task_subtype as task_type,
+        cast(tasks.completed_date_time at time zone 'UTC' as timestamp) as completed_at,
+        json_extract_string(to_json(tasks), '$.leadbridge_key__c') is not null as is_leadbridge_follow_up
+    from salesforce.task as tasks
+    where not coalesce(tasks.is_deleted, false)
     union all
-    select 'event', id, who_id, owner_id, cast(start_date_time at time zone 'UTC' as timestamp), 'meeting'
-    from salesforce.event
-    where not coalesce(is_deleted, false) and start_date_time is not null
-        and getvariable('touch_counts_events')
-        and cast(start_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
+    select 'hubspot', 'tasks', tasks.id, hubspot_task_contacts.contact_id, tasks.hubspot_owner_id,
+        tasks.hs_task_type,
+        case when upper(tasks.hs_task_status) = 'COMPLETED' then cast(coalesce(
+            tasks.hs_task_completion_date, tasks.hs_lastmodifieddate) at time zone 'UTC' as timestamp) end,
+        tasks.leadbridge_key is not null
+    from hubspot.tasks as tasks
+    inner join hubspot_task_contacts on tasks.id = hubspot_task_contacts.task_id
 )
-select
-    'salesforce' as source_system,
-    touches.source_table,
-    touches.source_record_id,
-    record_persons.person_id,
-    touches.touched_at,
-    touches.touch_type,
-    owners.owner_key
-from touches
+select distinct
+    tasks.source_system, tasks.source_table, tasks.task_id, record_persons.person_id,
+    tasks.task_type, tasks.completed_at, tasks.is_leadbridge_follow_up, owners.owner_key
+from tasks
 inner join record_persons
-    on touches.who_id = record_persons.record_id
+    on tasks.record_id = record_persons.record_id
+    and record_persons.record_type in (
+        case when tasks.source_system = 'hubspot' then 'hubspot_contact' else 'salesforce_lead' end,
+        case when tasks.source_system = 'hubspot' then 'hubspot_contact' else 'salesforce_contact' end)
+left join owners on owners.source_system = tasks.source_system and tasks.owner_id = owners.source_owner_id;
+
+-- Sales touches (SLA, SAL rule): completed tasks of a touch subtype, completed Leadbridge
+-- follow-ups (never an open one), started meetings.
+create or replace temp table sales_touches as
+select
+    source_system, source_table, task_id as source_record_id, person_id,
+    completed_at as touched_at, 'task_' || lower(coalesce(task_type, 'task')) as touch_type, owner_key
+from sales_tasks
+where completed_at <= getvariable('now_ts')
+    and (getvariable('touch_subtypes') like '%|' || lower(task_type) || '|%'
+        or (is_leadbridge_follow_up and getvariable('touch_counts_follow_ups')))
+union all
+select
+    'salesforce', 'event', events.id, record_persons.person_id,
+    cast(events.start_date_time at time zone 'UTC' as timestamp), 'meeting', owners.owner_key
+from salesforce.event as events
+inner join record_persons
+    on events.who_id = record_persons.record_id
     and record_persons.record_type in ('salesforce_lead', 'salesforce_contact')
-left join owners on owners.source_system = 'salesforce' and touches.owner_id = owners.source_owner_id;
+left join owners on owners.source_system = 'salesforce' and events.owner_id = owners.source_owner_id
+where not coalesce(events.is_deleted, false) and events.start_date_time is not null
+    and getvariable('touch_counts_events')
+    and cast(events.start_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts');
 
 -- Owner assignments: HubSpot owner history (else the contact's owner at creation),
 -- Salesforce lead Owner history (the id rows: 005 users, 00G queues) and each lead's and
@@ -1373,15 +1406,11 @@ with unioned as (
     union all
     -- sales activities: a subject is free text (PII) and is not published
     select
-        record_persons.person_id,
-        cast(tasks.completed_date_time at time zone 'UTC' as timestamp),
-        'sales_activity', 'task_' || lower(coalesce(tasks.task_subtype, 'task')), 'salesforce', 'task', tasks.id,
-        null, owners.owner_key, null, null, null
-    from salesforce.task as tasks
-    inner join record_persons on tasks.who_id = record_persons.record_id
-    left join owners on owners.source_system = 'salesforce' and tasks.owner_id = owners.source_owner_id
-    where not coalesce(tasks.is_deleted, false)
-        and cast(tasks.completed_date_time at time zone 'UTC' as timestamp) <= getvariable('now_ts')
+        person_id, completed_at,
+        'sales_activity', 'task_' || lower(coalesce(task_type, 'task')), source_system, source_table, task_id,
+        null, owner_key, null, null, null
+    from sales_tasks
+    where completed_at <= getvariable('now_ts')
     union all
     select
         record_persons.person_id, cast(events.start_date_time at time zone 'UTC' as timestamp),
@@ -1424,7 +1453,9 @@ with unioned as (
 select
     cast(md5(cast(coalesce(cast(event_type as text), '~null~') || '|' || coalesce(cast(source_system as text), '~null~')
         || '|' || coalesce(cast(source_table as text), '~null~') || '|' || coalesce(cast(
-            case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage else source_record_id end
+            case when event_type = 'lifecycle_stage_entered' then source_record_id || '|' || canonical_stage
+                when source_system = 'hubspot' and source_table = 'tasks' then source_record_id || '|' || person_id
+                else source_record_id end
         as text), '~null~') as text)) as varchar) as event_id,
     cast(person_id as varchar) as person_id,
     occurred_at,
