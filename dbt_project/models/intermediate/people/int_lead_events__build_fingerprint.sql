@@ -33,10 +33,11 @@ key_rows as (
 -- What a stored row holds: a new version restates old history too. v2: sales-activity
 -- subjects (free text, PII) left event_detail, and must leave the stored rows as well.
 -- v3: build_fingerprint became per person. v4: stage entries passed through at one
--- instant are rows of their own, keyed by their stage.
+-- instant are rows of their own, keyed by their stage. v5: HubSpot tasks are sales
+-- activities too.
 row_definition as (
 
-    select 'rows|v4' as item
+    select 'rows|v5' as item
 
 )
 
