@@ -564,7 +564,7 @@ def test_raw_checks_on_unchanged_tables_stand_on_the_pass_they_had(second_night,
         for name, ev in evaluations.items()
         if name.startswith("gx_") and "marts" not in name
     }
-    assert len(raw_gx) == 8
+    assert len(raw_gx) == 9
     assert all(evaluation.passed for evaluation in raw_gx.values())
     # the latest pass on the same content: the second night's (itself standing on the first)
     since = {name: ev.metadata["unchanged_since_run"].value for name, ev in raw_gx.items()}
