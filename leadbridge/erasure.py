@@ -28,7 +28,10 @@ PRIVACY_SCHEMA = "privacy"
 REQUESTS_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests"
 IDENTIFIERS_TABLE = f"{PRIVACY_SCHEMA}.erased_identifiers"
 ID_KINDS = ("hubspot_contact", "salesforce_lead", "salesforce_contact")
-LINK_KINDS = (*ID_KINDS, "email", "salesforce_person")
+# `<id kind>_list`: a `;`-separated list of such ids (a HubSpot task's contacts). The row
+# belongs to each listed person, but a list never joins them into one person.
+LIST_SUFFIX = "_list"
+LINK_KINDS = (*ID_KINDS, *(k + LIST_SUFFIX for k in ID_KINDS), "email", "salesforce_person")
 ERASE_AS = ("text", "email", "json", "null")
 ERASED_TEXT = "erased"
 RECORD_PERSONS = "intermediate.int_identity__record_persons"
@@ -173,6 +176,13 @@ def _in(expression: str, values: Iterable[str]) -> str:
     return f"{expression} in ({found})" if found else "false"
 
 
+def _listed(expression: str, values: Iterable[str]) -> str:
+    """SQL: one of `values` is an item of the `;`-separated list in `expression`."""
+    items = f"(';' || {expression} || ';')"
+    found = [f"position({literal(';' + v + ';')} in {items}) > 0" for v in sorted(values)]
+    return "(" + " or ".join(found) + ")" if found else "false"
+
+
 def _row_belongs(sql: Session, table: ErasableTable, who: Identifiers) -> str:
     """SQL condition: the row is tied to the person by any of its link columns."""
     terms = []
@@ -182,6 +192,8 @@ def _row_belongs(sql: Session, table: ErasableTable, who: Identifiers) -> str:
         elif kind == "salesforce_person":
             people = who.ids["salesforce_lead"] | who.ids["salesforce_contact"]
             terms.append(_in(quote(column), people))
+        elif kind.endswith(LIST_SUFFIX):
+            terms.append(_listed(quote(column), who.ids[kind.removesuffix(LIST_SUFFIX)]))
         else:
             terms.append(_in(quote(column), who.ids[kind]))
     return "(" + " or ".join(terms) + ")"
@@ -279,7 +291,10 @@ def _widen_by_rows(sql: Session, table: ErasableTable, who: Identifiers) -> None
     """Rows tied to the person that carry another id or address of theirs."""
     if not sql.table_exists(table.schema, table.table):
         return
-    columns = sorted(table.links)
+    # a list of ids names several people: it ties the row to each, not them to each other
+    columns = sorted(c for c, kind in table.links.items() if not kind.endswith(LIST_SUFFIX))
+    if not columns:
+        return
     found = sql.rows(
         f"select {', '.join(quote(c) for c in columns)} from {table.relation} "
         f"where {_row_belongs(sql, table, who)}"

@@ -244,3 +244,45 @@ def test_an_address_erased_before_is_unmatched_and_names_its_request(crm) -> Non
     assert unmatched(crm, plan, emails=["Jane@Example.com"]) == [
         f"email Jane@Example.com (erased by request {request_id})"
     ]
+
+
+def test_a_row_listing_several_people_is_scrubbed_for_each_but_never_joins_them() -> None:
+    manifest = {
+        "sources": {
+            "s.hs.tasks": _source(
+                "hs",
+                "tasks",
+                {"id": {}, "subject": {"pii": "clear"}},
+                {"contact_ids": "hubspot_contact_list"},
+            ),
+            "s.hs.contacts": _source(
+                "hs",
+                "contacts",
+                {"email": {"pii": "clear", "erase_as": "email"}},
+                {"id": "hubspot_contact", "email": "email"},
+            ),
+        }
+    }
+    connection = duckdb.connect()
+    connection.execute("create schema hs")
+    connection.execute(
+        "create table hs.contacts as select * from (values "
+        "('101', 'ann@example.com'), ('1011', 'ben@example.com'), ('102', 'cy@example.com')) "
+        "t(id, email)"
+    )
+    connection.execute(
+        "create table hs.tasks as select * from (values "
+        "('T1', '101;102', 'call Ann and Cy'), ('T2', '102', 'call Cy'), "
+        "('T3', '1011', 'call Ben'), ('T4', null, 'no one')) t(id, contact_ids, subject)"
+    )
+    sql = Session(DUCKDB, connection)
+    plan = erasure_plan(manifest)
+    who = resolve(sql, plan, emails=["ann@example.com"])
+    assert who.ids["hubspot_contact"] == {"101"}  # Cy, on the same task, is not Ann
+    assert scrub(sql, plan, who, "r" * 32)["hs.tasks"] == 1
+    assert sql.rows("select id, subject from hs.tasks order by id") == [
+        ("T1", "erased"),
+        ("T2", "call Cy"),
+        ("T3", "call Ben"),  # 1011 is not 101
+        ("T4", "no one"),
+    ]
