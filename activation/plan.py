@@ -59,8 +59,8 @@ SHARED_FIELDS = {
 }
 # The field that carries the activation key: the External ID / unique property upserts use.
 KEY_FIELDS = {SALESFORCE: "Leadbridge_Key__c", HUBSPOT: "leadbridge_key"}
-# The raw tables the night's ingestion loads the CRM records into (dlt lower-cases names
-# and folds `__c` into `_c`).
+# The raw tables the night's ingestion loads the CRM records into (custom columns
+# lower-cased; see raw_columns for the `__c` suffix).
 RAW_TABLES = {
     (SALESFORCE, "Lead"): ("salesforce", "lead"),
     (SALESFORCE, "Contact"): ("salesforce", "contact"),
@@ -374,10 +374,14 @@ class CrmValues:
     notes: tuple[str, ...]
 
 
-def raw_column(system: str, name: str) -> str:
-    """The raw column dlt loads a shared-status field into."""
+def raw_columns(system: str, name: str) -> tuple[str, ...]:
+    """The raw columns a shared-status field may be loaded into: the connector keeps a
+    custom field's `__c` (docs/raw_tables.md), dlt's own naming folds it into `_c`; the
+    one the raw table has is the one read."""
     crm_name = SHARED_FIELDS[system][name].lower()
-    return crm_name[: -len("__c")] + "_c" if crm_name.endswith("__c") else crm_name
+    if crm_name.endswith("__c"):
+        return crm_name, crm_name[: -len("__c")] + "_c"
+    return (crm_name,)
 
 
 def crm_values(sql: Session, wanted: set[tuple[str, str, str]]) -> CrmValues:
@@ -397,11 +401,16 @@ def crm_values(sql: Session, wanted: set[tuple[str, str, str]]) -> CrmValues:
                 [schema, table],
             )
         }
-        columns = {name: raw_column(system, name) for name in SHARED_FIELDS[system]}
-        have = {name: column for name, column in columns.items() if column in present}
+        columns = {name: raw_columns(system, name) for name in SHARED_FIELDS[system]}
+        have = {
+            name: next(c for c in candidates if c in present)
+            for name, candidates in columns.items()
+            if any(c in present for c in candidates)
+        }
         if not have:
+            expected = sorted(candidates[0] for candidates in columns.values())
             notes.append(
-                f"{schema}.{table} has no {', '.join(sorted(columns.values()))} columns: a "
+                f"{schema}.{table} has no {', '.join(expected)} columns: a "
                 f"human edit of the shared status in {system} {obj} cannot be detected yet"
             )
             continue

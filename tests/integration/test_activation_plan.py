@@ -219,14 +219,14 @@ def test_a_human_edit_of_the_shared_status_is_a_conflict_and_left_alone(night):
     # the next night's ingestion loads the leads with the fields Leadbridge wrote, one of
     # them since changed by a rep
     night.sql(
-        "alter table salesforce.lead add column leadbridge_stage_c varchar;"
-        "alter table salesforce.lead add column leadbridge_sla_status_c varchar;"
+        "alter table salesforce.lead add column leadbridge_stage__c varchar;"
+        "alter table salesforce.lead add column leadbridge_sla_status__c varchar;"
         "update salesforce.lead set _dlt_load_id = cast(epoch(now()) + 60 as varchar)"
     )
     with duckdb.connect(str(night.warehouse)) as con:
         for item in (edited, untouched):
             con.execute(
-                "update salesforce.lead set leadbridge_stage_c = ?, leadbridge_sla_status_c = ? "
+                "update salesforce.lead set leadbridge_stage__c = ?, leadbridge_sla_status__c = ? "
                 "where id = ?",
                 [
                     item.fields["Leadbridge_Stage__c"],
@@ -235,7 +235,7 @@ def test_a_human_edit_of_the_shared_status_is_a_conflict_and_left_alone(night):
                 ],
             )
         con.execute(
-            "update salesforce.lead set leadbridge_stage_c = 'customer' where id = ?",
+            "update salesforce.lead set leadbridge_stage__c = 'customer' where id = ?",
             [edited.record_id],
         )
     # and Leadbridge's own view of both changes

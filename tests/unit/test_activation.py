@@ -12,7 +12,7 @@ from activation.plan import (
     Skipped,
     guard,
     payload_hash,
-    raw_column,
+    raw_columns,
     task_fields,
 )
 from leadbridge.settings import BY_NAME, Settings
@@ -115,10 +115,10 @@ def test_a_hubspot_task_is_due_at_the_deadline_in_utc():
     assert fields["leadbridge_key"] == "k1"
 
 
-def test_raw_columns_are_named_as_dlt_loads_them():
-    assert raw_column("salesforce", "stage") == "leadbridge_stage_c"
-    assert raw_column("salesforce", "mql_date") == "leadbridge_mql_date_c"
-    assert raw_column("hubspot", "sla_status") == "leadbridge_sla_status"
+def test_raw_columns_are_named_as_the_connector_or_dlt_loads_them():
+    assert raw_columns("salesforce", "stage") == ("leadbridge_stage__c", "leadbridge_stage_c")
+    assert raw_columns("salesforce", "mql_date")[0] == "leadbridge_mql_date__c"
+    assert raw_columns("hubspot", "sla_status") == ("leadbridge_sla_status",)
 
 
 def test_the_summary_counts_and_samples_without_subjects_or_names():
