@@ -2,8 +2,9 @@
 
 It runs only when the night published (it depends on `published/marts`, and the planner
 checks the publication in place is this run's), computes the plan against the ledger and
-records it there as `planned`, with counts and a sample without personal data as
-metadata. It writes nothing to a CRM: the writers are not built yet. A refused plan or an
+shows counts and a sample without personal data as metadata; only a system set to
+`apply` gets its plan recorded in the ledger. It writes nothing to a CRM: the writers
+are not built yet. A refused plan or an
 unset option is a warning, not a failed night; an invalid setting fails the step.
 """
 
@@ -55,7 +56,10 @@ def activation_plan(
         )
     if planned.aborted:
         context.log.warning(f"activation plan refused: {planned.aborted}")
-    recorded = ledger.record(warehouse.engine, context.run.run_id, planned.entries())
+    # The ledger audits writes: a system left on `plan` writes nothing, so its rows would
+    # only repeat every night's whole desired state (the metadata shows the plan).
+    entries = [entry for entry in planned.entries() if entry.system in applying]
+    recorded = ledger.record(warehouse.engine, context.run.run_id, entries) if entries else []
     context.log.info(
         f"activation plan: {summary.total} writes, {len(planned.skipped)} skipped, "
         f"{len(planned.conflicts)} conflicts; {len(recorded)} ledger rows"
