@@ -22,7 +22,15 @@ from leadbridge.publication import (
     publish_postgres,
     unpublished,
 )
-from leadbridge.trust import FAILED, NOT_RUN, PASSED, WARNED, CheckOutcome, trust_record
+from leadbridge.trust import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    WARNED,
+    CheckOutcome,
+    TrustRecord,
+    trust_record,
+)
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.defs.transform import INPUTS_METADATA, PUBLISHED_KEY, dbt_build
@@ -136,6 +144,19 @@ def unverified_checks(
     return reasons
 
 
+def published_trust(context: dg.AssetExecutionContext, engine, manifest) -> TrustRecord | None:
+    """The trust record to publish with the marts, or None when it cannot be read: it
+    informs the Data trust page and must never hold back marts that passed their checks."""
+    try:
+        return trust_record(engine, manifest, check_outcomes(context.instance, ALL_CHECKS))
+    except Exception as error:  # whatever it is, the marts passed their checks
+        context.log.warning(
+            f"publishing without a trust record: it could not be read ({error}); the "
+            "Data trust page says so until the next publication"
+        )
+        return None
+
+
 @dg.asset(
     key=PUBLISHED_KEY,
     deps=[*MART_KEYS, *RESTRICTED_KEYS],
@@ -167,7 +188,7 @@ def published_marts(
     engine = warehouse.engine
     manifest = dbt_project().manifest_path
     hidden = unpublished(manifest)
-    trust = trust_record(engine, manifest, check_outcomes(context.instance, ALL_CHECKS))
+    trust = published_trust(context, engine, manifest)
     extra: dict[str, Any] = {}
     if engine.postgres is not None:
         publications = publish_postgres(engine.postgres, context.run.run_id, hidden, trust)
