@@ -45,7 +45,7 @@ erase: manifest $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/python -m orchestration.erase $(if $(EMAIL),--email "$(EMAIL)") $(if $(RECORD),--record "$(RECORD)") $(if $(REASON),--reason "$(REASON)")
 
 # The plan of CRM writes for the publication in place (docs/activation.md): `make activate`;
-# `make activate APPLY=1` is for the writers, not built yet (it says so and fails).
+# `make activate APPLY=1` sends it to the systems set to apply (LEADBRIDGE_ACTIVATE_*).
 activate: manifest
 	$(VENV)/bin/python -m activation $(if $(APPLY),--apply)
 

@@ -22,6 +22,7 @@ from leadbridge.paths import REPO_ROOT, published_path
 # the check that counts the quarantined rows (orchestration/defs/quality.py).
 PUBLISHED_KEY = ("published", "marts")
 ACTIVATION_PLAN_KEY = ("activation", "plan")
+ACTIVATION_APPLY_KEY = ("activation", "apply")
 QUARANTINE_CHECK = "quarantine_summary"
 EXAMPLE_QUERY = (
     "select current_stage, count(*) as people from marts.dim_person group by 1 order by 2 desc"
@@ -63,6 +64,7 @@ class RunSummary:
     published: dict[str, Any] | None = None
     # The CRM write-back plan's metadata (writes, skipped, conflicts, refused), if planned.
     activation: dict[str, Any] | None = None
+    activation_apply: dict[str, Any] | None = None
     # When not published: the publication still in place (run_id, published_at), if any.
     previous_publication: dict[str, Any] | None = None
     engine: str = "duckdb"
@@ -170,8 +172,20 @@ class RunSummary:
                 f"CRM write-back plan: {plan.get('writes', 0)} writes, "
                 f"{plan.get('skipped', 0)} skipped, {plan.get('conflicts', 0)} conflicts"
                 + (f"; refused: {plan['refused']}" if plan.get("refused") else "")
-                + " (nothing written: docs/activation.md)"
             )
+            applied = self.activation_apply
+            if applied is None:
+                lines.append(
+                    "CRM write-back: did not finish (what it wrote is in activation.ledger)"
+                )
+            elif applied.get("applied", "none") == "none":
+                lines.append("CRM write-back: plan only, nothing written (docs/activation.md)")
+            else:
+                lines.append(
+                    f"CRM write-back to {applied['applied']}: {applied.get('written', 0)} "
+                    f"written, {applied.get('failed', 0)} failed, "
+                    f"{applied.get('unsent', 0)} left for the next night"
+                )
         if self.quarantined:
             total = sum(rows for _, _, rows in self.quarantined)
             lines.append(f"quarantined: {total} rows (schema `quarantine`)")
@@ -292,6 +306,8 @@ def summarize(
                 summary.published = {k: getattr(v, "value", v) for k, v in metadata.items()}
             elif tuple(key) == ACTIVATION_PLAN_KEY:
                 summary.activation = {k: getattr(v, "value", v) for k, v in metadata.items()}
+            elif tuple(key) == ACTIVATION_APPLY_KEY:
+                summary.activation_apply = {k: getattr(v, "value", v) for k, v in metadata.items()}
             elif "rows_loaded" in metadata or (len(key) == 2 and "dataset_name" in metadata):
                 rows = metadata.get("rows_loaded")
                 summary.rows_loaded[".".join(key)] = int(rows.value) if rows else 0

@@ -244,6 +244,17 @@ class ApiClient:
             ),
         ).session
 
+    @classmethod
+    def signed_in(
+        cls, system: str, credentials: ApiCredentials, url_hint: str, **options: Any
+    ) -> ApiClient:
+        """A client of `system` signed in with `credentials` (`options` as for the
+        constructor): how the sources and the write-back connect alike."""
+        url, token = credentials.connect()
+        return cls(
+            system, url, token, auth_hint=credentials.auth_hint, url_hint=url_hint, **options
+        )
+
     def url(self, path_or_url: str) -> str:
         """An absolute URL: paths are joined to the base URL by concatenation.
 

@@ -1,22 +1,26 @@
-"""The CRM write-back's plan as a Dagster asset: `activation/plan`, after the publication.
+"""The CRM write-back as Dagster assets, after the publication: `activation/plan` shows
+tonight's plan, `activation/apply` sends the writes of the systems set to `apply`.
 
-It runs only when the night published (it depends on `published/marts`, and the planner
-checks the publication in place is this run's), computes the plan against the ledger and
-shows counts and a sample without personal data as metadata; only a system set to
-`apply` gets its plan recorded in the ledger. It writes nothing to a CRM: the writers
-are not built yet. A refused plan or an
-unset option is a warning, not a failed night; an invalid setting fails the step.
+Both run only when the night published (they depend on `published/marts`, and the
+planner checks the publication in place is this run's). The plan's metadata holds counts
+and a sample without personal data; the apply's, per system, what was written, what
+failed and the calls spent, its quota shared with the night's ingestion. A refused plan
+, a system left on `plan`, records refused one by one and the quota are warnings (the
+writes are planned again); a mistyped setting, a missing account or a call refused whole
+fails the step (the marts are published already).
 """
 
 import dagster as dg
 
-from activation import ledger
+from activation.apply import apply, applying
 from activation.plan import Night, plan
+from activation.writers import connect
 from leadbridge.engine import target_name
-from leadbridge.settings import APPLY, Settings
+from leadbridge.settings import Settings
+from orchestration.defs.ingest import API_USAGE
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.defs.transform import PUBLISHED_KEY, dbt_build
-from orchestration.summary import ACTIVATION_PLAN_KEY
+from orchestration.summary import ACTIVATION_APPLY_KEY, ACTIVATION_PLAN_KEY
 
 GROUP = "activation"
 # The desired state the plan reads (dbt_project/models/activation).
@@ -24,6 +28,10 @@ DESIRED_KEYS = sorted(
     (spec.key for spec in dbt_build.specs if spec.group_name == GROUP),
     key=lambda key: key.to_user_string(),
 )
+
+
+def _night(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Night:
+    return Night(context.run.run_id, warehouse.published_file, dbt_project().manifest_path)
 
 
 @dg.asset(
@@ -34,35 +42,23 @@ DESIRED_KEYS = sorted(
     description="The writes that bring Salesforce and HubSpot to tonight's desired state "
     "(follow-up tasks, shared status): creates, updates and closes against the ledger "
     "`activation.ledger`, skips with reasons, conflicts, or why the plan is refused. "
-    "Recorded in the ledger as planned; nothing is written to a CRM (docs/activation.md).",
+    "It writes nothing; `activation/apply` does (docs/activation.md).",
 )
 def activation_plan(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """Plan tonight's CRM writes and record them as planned."""
+    """Plan tonight's CRM writes."""
     settings = Settings.from_env()
     try:
-        modes = settings.activation_modes
-        night = Night(context.run.run_id, warehouse.published_file, dbt_project().manifest_path)
-        planned = plan(warehouse.engine, settings, night)
+        planned = plan(warehouse.engine, settings, _night(context, warehouse))
     except ValueError as error:  # a mistyped LEADBRIDGE_ACTIVATE_* value
         raise dg.Failure(description=f"activation is misconfigured: {error}") from None
     summary = planned.summary()
-    applying = sorted(system for system, mode in modes.items() if mode == APPLY)
-    if applying:
-        context.log.warning(
-            f"apply is set for {', '.join(applying)}, but the CRM writers are not built "
-            "yet: the plan is recorded, nothing is written"
-        )
     if planned.aborted:
         context.log.warning(f"activation plan refused: {planned.aborted}")
-    # The ledger audits writes: a system left on `plan` writes nothing, so its rows would
-    # only repeat every night's whole desired state (the metadata shows the plan).
-    entries = [entry for entry in planned.entries() if entry.system in applying]
-    recorded = ledger.record(warehouse.engine, context.run.run_id, entries) if entries else []
     context.log.info(
         f"activation plan: {summary.total} writes, {len(planned.skipped)} skipped, "
-        f"{len(planned.conflicts)} conflicts; {len(recorded)} ledger rows"
+        f"{len(planned.conflicts)} conflicts"
     )
     return dg.MaterializeResult(
         metadata={
@@ -70,11 +66,70 @@ def activation_plan(
             "skipped": len(planned.skipped),
             "conflicts": len(planned.conflicts),
             "refused": planned.aborted or "",
-            "modes": dict(modes),
+            "modes": dict(planned.modes),
             "counts": dict(summary.counts),
             "plan": dg.MetadataValue.md(summary.text(markdown=True)),
         }
     )
 
 
-ACTIVATION_ASSETS = [activation_plan]
+def spent_tonight(context: dg.AssetExecutionContext) -> dict[str, int]:
+    """The API calls this run's ingestion spent, per system: the write-back's quota
+    budget is what is left of the night's share."""
+    spent: dict[str, int] = {}
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
+    ).records
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        usage = materialization.metadata.get(API_USAGE) if materialization else None
+        value = getattr(usage, "value", None)
+        if isinstance(value, dict) and value.get("system"):
+            system = str(value["system"]).lower()
+            spent[system] = spent.get(system, 0) + int(value.get("api_calls") or 0)
+    return spent
+
+
+@dg.asset(
+    key=list(ACTIVATION_APPLY_KEY),
+    deps=[dg.AssetKey(list(ACTIVATION_PLAN_KEY))],
+    group_name=GROUP,
+    kinds={target_name()},
+    description="Tonight's plan sent to the systems set to apply "
+    "(LEADBRIDGE_ACTIVATE_SALESFORCE / _HUBSPOT): each write recorded in "
+    "`activation.ledger` before it is sent and with the CRM's answer after "
+    "(docs/activation.md). With every system on `plan` it sends nothing.",
+)
+def activation_apply(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Send tonight's CRM writes of the systems set to apply."""
+    settings = Settings.from_env()
+    try:
+        systems = applying(settings.activation_modes)
+        writers = connect(systems, settings.quota_share, spent_tonight(context))
+        applied = apply(
+            warehouse.engine, settings, _night(context, warehouse), writers, context.run.run_id
+        )
+    except ValueError as error:  # a mistyped setting, or an account not configured
+        raise dg.Failure(description=f"activation is misconfigured: {error}") from None
+    context.log.info(applied.text())
+    metadata = {
+        "applied": ", ".join(sorted(applied.outcomes)) or "none",
+        "written": sum(o.ok for o in applied.outcomes.values()),
+        "failed": applied.failed,
+        "unsent": sum(o.unsent for o in applied.outcomes.values()),
+        "refused": applied.refused or "",
+        "outcome": dg.MetadataValue.md(applied.text()),
+        **{f"usage_{s}": dg.MetadataValue.json(o.usage) for s, o in applied.outcomes.items()},
+    }
+    broken = [o for o in applied.outcomes.values() if o.stopped and not o.at_quota]
+    if broken:  # a call refused whole: fields, permissions or the API itself need a person
+        raise dg.Failure(description=applied.text(), metadata=metadata)
+    if applied.failed or any(o.unsent for o in applied.outcomes.values()):
+        # records refused one by one, or the quota: planned again next night
+        context.log.warning(applied.text())
+    return dg.MaterializeResult(metadata=metadata)
+
+
+ACTIVATION_ASSETS = [activation_plan, activation_apply]

@@ -448,8 +448,11 @@ def test_the_summary_reports_the_write_back_plan_apart_from_the_models(first_nig
     result, summary = first_night
     assert result.success, summary.render()
     assert summary.activation is not None and "activation/plan" not in summary.models_built
-    line = next(x for x in summary.render().splitlines() if x.startswith("CRM write-back plan"))
-    assert f"{summary.activation['writes']} writes" in line and "nothing written" in line
+    lines = summary.render().splitlines()
+    line = next(x for x in lines if x.startswith("CRM write-back plan"))
+    assert f"{summary.activation['writes']} writes" in line
+    assert summary.activation_apply is not None and summary.activation_apply["applied"] == "none"
+    assert "plan only, nothing written" in lines[lines.index(line) + 1]
 
 
 def test_the_ui_shows_the_run_summary_as_run_tags(first_night, instance):

@@ -19,13 +19,13 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, credentials_from
+from ingestion.sources.api import credentials_from
 from ingestion.sources.hubspot.helpers import (
     Cursor,
     HubSpotApi,
     HubSpotCredentials,
-    HubSpotLimits,
     carried_over,
+    hubspot_client,
     new_events,
     object_row,
     submission_row,
@@ -262,21 +262,13 @@ def hubspot_source(
             "base_url": base_url,
         },
     )
-    url, token = credentials.connect()
-    api = HubSpotApi(
-        ApiClient(
-            "HubSpot",
-            url,
-            token,
-            auth_hint=credentials.auth_hint,
-            url_hint="SOURCES__HUBSPOT__BASE_URL",
-            max_attempts=request_max_attempts,
-            backoff_factor=request_backoff_factor,
-            rules=HubSpotLimits(),
-            usage=usage,
-        ),
-        page_size=page_size,
+    client = hubspot_client(
+        credentials,
+        usage=usage,
+        max_attempts=request_max_attempts,
+        backoff_factor=request_backoff_factor,
     )
+    api = HubSpotApi(client, page_size=page_size)
     contacts = _crm_object_resource(api, "contacts", CONTACTS)
     campaign_props = {"properties": ",".join(CAMPAIGNS.fields)}
     return [

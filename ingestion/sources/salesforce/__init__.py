@@ -18,7 +18,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.sources.api import ApiClient, ConfigError, credentials_from
+from ingestion.sources.api import ConfigError, credentials_from
 from ingestion.sources.limits import ApiUsage
 from ingestion.sources.records import EPOCH, Table
 from ingestion.sources.salesforce.bulk import BulkQuery, BulkSettings, BulkUnsupported
@@ -26,8 +26,8 @@ from ingestion.sources.salesforce.helpers import (
     READ_ONCE,
     SalesforceApi,
     SalesforceCredentials,
-    SalesforceLimits,
     first_load,
+    salesforce_client,
     select_list,
     soql_datetime,
 )
@@ -147,17 +147,11 @@ def salesforce_source(
             "login_url": login_url,
         },
     )
-    url, token = credentials.connect()
-    client = ApiClient(
-        "Salesforce",
-        url,
-        token,
-        auth_hint=credentials.auth_hint,
-        url_hint="SOURCES__SALESFORCE__INSTANCE_URL",
+    client = salesforce_client(
+        credentials,
+        usage=usage,
         max_attempts=request_max_attempts,
         backoff_factor=request_backoff_factor,
-        rules=SalesforceLimits(),
-        usage=usage,
     )
     api = SalesforceApi(client, batch_size=batch_size)
     bulk = BulkQuery(
