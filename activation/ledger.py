@@ -167,7 +167,8 @@ def _insert(sql: Session, run_id: str | None, entries: Iterable[Entry]) -> list[
             "crm_id": entry.crm_id,
             "crm_answer": None,
             "recorded_at": now,
-            "written_at": None,
+            # a row recorded as done (a task a person closed) is the key's latest state
+            "written_at": now if entry.status == OK else None,
         }
         sql.execute(
             f"insert into {LEDGER} ({', '.join(COLUMNS)}) values ({placeholders})",

@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from activation import ledger
-from activation.ledger import CLOSE, CONFLICT, CREATE, PLANNED, SKIPPED, UPDATE, Entry, Written
+from activation.ledger import (
+    CLOSE,
+    CONFLICT,
+    CREATE,
+    OK,
+    PLANNED,
+    SKIPPED,
+    UPDATE,
+    Entry,
+    Written,
+)
 from leadbridge.content import content_hash, postgres_content_hash
 from leadbridge.engine import Engine, Session, quote
 from leadbridge.erasure import recorded_requests
@@ -74,6 +84,17 @@ PRIORITY = {"breached": "High", "open": "Normal"}
 # Fields a task takes on creation only: an update never reopens, reassigns or re-links a
 # task a rep may have worked.
 CREATE_ONLY = {"Status", "OwnerId", "WhoId", "hs_task_status", "hubspot_owner_id"}
+# Leadbridge's tasks as the night's ingestion read them back: those a person closed (done
+# or put aside) or deleted need no close, and must not get one (it would overwrite
+# `Completed` with `Deferred`).
+CRM_TASKS = {SALESFORCE: "stg_salesforce__tasks", HUBSPOT: "stg_hubspot__tasks"}
+CRM_CLOSED = {
+    SALESFORCE: "coalesce(is_closed, false) or completed_at is not null "
+    "or task_status in ('Completed', 'Deferred') or coalesce(is_deleted, false)",
+    HUBSPOT: "completed_at is not null or task_status in ('COMPLETED', 'DEFERRED') "
+    "or coalesce(is_archived, false)",
+}
+SETTLED = "closed in the CRM by a person: recorded as closed, nothing sent"
 SAMPLE_ROWS = 10
 
 
@@ -213,6 +234,8 @@ class Plan:
     items: tuple[PlannedWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     conflicts: tuple[Skipped, ...] = ()
+    # open tasks of the ledger a person closed in the CRM: recorded closed, not written
+    settled: tuple[Skipped, ...] = ()
     aborted: str | None = None
     notes: tuple[str, ...] = ()
     modes: Mapping[str, str] = field(default_factory=dict)
@@ -228,6 +251,7 @@ class Plan:
             [item.entry(PLANNED) for item in self.items]
             + [skip.entry(SKIPPED) for skip in self.skipped]
             + [conflict.entry(CONFLICT) for conflict in self.conflicts]
+            + [settled.entry(OK) for settled in self.settled]
         )
 
     def summary(self, sample_rows: int = SAMPLE_ROWS) -> Summary:
@@ -261,7 +285,8 @@ class Plan:
             skipped=dict(Counter(s.reason for s in self.skipped)),
             conflicts=conflicts,
             aborted=self.aborted,
-            notes=self.notes,
+            notes=self.notes
+            + ((f"{len(self.settled)} open tasks {SETTLED}",) if self.settled else ()),
             modes=dict(self.modes),
         )
 
@@ -323,6 +348,20 @@ def _records(sql: Session, query: str) -> list[dict[str, Any]]:
     result = sql.connection.execute(query)
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def closed_in_crm(sql: Session) -> set[tuple[str, str]]:
+    """(system, key) of Leadbridge's tasks a person closed or deleted in the CRM, as the
+    night read them back (none where the staging model is not built)."""
+    closed = set()
+    for system, model in CRM_TASKS.items():
+        if sql.table_exists("staging", model):
+            query = (
+                f"select leadbridge_key from staging.{model} "
+                f"where leadbridge_key is not null and ({CRM_CLOSED[system]})"
+            )
+            closed |= {(system, str(row[0])) for row in sql.rows(query)}
+    return closed
 
 
 @dataclass(frozen=True)
@@ -522,10 +561,12 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             (row["target_system"], row["target_object"], row["record_id"]) for row in statuses
         }
         crm = crm_values(sql, wanted)
+        closed = closed_in_crm(sql)
 
     items: list[PlannedWrite] = []
     skipped: list[Skipped] = []
     conflicts: list[Skipped] = []
+    settled: list[Skipped] = []
 
     for row in tasks:
         system, obj, key = row["target_system"], row["target_object"], row["activation_key"]
@@ -581,6 +622,9 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         skip = Skipped(key, system, obj, CLOSE, "", before.crm_id, before.person_record)
         if gone.covers(None, before.person_record):
             skipped.append(replace(skip, reason="erased person"))
+            continue
+        if (system, key) in closed:
+            settled.append(replace(skip, reason=SETTLED))
             continue
         fields = {
             ("Status" if system == SALESFORCE else "hs_task_status"): CLOSED_STATUS[system],
@@ -646,6 +690,7 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         items=tuple(items),
         skipped=tuple(skipped),
         conflicts=tuple(conflicts),
+        settled=tuple(settled),
         aborted=guard(len(items), rewrites, existing, max_changes, max_share),
         notes=crm.notes,
         modes=modes,
