@@ -173,6 +173,11 @@ def _salesforce_result(write: PlannedWrite, result: dict[str, Any]) -> WriteResu
 
 
 # -- HubSpot ---------------------------------------------------------------------------
+def _properties(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Property values as HubSpot takes them: an empty string clears one, not null."""
+    return {name: "" if value is None else value for name, value in fields.items()}
+
+
 @dataclass
 class HubSpotWriter:
     """CRM v3 batches: task upserts by `leadbridge_key`, contact updates by id."""
@@ -243,7 +248,7 @@ class HubSpotWriter:
             {
                 "idProperty": key,
                 "id": w.activation_key,
-                "properties": {k: v for k, v in w.fields.items() if k != key},
+                "properties": _properties({k: v for k, v in w.fields.items() if k != key}),
             }
             for w in writes
         ]
@@ -280,7 +285,7 @@ class HubSpotWriter:
         return WriteResult(write.activation_key, HUBSPOT, OK, task_id, None)
 
     def _update_contacts(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
-        inputs = [{"id": w.record_id, "properties": dict(w.fields)} for w in writes]
+        inputs = [{"id": w.record_id, "properties": _properties(w.fields)} for w in writes]
         answer = self.client.request(
             "POST",
             "/crm/v3/objects/contacts/batch/update",

@@ -411,11 +411,3 @@ def test_a_human_edit_is_a_conflict_left_alone(second_night, edited, home, sim):
     )
     assert conflicts and "Leadbridge_Stage__c" in conflicts[0][0]
 
-
-def test_zz_debug(second_night, sim, home):
-    for key, rows in crm_tasks(sim).items():
-        r = rows[0]
-        print("DBG", key[:8], r.get("Status"), r.get("hs_task_status"), r.get("CompletedDateTime"), r.get("CreatedDate"), r.get("hs_createdate"))
-    print("DBG as_of", sim.as_of)
-    print("DBG", sql(home, "select status, action, reason, count(*) from activation.ledger group by all"))
-    assert False
