@@ -1,37 +1,34 @@
--- One row per follow-up task that should exist now: the latest MQL hand-off of a person
--- still in MQL, untouched, that has used `followup_sla_share` of its SLA hours or is
--- breached. The task goes to Salesforce when the person has a lead or contact there,
--- else to HubSpot. Its key changes with the lead-contract rules in force at the hand-off,
--- so a retroactive rule change closes the old task and creates a new one.
+-- One row per follow-up task that should exist now: a hand-off in mart_handoff_queue (the
+-- latest MQL hand-off of a person still in MQL, untouched) that has used
+-- `followup_sla_share` of its SLA hours or is breached. The task goes to Salesforce when
+-- the person has a lead or contact there, else to HubSpot. Its key changes with the
+-- lead-contract rules in force at the hand-off, so a retroactive rule change closes the
+-- old task and creates a new one.
 {%- set share = var('followup_sla_share') %}
-with handoffs as (
+-- Which hand-offs wait is the queue's rule, read rather than restated; fct_sla adds the
+-- SLA hours the share is taken of.
+with handoff_queue as (
 
-    select
-        *,
-        row_number() over (partition by person_id order by handoff_at desc, handoff_id desc) as handoff_rank
-    from {{ ref('fct_sla') }}
+    select * from {{ ref('mart_handoff_queue') }}
 
 ),
 
 due as (
 
-    select handoffs.*
-    from handoffs
-    where handoffs.handoff_rank = 1
-        and handoffs.first_touch_at is null
-        and handoffs.sla_status in ('open', 'breached')
-        and (
-            handoffs.sla_status = 'breached'
-            or handoffs.business_hours_elapsed >= cast({{ share }} as {{ dbt.type_numeric() }}) * handoffs.sla_hours
-        )
+    select
+        sla.*,
+        handoff_queue.recent_history
+    from handoff_queue
+    inner join {{ ref('fct_sla') }} as sla on handoff_queue.handoff_id = sla.handoff_id
+    where sla.sla_status = 'breached'
+        or sla.business_hours_elapsed >= cast({{ share }} as {{ dbt.type_numeric() }}) * sla.sla_hours
 
 ),
 
 persons as (
 
     select * from {{ ref('dim_person') }}
-    where current_stage = 'mql'
-        and person_id not in (select person_id from {{ ref('act_erased_persons') }})
+    where person_id not in (select person_id from {{ ref('act_erased_persons') }})
 
 ),
 
@@ -85,12 +82,6 @@ campaigns as (
 
 ),
 
-queue as (
-
-    select * from {{ ref('mart_handoff_queue') }}
-
-),
-
 settings as (
 
     select {{ contract_rule('calendar_timezone') }} as timezone_name
@@ -117,6 +108,7 @@ targeted as (
         owners.salesforce_user_id,
         owners.hubspot_owner_id,
         coalesce(owners.is_queue, false) as owner_is_queue,
+        due.recent_history,
         contract_versions.contract_version
     from due
     inner join persons on due.person_id = persons.person_id
@@ -156,11 +148,10 @@ select
     'MQL by ' || coalesce(mql_entries.entered_by_rule, 'unknown rule')
         || coalesce(' (' || mql_entries.signal_detail || ')', '')
         || coalesce('; first campaign: ' || campaigns.campaign_name, '')
-        || coalesce('; recent: ' || nullif(queue.recent_history, ''), '') as description,
+        || coalesce('; recent: ' || nullif(targeted.recent_history, ''), '') as description,
     targeted.contract_version
 from targeted
 cross join settings
 left join contacts on targeted.person_id = contacts.person_id
 left join mql_entries on targeted.handoff_id = mql_entries.stage_interval_id
 left join campaigns on targeted.first_touch_campaign_key = campaigns.campaign_key
-left join queue on targeted.handoff_id = queue.handoff_id
