@@ -39,17 +39,22 @@ rule_versions as (
 ),
 
 -- The rules in force at the hand-off, as one digest: the lead-contract version it is
--- judged under (sla_business_hours, calendar, MQL threshold, …).
+-- judged under (sla_business_hours, calendar, MQL threshold, …). A hand-off before the
+-- contract's first version has none in force: it is `unversioned` rather than dropped,
+-- and a version later dated back to cover it changes its key like any retroactive change.
 contract_versions as (
 
     select
         due.handoff_id,
-        {{ dbt.hash(dbt.listagg(
-            "rule_versions.rule_key || '@' || cast(rule_versions.valid_from as " ~ dbt.type_string() ~ ") || '=' || rule_versions.rule_value",
-            "'|'",
-            "order by rule_versions.rule_key")) }} as contract_version
+        coalesce(
+            {{ dbt.hash(dbt.listagg(
+                "rule_versions.rule_key || '@' || cast(rule_versions.valid_from as " ~ dbt.type_string() ~ ") || '=' || rule_versions.rule_value",
+                "'|'",
+                "order by rule_versions.rule_key")) }},
+            'unversioned'
+        ) as contract_version
     from due
-    inner join rule_versions
+    left join rule_versions
         on rule_versions.valid_from <= due.handoff_at and due.handoff_at < rule_versions.valid_to
     group by due.handoff_id
 
