@@ -28,7 +28,7 @@ from tests.support.dbt_scenario import run_dbt
 pytestmark = pytest.mark.integration
 
 SHARE = 0.1
-ACTIVATION = ["--select", "path:models/activation", *MODELS_ONLY]
+ACTIVATION = "path:models/activation"
 
 
 @dataclass
@@ -54,10 +54,12 @@ class Scenario:
         with duckdb.connect(str(self.warehouse)) as con:
             return con.execute(statement).fetchall()
 
-    def rebuild(self, run_id: str) -> None:
-        """Build the activation models again and publish the marts as `run_id`."""
+    def rebuild(self, run_id: str, *models: str) -> None:
+        """Build `models` and the activation models again and publish the marts as
+        `run_id`."""
         share = {"followup_sla_share": SHARE}
-        run_dbt(["build", *ACTIVATION], self.warehouse, self.work, dbt_vars=share)
+        selection = ["--select", *models, ACTIVATION, *MODELS_ONLY]
+        run_dbt(["build", *selection], self.warehouse, self.work, dbt_vars=share)
         publish_marts(self.warehouse, self.published, run_id, self.hidden)
 
 
@@ -89,16 +91,15 @@ def night(prepared, tmp_path) -> Scenario:
 
 
 def due_handoffs(night: Scenario) -> dict[str, str]:
-    """handoff id → the record a follow-up task is about, from fct_sla and dim_person."""
+    """handoff id → the record a follow-up task is about: the hand-offs waiting in
+    mart_handoff_queue (which hand-offs wait is its rule) past SHARE of their SLA hours."""
     rows = night.sql(
-        f"""select s.handoff_id,
+        f"""select q.handoff_id,
             coalesce(p.salesforce_contact_id, p.salesforce_lead_id, p.hubspot_contact_id)
-        from marts.fct_sla as s
-        inner join marts.dim_person as p on s.person_id = p.person_id
-        where s.first_touch_at is null and p.current_stage = 'mql'
-            and (s.sla_status = 'breached' or s.business_hours_elapsed >= {SHARE} * s.sla_hours)
-            and s.handoff_at = (select max(handoff_at) from marts.fct_sla as x
-                                where x.person_id = s.person_id)"""
+        from marts.mart_handoff_queue as q
+        inner join marts.fct_sla as s on q.handoff_id = s.handoff_id
+        inner join marts.dim_person as p on q.person_id = p.person_id
+        where s.sla_status = 'breached' or s.business_hours_elapsed >= {SHARE} * s.sla_hours"""
     )
     return dict(rows)
 
@@ -197,11 +198,12 @@ def test_a_touched_handoff_closes_its_task(night):
     ((handoff, key, system),) = night.sql(
         "select handoff_id, activation_key, target_system from activation.act_followup_tasks"
     )
+    # touched where SLA is computed, so fct_sla and the hand-off queue both learn it
     night.sql(
-        "update marts.fct_sla set first_touch_at = evaluated_at, sla_status = 'met' "
-        f"where handoff_id = '{handoff}'"
+        "update intermediate.int_sla__handoffs set first_touch_at = evaluated_at, "
+        f"sla_status = 'met' where handoff_id = '{handoff}'"
     )
-    night.rebuild("night-2")
+    night.rebuild("night-2", "fct_sla", "mart_handoff_queue")
     closing = night.plan("night-2")
     tasks = [i for i in closing.items if i.object in ("Task", "tasks")]
     assert [(i.activation_key, i.action, i.record_id) for i in tasks] == [(key, "close", ids[key])]
@@ -209,6 +211,34 @@ def test_a_touched_handoff_closes_its_task(night):
     # the person's records now say the SLA was met
     statuses = {i.shared_values["sla_status"] for i in closing.items if i.shared_values}
     assert statuses == {"met"}
+
+
+def test_an_older_untouched_handoff_behind_a_touched_one_gets_no_task(night):
+    ((person, latest),) = night.sql(
+        "select person_id, handoff_id from activation.act_followup_tasks"
+    )
+    older = night.sql(
+        "select handoff_id from intermediate.int_sla__handoffs "
+        f"where person_id = '{person}' and handoff_id <> '{latest}'"
+    )
+    assert older, "the scenario's due person was handed off before"
+    # the latest hand-off touched, every older one left without a touch
+    night.sql(
+        "update intermediate.int_sla__handoffs set "
+        f"first_touch_at = case when handoff_id = '{latest}' then evaluated_at end, "
+        f"sla_status = case when handoff_id = '{latest}' then 'met' else 'breached' end "
+        f"where person_id = '{person}'"
+    )
+    night.rebuild("night-2", "fct_sla", "mart_handoff_queue")
+    untouched = night.sql(
+        "select count(*) from marts.fct_sla "
+        f"where person_id = '{person}' and first_touch_at is null"
+    )
+    assert untouched == [(len(older),)]
+    queued = f"select count(*) from marts.mart_handoff_queue where person_id = '{person}'"
+    assert night.sql(queued) == [(0,)]
+    tasks = f"select count(*) from activation.act_followup_tasks where person_id = '{person}'"
+    assert night.sql(tasks) == [(0,)]
 
 
 def test_a_human_edit_of_the_shared_status_is_a_conflict_and_left_alone(night):

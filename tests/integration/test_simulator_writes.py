@@ -14,6 +14,7 @@ from simulator import SimulatedApis, SimulatorConfig
 from simulator.formats import parse_instant
 from simulator.reps import plus_business_hours
 from simulator.schema import LEADBRIDGE_FIELDS
+from tests.support.hubspot_tasks import TASK_TO_CONTACT, create_task_key_property, hs
 
 pytestmark = pytest.mark.integration
 CONFIG = SimulatorConfig(
@@ -26,7 +27,6 @@ CONFIG = SimulatorConfig(
 )
 DATA = "/services/data/v61.0"
 KEY = "Leadbridge_Key__c"
-TASK_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -50,10 +50,6 @@ def soql(sim, http, query: str, endpoint: str = "query") -> list[dict]:
     )
     assert answer.status_code == 200, answer.text
     return answer.json()["records"]
-
-
-def hs(sim, http, method: str, path: str, **kwargs) -> requests.Response:
-    return http.request(method, sim.hubspot_base_url + path, timeout=10, **kwargs)
 
 
 def a_lead(sim, http) -> str:
@@ -83,24 +79,6 @@ def tasks_with_key(sim, http, key: str, fields: str = "Id, Status") -> list[dict
 
 def errors(result: dict) -> set[str]:
     return {e["statusCode"] for e in result.get("errors", [])}
-
-
-def create_task_key_property(sim, http) -> None:
-    created = hs(
-        sim,
-        http,
-        "POST",
-        "/crm/v3/properties/tasks",
-        json={
-            "name": "leadbridge_key",
-            "label": "Leadbridge key",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "task",
-            "hasUniqueValue": True,
-        },
-    )
-    assert created.status_code == 201, created.text
 
 
 def a_contact(sim, http) -> str:

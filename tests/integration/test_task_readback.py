@@ -27,6 +27,7 @@ from simulator import SimulatedApis, SimulatorConfig
 from simulator.formats import parse_instant
 from simulator.schema import LEADBRIDGE_FIELDS
 from tests.support.dbt_scenario import ERIN, run_dbt
+from tests.support.hubspot_tasks import TASK_TO_CONTACT, create_task_key_property, hs_ok
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,6 @@ CONFIG = SimulatorConfig(
 )
 FAST = {"request_backoff_factor": 0.01}
 DATA = "/services/data/v61.0"
-TASK_TO_CONTACT = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}
 
 
 def load(feed: str, sim: SimulatedApis, home: Path, resources: tuple[str, ...]) -> None:
@@ -58,12 +58,6 @@ def load(feed: str, sim: SimulatedApis, home: Path, resources: tuple[str, ...]) 
     )
 
 
-def hs(sim: SimulatedApis, http: requests.Session, method: str, path: str, **kw):
-    answer = http.request(method, sim.hubspot_base_url + path, timeout=10, **kw)
-    assert answer.status_code in (200, 201), answer.text
-    return answer.json()
-
-
 def an_active_rep(sim: SimulatedApis):
     gone = set(sim.world.dirt["inactive_rep"])
     return next(r for r in sim.world.reps if r.sf_id not in gone)
@@ -72,22 +66,9 @@ def an_active_rep(sim: SimulatedApis):
 def create_follow_ups(sim: SimulatedApis, http: requests.Session) -> tuple[str, str]:
     """One HubSpot and one Salesforce follow-up task, written as the writer writes them;
     the HubSpot contact and the Salesforce lead they are about."""
-    hs(
-        sim,
-        http,
-        "POST",
-        "/crm/v3/properties/tasks",
-        json={
-            "name": "leadbridge_key",
-            "label": "Leadbridge key",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "task",
-            "hasUniqueValue": True,
-        },
-    )
+    create_task_key_property(sim, http)
     rep = an_active_rep(sim)
-    contact = hs(sim, http, "GET", "/crm/v3/objects/contacts", params={"limit": 1})["results"][0]
+    contact = hs_ok(sim, http, "GET", "/crm/v3/objects/contacts", params={"limit": 1})["results"][0]
     task = {
         "properties": {
             "hs_timestamp": "2026-10-29T18:00:00Z",
@@ -98,7 +79,7 @@ def create_follow_ups(sim: SimulatedApis, http: requests.Session) -> tuple[str, 
         },
         "associations": [{"to": {"id": contact["id"]}, "types": [TASK_TO_CONTACT]}],
     }
-    hs(sim, http, "POST", "/crm/v3/objects/tasks/batch/create", json={"inputs": [task]})
+    hs_ok(sim, http, "POST", "/crm/v3/objects/tasks/batch/create", json={"inputs": [task]})
     query = "SELECT Id FROM Lead WHERE IsConverted = false LIMIT 1"
     lead = http.get(
         f"{sim.salesforce_instance_url}{DATA}/query", params={"q": query}, timeout=10
@@ -128,7 +109,7 @@ def create_follow_ups(sim: SimulatedApis, http: requests.Session) -> tuple[str, 
 def hubspot_task(sim: SimulatedApis, http: requests.Session) -> dict:
     """The follow-up as HubSpot's list API serves it now."""
     params = {"limit": 100, "properties": "leadbridge_key,hs_task_status,hs_task_completion_date"}
-    [task] = hs(sim, http, "GET", "/crm/v3/objects/tasks", params=params)["results"]
+    [task] = hs_ok(sim, http, "GET", "/crm/v3/objects/tasks", params=params)["results"]
     return task
 
 

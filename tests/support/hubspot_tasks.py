@@ -1,5 +1,6 @@
 """HubSpot tasks written into a simulator over HTTP, as a client writes them: a world
-has none until then."""
+has none until then. Also the HubSpot calls and the task key property the write-back
+tests share."""
 
 from __future__ import annotations
 
@@ -33,3 +34,35 @@ def create_tasks(sim: SimulatedApis, count: int = 1) -> list[str]:
     )
     assert created.status_code == 200, created.text
     return [t["id"] for t in created.json()["results"]]
+
+
+def hs(sim: SimulatedApis, http: requests.Session, method: str, path: str, **kwargs):
+    """A HubSpot API call to the simulator; the answer as it came."""
+    return http.request(method, sim.hubspot_base_url + path, timeout=10, **kwargs)
+
+
+def hs_ok(sim: SimulatedApis, http: requests.Session, method: str, path: str, **kwargs):
+    """A HubSpot API call that must succeed; its JSON."""
+    answer = hs(sim, http, method, path, **kwargs)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+def create_task_key_property(sim: SimulatedApis, http: requests.Session) -> None:
+    """The task property `leadbridge_key` (unique values) the write-back upserts its
+    follow-ups on (docs/activation.md)."""
+    created = hs(
+        sim,
+        http,
+        "POST",
+        "/crm/v3/properties/tasks",
+        json={
+            "name": "leadbridge_key",
+            "label": "Leadbridge key",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": "task",
+            "hasUniqueValue": True,
+        },
+    )
+    assert created.status_code == 201, created.text

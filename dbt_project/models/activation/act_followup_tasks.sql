@@ -1,37 +1,34 @@
--- One row per follow-up task that should exist now: the latest MQL hand-off of a person
--- still in MQL, untouched, that has used `followup_sla_share` of its SLA hours or is
--- breached. The task goes to Salesforce when the person has a lead or contact there,
--- else to HubSpot. Its key changes with the lead-contract rules in force at the hand-off,
--- so a retroactive rule change closes the old task and creates a new one.
+-- One row per follow-up task that should exist now: a hand-off in mart_handoff_queue (the
+-- latest MQL hand-off of a person still in MQL, untouched) that has used
+-- `followup_sla_share` of its SLA hours or is breached. The task goes to Salesforce when
+-- the person has a lead or contact there, else to HubSpot. Its key changes with the
+-- lead-contract rules in force at the hand-off, so a retroactive rule change closes the
+-- old task and creates a new one.
 {%- set share = var('followup_sla_share') %}
-with handoffs as (
+-- Which hand-offs wait is the queue's rule, read rather than restated; fct_sla adds the
+-- SLA hours the share is taken of.
+with handoff_queue as (
 
-    select
-        *,
-        row_number() over (partition by person_id order by handoff_at desc, handoff_id desc) as handoff_rank
-    from {{ ref('fct_sla') }}
+    select * from {{ ref('mart_handoff_queue') }}
 
 ),
 
 due as (
 
-    select handoffs.*
-    from handoffs
-    where handoffs.handoff_rank = 1
-        and handoffs.first_touch_at is null
-        and handoffs.sla_status in ('open', 'breached')
-        and (
-            handoffs.sla_status = 'breached'
-            or handoffs.business_hours_elapsed >= cast({{ share }} as {{ dbt.type_numeric() }}) * handoffs.sla_hours
-        )
+    select
+        sla.*,
+        handoff_queue.recent_history
+    from handoff_queue
+    inner join {{ ref('fct_sla') }} as sla on handoff_queue.handoff_id = sla.handoff_id
+    where sla.sla_status = 'breached'
+        or sla.business_hours_elapsed >= cast({{ share }} as {{ dbt.type_numeric() }}) * sla.sla_hours
 
 ),
 
 persons as (
 
     select * from {{ ref('dim_person') }}
-    where current_stage = 'mql'
-        and person_id not in (select person_id from {{ ref('act_erased_persons') }})
+    where person_id not in (select person_id from {{ ref('act_erased_persons') }})
 
 ),
 
@@ -42,17 +39,22 @@ rule_versions as (
 ),
 
 -- The rules in force at the hand-off, as one digest: the lead-contract version it is
--- judged under (sla_business_hours, calendar, MQL threshold, …).
+-- judged under (sla_business_hours, calendar, MQL threshold, …). A hand-off before the
+-- contract's first version has none in force: it is `unversioned` rather than dropped,
+-- and a version later dated back to cover it changes its key like any retroactive change.
 contract_versions as (
 
     select
         due.handoff_id,
-        {{ dbt.hash(dbt.listagg(
-            "rule_versions.rule_key || '@' || cast(rule_versions.valid_from as " ~ dbt.type_string() ~ ") || '=' || rule_versions.rule_value",
-            "'|'",
-            "order by rule_versions.rule_key")) }} as contract_version
+        coalesce(
+            {{ dbt.hash(dbt.listagg(
+                "rule_versions.rule_key || '@' || cast(rule_versions.valid_from as " ~ dbt.type_string() ~ ") || '=' || rule_versions.rule_value",
+                "'|'",
+                "order by rule_versions.rule_key")) }},
+            'unversioned'
+        ) as contract_version
     from due
-    inner join rule_versions
+    left join rule_versions
         on rule_versions.valid_from <= due.handoff_at and due.handoff_at < rule_versions.valid_to
     group by due.handoff_id
 
@@ -85,12 +87,6 @@ campaigns as (
 
 ),
 
-queue as (
-
-    select * from {{ ref('mart_handoff_queue') }}
-
-),
-
 settings as (
 
     select {{ contract_rule('calendar_timezone') }} as timezone_name
@@ -117,6 +113,7 @@ targeted as (
         owners.salesforce_user_id,
         owners.hubspot_owner_id,
         coalesce(owners.is_queue, false) as owner_is_queue,
+        due.recent_history,
         contract_versions.contract_version
     from due
     inner join persons on due.person_id = persons.person_id
@@ -156,11 +153,10 @@ select
     'MQL by ' || coalesce(mql_entries.entered_by_rule, 'unknown rule')
         || coalesce(' (' || mql_entries.signal_detail || ')', '')
         || coalesce('; first campaign: ' || campaigns.campaign_name, '')
-        || coalesce('; recent: ' || nullif(queue.recent_history, ''), '') as description,
+        || coalesce('; recent: ' || nullif(targeted.recent_history, ''), '') as description,
     targeted.contract_version
 from targeted
 cross join settings
 left join contacts on targeted.person_id = contacts.person_id
 left join mql_entries on targeted.handoff_id = mql_entries.stage_interval_id
 left join campaigns on targeted.first_touch_campaign_key = campaigns.campaign_key
-left join queue on targeted.handoff_id = queue.handoff_id

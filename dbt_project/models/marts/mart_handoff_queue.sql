@@ -1,22 +1,22 @@
--- One row per person waiting for a first sales touch after an MQL hand-off (SLA open or breached without a touch), as of now: what sales should act on next.
+-- One row per person still in MQL whose latest hand-off waits for a first sales touch
+-- (SLA open or breached), as of now: what sales should act on next. Only the latest
+-- hand-off counts: when it was touched, sales is working the person, and an older
+-- untouched hand-off is no longer something to act on. The one place that rule is
+-- computed; activation.act_followup_tasks reads it.
 -- Without contact details: sales works the queue from restricted.handoff_queue_contacts.
-with handoffs as (
-
-    select * from {{ ref('int_sla__handoffs') }}
-    where first_touch_at is null
-
-),
-
-latest_handoff as (
+with latest_handoff as (
 
     select *
     from (
         select
             handoffs.*,
-            row_number() over (partition by person_id order by handoff_at desc) as handoff_rank
-        from handoffs
+            row_number() over (
+                partition by person_id order by handoff_at desc, handoff_id desc
+            ) as handoff_rank
+        from {{ ref('int_sla__handoffs') }} as handoffs
     ) as ranked
     where handoff_rank = 1
+        and first_touch_at is null
 
 ),
 
@@ -75,5 +75,6 @@ from latest_handoff
 inner join milestones on latest_handoff.person_id = milestones.person_id
 left join recent_history on latest_handoff.person_id = recent_history.person_id
 left join next_scheduled on latest_handoff.person_id = next_scheduled.person_id
--- still in the hand-off: not recycled, disqualified or already moved on in the funnel
+-- still in the hand-off: sales accepting it (SAL: a working status or a touch), a later
+-- stage or a reset ends it (lead_contract__stages)
 where milestones.current_stage = 'mql'
