@@ -572,8 +572,12 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         system, obj, key = row["target_system"], row["target_object"], row["activation_key"]
         person_record = f"{row['who_record_type']}:{row['who_record_id']}"
         owner = row["owner_record_id"]
-        if owner is None and row["owner_is_queue"]:
+        # a queue cannot own a Task and a rep who left must not: the fallback owner takes it
+        left = row["owner_is_active"] is False
+        if system == SALESFORCE and (row["owner_is_queue"] or left):
             owner = queue_owner
+        elif left:
+            owner = None
         fields = task_fields(row, owner)
         associations = (("contacts", row["who_record_id"]),) if system == HUBSPOT else ()
         digest = payload_hash(fields, associations)
@@ -591,6 +595,10 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         elif action == CREATE and owner is None:
             if row["owner_is_queue"]:
                 reason = f"queue-owned hand-off and {ACTIVATE_QUEUE_OWNER.name} is unset"
+            elif left and system == SALESFORCE:
+                reason = f"the owner at the hand-off left and {ACTIVATE_QUEUE_OWNER.name} is unset"
+            elif left:
+                reason = f"the owner at the hand-off is no longer active in {system}"
             elif row["owner_key"] is None:
                 reason = "the hand-off has no owner"
             else:

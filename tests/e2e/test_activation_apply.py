@@ -23,7 +23,16 @@ import pytest
 
 from activation.apply import apply
 from activation.ledger import OK, PENDING
-from activation.plan import CREATE, HUBSPOT, KEY_FIELDS, SALESFORCE, Night, Plan, plan
+from activation.plan import (
+    CREATE,
+    HUBSPOT,
+    KEY_FIELDS,
+    SALESFORCE,
+    Night,
+    Plan,
+    PlannedWrite,
+    plan,
+)
 from activation.writers import connect
 from leadbridge.engine import Engine
 from leadbridge.paths import published_path
@@ -49,6 +58,7 @@ APPLY = {
     "LEADBRIDGE_FOLLOWUP_SLA_SHARE": "0.01",
 }
 HOME_ENV = {"LEADBRIDGE_AS_OF": AS_OF, "LEADBRIDGE_FOLLOWUP_SLA_SHARE": "0.01"}
+DONE = ("Completed", "COMPLETED")
 NIGHT = {"ops": {"dbt_build": {"config": {"as_of": AS_OF}}}}
 # Runs `python -m activation --apply` in a process that dies (no clean-up, like SIGKILL)
 # right after the CRM answered its first batch, before the answers reach the ledger.
@@ -119,7 +129,19 @@ def mentioned(requests, record_ids: set[str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def first_night(definitions, instance, home, sim):
+def queue_owner(home, sim):
+    """An active rep of the world takes the tasks whose owner at hand-off cannot own one
+    (a queue, a rep who left), for the whole module."""
+    users = sim.view.salesforce_rows("User", include_deleted=False)
+    reps_ids = {rep.sf_id for rep in sim.world.reps}
+    owner = next(u["Id"] for u in users if u["IsActive"] and u["Id"] in reps_ids)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEADBRIDGE_ACTIVATE_QUEUE_OWNER", owner)
+        yield owner
+
+
+@pytest.fixture(scope="module")
+def first_night(definitions, instance, home, sim, queue_owner):
     """The nightly run with every system on `plan`: its result and the plan it leaves."""
     result = run_nightly(definitions, instance, NIGHT)
     assert result.success, failed_checks(result)
@@ -286,15 +308,7 @@ def edited(applied, sim, http) -> tuple[str, str]:
 def worked(applied, sim, http) -> str:
     """Sales starts working one lead whose follow-up task its rep will never complete
     (Status `Working - Contacted`: the contract's SAL): the key of that task."""
-    planned: Plan = applied["plan"]
-    task = next(
-        i
-        for i in planned.items
-        if i.object == "Task"
-        and i.action == CREATE
-        and str(i.fields["WhoId"]).startswith("00Q")
-        and reps.completion(CONFIG, i.activation_key, sim.as_of) is None
-    )
+    task = untouched_lead_task(applied["plan"], sim, set())
     record = {"attributes": {"type": "Lead"}, "id": task.fields["WhoId"]}
     answer = http.patch(
         f"{sim.salesforce_instance_url}/services/data/v61.0/composite/sobjects",
@@ -305,8 +319,46 @@ def worked(applied, sim, http) -> str:
     return task.activation_key
 
 
+def untouched_lead_task(planned: Plan, sim, taken: set[str]) -> PlannedWrite:
+    """A Salesforce task of the plan about a lead, whose rep will never complete it."""
+    return next(
+        i
+        for i in planned.items
+        if i.object == "Task"
+        and i.action == CREATE
+        and str(i.fields["WhoId"]).startswith("00Q")
+        and i.activation_key not in taken
+        and reps.completion(CONFIG, i.activation_key, sim.as_of) is None
+    )
+
+
 @pytest.fixture(scope="module")
-def second_night(definitions, instance, home, sim, edited, worked):
+def called(applied, worked, sim, http, queue_owner) -> str:
+    """A rep logs a completed call with another lead whose follow-up task they will never
+    complete (a task of another integration, upserted on its own key): the touch. The
+    key of that lead's follow-up task."""
+    task = untouched_lead_task(applied["plan"], sim, {worked})
+    call = {
+        "attributes": {"type": "Task"},
+        "Leadbridge_Key__c": "logged-call-1",
+        "Subject": "Call",
+        "TaskSubtype": "Call",
+        "WhoId": task.fields["WhoId"],
+        "OwnerId": queue_owner,
+        "Status": "Completed",
+    }
+    answer = http.patch(
+        f"{sim.salesforce_instance_url}/services/data/v61.0/composite/sobjects/Task/"
+        "Leadbridge_Key__c",
+        json={"allOrNone": True, "records": [call]},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and answer.json()[0]["success"], answer.text
+    return task.activation_key
+
+
+@pytest.fixture(scope="module")
+def second_night(definitions, instance, home, sim, edited, worked, called):
     """Three simulated days later, a nightly run with both systems set to apply."""
     as_of = sim.advance_days(3)
     stamp = as_of.strftime("%Y-%m-%d %H:%M:%S")
@@ -348,7 +400,9 @@ def crm_status(sim) -> dict[str, str]:
     }
 
 
-def test_the_next_night_closes_the_task_of_a_person_sales_took_on(second_night, worked, home, sim):
+def test_the_next_night_closes_the_tasks_of_a_touched_handoff_and_of_a_person_sales_took_on(
+    second_night, worked, called, home, sim
+):
     closed = dict(
         sql(
             home,
@@ -356,17 +410,21 @@ def test_the_next_night_closes_the_task_of_a_person_sales_took_on(second_night, 
             "and status = 'ok' and crm_answer is null and reason is null",
         )
     )
-    assert worked in closed
+    assert {worked, called} <= set(closed)
     status = crm_status(sim)
     assert {status[key] for key in closed} <= {"Deferred", "DEFERRED"}
     desired = desired_tasks(home)
     assert not set(closed) & desired
 
 
-def test_tasks_reps_completed_stay_completed_and_are_touches_at_completion(second_night, home, sim):
-    completed = {k: v for k, v in crm_tasks(sim).items() if v[0].get("Status") == "Completed"}
-    completed |= {
-        k: v for k, v in crm_tasks(sim).items() if v[0].get("hs_task_status") == "COMPLETED"
+def test_tasks_reps_completed_stay_completed_and_are_touches_at_completion(
+    second_night, applied, home, sim
+):
+    ours = {i.activation_key for i in applied["plan"].items if i.action == CREATE}
+    completed = {
+        key: rows
+        for key, rows in crm_tasks(sim).items()
+        if key in ours and rows[0].get("Status", rows[0].get("hs_task_status")) in DONE
     }
     assert completed, "the simulated reps complete about half of the tasks"
     settled = {
@@ -410,4 +468,3 @@ def test_a_human_edit_is_a_conflict_left_alone(second_night, edited, home, sim):
         f"and person_record = 'salesforce_lead:{lead}'",
     )
     assert conflicts and "Leadbridge_Stage__c" in conflicts[0][0]
-

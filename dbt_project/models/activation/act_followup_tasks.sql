@@ -66,6 +66,19 @@ owners as (
 
 ),
 
+-- Whether the owner's user in each system is active now (dim_owner's flag is across
+-- systems): a rep who left must not get a task.
+owner_activity as (
+
+    select
+        owner_key,
+        {{ dbt.bool_or("case when source_system = 'salesforce' then is_active end") }} as salesforce_active,
+        {{ dbt.bool_or("case when source_system = 'hubspot' then is_active end") }} as hubspot_active
+    from {{ ref('int_owners__unified') }}
+    group by owner_key
+
+),
+
 contacts as (
 
     select * from {{ ref('person_contacts') }}
@@ -113,12 +126,15 @@ targeted as (
         owners.salesforce_user_id,
         owners.hubspot_owner_id,
         coalesce(owners.is_queue, false) as owner_is_queue,
+        owner_activity.salesforce_active,
+        owner_activity.hubspot_active,
         due.recent_history,
         contract_versions.contract_version
     from due
     inner join persons on due.person_id = persons.person_id
     inner join contract_versions on due.handoff_id = contract_versions.handoff_id
     left join owners on due.owner_key_at_handoff = owners.owner_key
+    left join owner_activity on due.owner_key_at_handoff = owner_activity.owner_key
 
 )
 
@@ -146,6 +162,12 @@ select
         else targeted.salesforce_user_id
     end as owner_record_id,
     targeted.target_system = 'salesforce' and targeted.owner_is_queue as owner_is_queue,
+    -- null when the owner has no user in the target system (owner_record_id is null then)
+    case
+        when targeted.target_system = 'hubspot' then targeted.hubspot_active
+        when targeted.owner_is_queue then true
+        else targeted.salesforce_active
+    end as owner_is_active,
     'Follow up MQL: ' || coalesce(nullif(trim(contacts.full_name), ''), contacts.company_name, 'unnamed contact') as subject,
     cast({{ utc_to_local('targeted.sla_deadline_at', 'settings.timezone_name') }} as date) as due_date,
     targeted.sla_deadline_at as due_at,
