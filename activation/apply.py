@@ -120,7 +120,7 @@ def _send(engine: Engine, writer: Writer, writes: list, outcome: Outcome, run_id
                 ledger.record_results(engine, failed(batch.writes, answer))
                 outcome.sent += len(batch.writes)
                 outcome.failed += len(batch.writes)
-                outcome.stopped = str(error)
+                outcome.stopped = answer
                 outcome.at_quota = isinstance(error, QuotaReached)
                 return
             ledger.record_results(engine, results)
@@ -128,5 +128,5 @@ def _send(engine: Engine, writer: Writer, writes: list, outcome: Outcome, run_id
             outcome.ok += sum(1 for r in results if r.status == OK)
             outcome.failed += sum(1 for r in results if r.status == FAILED)
     except (ApiError, QuotaReached, MissingFields) as error:  # set-up, or the quota
-        outcome.stopped = str(error)
+        outcome.stopped = refusal(error) if isinstance(error, ApiError) else str(error)
         outcome.at_quota = isinstance(error, QuotaReached)

@@ -11,6 +11,7 @@ ingestion side's `ApiClient`: its pacing, 429 handling, token renewal and quota 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -93,8 +94,31 @@ def failed(writes: Sequence[PlannedWrite], answer: str) -> list[WriteResult]:
 
 
 def refusal(error: ApiError) -> str:
-    """A refused call as the ledger keeps it: the status and the vendor's error code."""
-    return f"HTTP {error.status}" if error.status is not None else str(error)[:200]
+    """A refused call as the ledger and the logs keep it: the endpoint, the status and the
+    vendor's error codes with field names, never its message (it may echo a value)."""
+    if error.status is None:
+        return str(error)[:200]  # no answer: a connection failure, no record values
+    try:
+        body = json.loads(error.detail)
+    except ValueError:
+        body = None
+    codes: list[str] = []
+    if isinstance(body, list):  # Salesforce: [{errorCode, message, fields}]
+        codes = [
+            str(e.get("errorCode")) + (f" ({', '.join(e['fields'])})" if e.get("fields") else "")
+            for e in body
+            if isinstance(e, dict)
+        ]
+    elif isinstance(body, dict):  # HubSpot: {category, errors: [{code, context}]}
+        codes = [str(body.get("category") or body.get("status") or "ERROR")]
+        for e in body.get("errors") or []:
+            names = (e.get("context") or {}).get("propertyName") or []
+            code = e.get("code") or ""
+            if code or names:
+                codes.append(code + (f" ({', '.join(map(str, names))})" if names else ""))
+    return f"{error.system} {error.method} {error.endpoint}: HTTP {error.status}" + (
+        f" {'; '.join(codes)}" if codes else ""
+    )
 
 
 # -- Salesforce ------------------------------------------------------------------------

@@ -281,7 +281,8 @@ FOLLOWUP_SLA_SHARE = Setting(
 ACTIVATE_QUEUE_OWNER = Setting(
     "LEADBRIDGE_ACTIVATE_QUEUE_OWNER",
     None,
-    "the Salesforce user who gets the follow-up tasks of queue-owned hand-offs",
+    "the Salesforce user who gets the follow-up tasks of hand-offs owned by a queue or by "
+    "a rep who left (an inactive user)",
     _salesforce_user,
 )
 ACTIVATE_MAX_CHANGES = Setting(

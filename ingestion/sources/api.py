@@ -48,6 +48,7 @@ class ApiError(RuntimeError):
         connection_refused: bool = False,
     ):
         self.system, self.method, self.status = system, method, status
+        self.detail = detail  # the answer's body, for callers that read the vendor's codes
         self.connection_refused = connection_refused
         self.endpoint = urlsplit(url).path
         super().__init__(

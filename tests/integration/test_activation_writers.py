@@ -14,7 +14,7 @@ import pytest
 
 from activation.ledger import FAILED, OK
 from activation.plan import CREATE, HUBSPOT, SALESFORCE, UPDATE, PlannedWrite
-from activation.writers import HubSpotWriter, MissingFields, SalesforceWriter
+from activation.writers import HubSpotWriter, MissingFields, SalesforceWriter, refusal
 from ingestion.sources.api import ApiClient, ApiError
 from ingestion.sources.hubspot.helpers import HubSpotLimits
 from ingestion.sources.salesforce.helpers import SalesforceLimits
@@ -172,4 +172,21 @@ def test_a_hubspot_app_without_write_scopes_stops_before_any_write():
         with pytest.raises(ApiError) as refused:
             send_all(hubspot(sim), [status])
         assert refused.value.status == 403
+        assert refusal(refused.value).endswith("HTTP 403 MISSING_SCOPES")
         assert [r for r in sim.requests.writes() if r.status < 400] == []
+
+
+def test_a_batch_refused_whole_is_told_by_codes_and_names_never_by_values(fresh_sim):
+    contact = str(fresh_sim.view.hubspot_rows("contacts")[0]["_id"])
+    fields = {
+        "hs_task_subject": "Follow up MQL: Ada Secret",
+        "hs_task_status": "SOMEDAY",
+        "hs_timestamp": "2026-10-30T10:00:00Z",
+        "leadbridge_key": "t9",
+    }
+    task = write(HUBSPOT, "tasks", "t9", CREATE, fields, associations=(("contacts", contact),))
+    with pytest.raises(ApiError) as refused:
+        send_all(hubspot(fresh_sim), [task])
+    told = refusal(refused.value)
+    assert told.endswith("HTTP 400 VALIDATION_ERROR; INVALID_OPTION (hs_task_status)"), told
+    assert "Ada" not in told and "SOMEDAY" not in told
