@@ -180,6 +180,11 @@ class RunSummary:
                 )
             elif applied.get("applied", "none") == "none":
                 lines.append("CRM write-back: plan only, nothing written (docs/activation.md)")
+            elif applied.get("refused"):
+                lines.append(
+                    f"CRM write-back to {applied['applied']}: nothing written, the plan was "
+                    "refused (above)"
+                )
             else:
                 lines.append(
                     f"CRM write-back to {applied['applied']}: {applied.get('written', 0)} "

@@ -115,7 +115,7 @@ def activation_apply(
         raise dg.Failure(description=f"activation is misconfigured: {error}") from None
     context.log.info(applied.text())
     metadata = {
-        "applied": ", ".join(sorted(applied.outcomes)) or "none",
+        "applied": ", ".join(systems) or "none",
         "written": sum(o.ok for o in applied.outcomes.values()),
         "failed": applied.failed,
         "unsent": sum(o.unsent for o in applied.outcomes.values()),

@@ -37,6 +37,7 @@ from activation.writers import connect
 from leadbridge.engine import Engine
 from leadbridge.paths import published_path
 from leadbridge.settings import Settings
+from orchestration.summary import summarize
 from simulator import SimulatorConfig, reps
 from simulator.schema import LEADBRIDGE_FIELDS
 from tests.e2e.support import failed_checks, run_nightly, sql
@@ -468,3 +469,17 @@ def test_a_human_edit_is_a_conflict_left_alone(second_night, edited, home, sim):
         f"and person_record = 'salesforce_lead:{lead}'",
     )
     assert conflicts and "Leadbridge_Stage__c" in conflicts[0][0]
+
+
+def test_the_run_summary_says_what_the_night_wrote(second_night, home, sim):
+    summary = summarize(second_night, home / "leadbridge.duckdb", 0)
+    applied = summary.activation_apply
+    assert applied is not None and applied["applied"] == "hubspot, salesforce"
+    line = next(x for x in summary.render().splitlines() if x.startswith("CRM write-back to"))
+    assert f"{applied['written']} written, {applied['failed']} failed" in line
+    closes = sql(
+        home,
+        "select count(*) from activation.ledger where action = 'close' and status = 'ok' "
+        "and reason is null",
+    )[0][0]
+    assert applied["written"] >= closes > 0

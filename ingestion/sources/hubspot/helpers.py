@@ -25,7 +25,7 @@ from ingestion.sources.hubspot.settings import (
     SEARCH_PER_SECOND,
     SEARCH_WINDOW,
 )
-from ingestion.sources.limits import ApiUsage, LimitRules, Reading
+from ingestion.sources.limits import LimitRules, Reading
 from ingestion.sources.records import EPOCH, Table, to_timestamp
 
 
@@ -71,23 +71,11 @@ class HubSpotOAuthApp(ApiCredentials):
 HubSpotCredentials = HubSpotPrivateApp | HubSpotOAuthApp
 
 
-def hubspot_client(
-    credentials: ApiCredentials,
-    *,
-    usage: ApiUsage | None = None,
-    max_attempts: int = 6,
-    backoff_factor: float = 0.5,
-) -> ApiClient:
-    """The portal's API client: signed in with `credentials`, paced by HubSpot's limits,
-    counting its calls in `usage` (reads and write-back share this)."""
+def hubspot_client(credentials: ApiCredentials, **options: Any) -> ApiClient:
+    """The portal's API client, paced by HubSpot's limits (`options` as for `ApiClient`: `usage`,
+    retries): the one way the source and the write-back connect."""
     return ApiClient.signed_in(
-        "HubSpot",
-        credentials,
-        "SOURCES__HUBSPOT__BASE_URL",
-        max_attempts=max_attempts,
-        backoff_factor=backoff_factor,
-        rules=HubSpotLimits(),
-        usage=usage,
+        "HubSpot", credentials, "SOURCES__HUBSPOT__BASE_URL", rules=HubSpotLimits(), **options
     )
 
 

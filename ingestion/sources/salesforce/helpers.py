@@ -19,7 +19,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from ingestion.sources.api import ApiClient, ApiCredentials, ConfigError, OAuthToken, require
-from ingestion.sources.limits import ApiUsage, LimitRules, Reading
+from ingestion.sources.limits import LimitRules, Reading
 from ingestion.sources.records import Table
 from ingestion.sources.salesforce.settings import API_VERSION, MAX_BATCH_SIZE
 
@@ -96,23 +96,15 @@ class SalesforceOAuthApp(ApiCredentials):
 SalesforceCredentials = SalesforceSession | SalesforceOAuthApp
 
 
-def salesforce_client(
-    credentials: ApiCredentials,
-    *,
-    usage: ApiUsage | None = None,
-    max_attempts: int = 6,
-    backoff_factor: float = 0.5,
-) -> ApiClient:
-    """The org's API client: signed in with `credentials`, paced by Salesforce's limits,
-    counting its calls in `usage` (reads and write-back share this)."""
+def salesforce_client(credentials: ApiCredentials, **options: Any) -> ApiClient:
+    """The org's API client, paced by Salesforce's limits (`options` as for `ApiClient`: `usage`,
+    retries): the one way the source and the write-back connect."""
     return ApiClient.signed_in(
         "Salesforce",
         credentials,
         "SOURCES__SALESFORCE__INSTANCE_URL",
-        max_attempts=max_attempts,
-        backoff_factor=backoff_factor,
         rules=SalesforceLimits(),
-        usage=usage,
+        **options,
     )
 
 
