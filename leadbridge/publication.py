@@ -25,6 +25,7 @@ from typing import Any
 from leadbridge.content import content_hash, postgres_content_hash
 from leadbridge.engine import Engine, PostgresSettings, Session, duckdb_config, literal, quote
 from leadbridge.paths import DBT_MANIFEST
+from leadbridge.restatements import LEDGER, Place, Previous, Restatement, keep_ledger, restate
 from leadbridge.settings import DUCKDB, POSTGRES
 from leadbridge.trust import TrustRecord, write_trust
 
@@ -105,6 +106,8 @@ class Publication:
     published_at: datetime
     rows: dict[str, int]
     hashes: dict[str, str]
+    # the KPI values of past periods it changed (leadbridge.restatements); None: not known
+    restatements: tuple[Restatement, ...] | None = field(default=None, compare=False)
 
     @property
     def content_hash(self) -> str:
@@ -144,9 +147,16 @@ def publish_marts(
     _remove_leftovers(target)
     temp = target.with_name(f"{target.name}.tmp-{run_id}")
     published_at = datetime.now(UTC).replace(tzinfo=None)
+    in_place = read_publication(target)
     try:
         with duckdb.connect(str(temp), config=duckdb_config()) as con:
             con.execute(f"attach {literal(str(warehouse_file))} as working (read_only)")
+            previous = None
+            if in_place is not None:
+                con.execute(f"attach {literal(str(target))} as previous (read_only)")
+                previous = Previous(
+                    in_place.run_id, in_place.published_at, Place(MARTS_SCHEMA, "previous")
+                )
             tables = [
                 row[0]
                 for row in con.execute(
@@ -174,6 +184,19 @@ def publish_marts(
                 )
                 name = f"{MARTS_SCHEMA}.{quote(table)}"
                 con.execute(f"create table {name} as select {selected} from working.{name}")
+            [(catalog,)] = con.execute("select current_database()").fetchall()
+            night = restate(
+                Session(DUCKDB, con),
+                Place(MARTS_SCHEMA, catalog),
+                previous,
+                "working",
+                run_id,
+                published_at,
+            )
+            if night is not None:
+                tables.append(LEDGER)
+            if previous is not None:
+                con.execute("detach previous")
             con.execute("detach working")
             rows = {
                 table: con.execute(
@@ -209,7 +232,12 @@ def publish_marts(
     finally:
         temp.unlink(missing_ok=True)
         Path(f"{temp}.wal").unlink(missing_ok=True)
-    return Publication(target, run_id, published_at, rows, hashes)
+    if night is not None:
+        with duckdb.connect(str(warehouse_file), config=duckdb_config()) as con:
+            con.execute(f"attach {literal(str(target))} as published (read_only)")
+            keep_ledger(Session(DUCKDB, con), Place(MARTS_SCHEMA, "published"))
+            con.execute("detach published")
+    return Publication(target, run_id, published_at, rows, hashes, night)
 
 
 def read_publication(path: Path, log: Any = None) -> Publication | None:
@@ -253,6 +281,11 @@ def publish_postgres(
     publications by working schema."""
     hidden = hidden if hidden is not None else unpublished()
     published_at = datetime.now(UTC).replace(tzinfo=None)
+    serving = SERVING_SCHEMAS[MARTS_SCHEMA]
+    in_place = read_postgres_publication(settings, serving)
+    previous = None
+    if in_place is not None:
+        previous = Previous(in_place.run_id, in_place.published_at, Place(serving))
     connection = settings.connect()
     try:
         with connection, connection.cursor() as cursor:
@@ -265,14 +298,17 @@ def publish_postgres(
                 raise RuntimeError(f"{settings.url} has no schema {MARTS_SCHEMA}")
             publications = {
                 source: _stage_schema(
-                    cursor, settings, source, serving, run_id, published_at, hidden
+                    cursor, settings, source, target, run_id, published_at, hidden, previous
                 )
-                for source, serving in SERVING_SCHEMAS.items()
+                for source, target in SERVING_SCHEMAS.items()
                 if source in present
             }
             if trust is not None:
-                _stage_trust(connection, SERVING_SCHEMAS[MARTS_SCHEMA] + INCOMING, trust)
+                _stage_trust(connection, serving + INCOMING, trust)
         _swap_all(connection, [SERVING_SCHEMAS[source] for source in publications])
+        if publications[MARTS_SCHEMA].restatements is not None:
+            with connection:
+                keep_ledger(Session(POSTGRES, connection), Place(serving))
     finally:
         connection.close()
     return publications
@@ -298,10 +334,10 @@ def _swap_all(connection, servings: list[str]) -> None:
 
 
 def _stage_schema(
-    cursor, settings, source, serving, run_id, published_at, hidden: Unpublished
+    cursor, settings, source, serving, run_id, published_at, hidden: Unpublished, previous
 ) -> Publication:
     """Copy every table of `source` that `hidden` keeps in, with its grants, into
-    `<serving>__incoming`."""
+    `<serving>__incoming`; for `marts`, add the restatement ledger against `previous`."""
     incoming = quote(serving + INCOMING)
     cursor.execute(f"drop schema if exists {incoming} cascade")
     cursor.execute(f"create schema {incoming}")
@@ -335,6 +371,15 @@ def _stage_schema(
         cursor.execute(f"select count(*) from {incoming}.{quote(table)}")
         rows[table] = cursor.fetchone()[0]
         hashes[table] = postgres_content_hash(cursor, serving + INCOMING, table)
+    night = None
+    if source == MARTS_SCHEMA:
+        session = Session(POSTGRES, cursor.connection)
+        night = restate(session, Place(serving + INCOMING), previous, None, run_id, published_at)
+    if night is not None:
+        tables.append(LEDGER)
+        cursor.execute(f"select count(*) from {incoming}.{LEDGER}")
+        rows[LEDGER] = cursor.fetchone()[0]
+        hashes[LEDGER] = postgres_content_hash(cursor, serving + INCOMING, LEDGER)
     cursor.execute(
         f"create table {incoming}.{PUBLICATION_TABLE} (run_id text not null, "
         "published_at timestamp not null, table_schema text not null, "
@@ -347,8 +392,9 @@ def _stage_schema(
         )
     for role in sorted(grantees):
         cursor.execute(f"grant usage on schema {incoming} to {role}")
-        cursor.execute(f"grant select on {incoming}.{PUBLICATION_TABLE} to {role}")
-    return Publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes)
+        for table in [PUBLICATION_TABLE] + ([LEDGER] if night is not None else []):
+            cursor.execute(f"grant select on {incoming}.{table} to {role}")
+    return Publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes, night)
 
 
 def _stage_trust(connection, incoming: str, trust: TrustRecord) -> None:
