@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.page import start
+from leadbridge.restatements import LEDGER
 from leadbridge.trust import (
     CHECKS_TABLE,
     FAILED,
@@ -116,6 +117,31 @@ else:
     if not quarantine.empty:
         quarantine["why"] = quarantine["rule"].map(RULES).fillna("")
         st.dataframe(quarantine, hide_index=True)
+
+st.subheader("Restatements")
+if LEDGER not in publication.rows:
+    st.info(
+        "This publication carries no restatement ledger: it was published before the "
+        "ledger existed. The next night's publication will."
+    )
+else:
+    restated = marts.frame(
+        'select period_start as period, grain, mart, kpi, old_value as "old value", '
+        f'new_value as "new value", cause from {{marts}}.{LEDGER} where run_id = {{run}} '
+        "order by period_start, grain, mart, kpi",
+        run=publication.run_id,
+    )
+    st.metric("Past KPI values changed", f"{len(restated):,}")
+    st.caption(
+        "Figures of days and months before the night's as-of day that this publication "
+        "changed against the previous one, and what the night knows of why: "
+        "`late_history` (history rows loaded tonight for that period), `identity` (records "
+        "that changed person), `erasure` (a person erased since), `contract_change` (the "
+        "lead contract changed), `source_delete` (records a source deleted), else "
+        f"`unattributed`. Every night's rows stay in `{LEDGER}`."
+    )
+    if not restated.empty:
+        st.dataframe(restated, hide_index=True)
 
 st.subheader("Tables published")
 st.dataframe(
