@@ -31,6 +31,10 @@ EXAMPLE_QUERY = (
 REJECTED_FILES = "rejected_files"
 # A metered feed's materialization metadata: `ApiUsage.as_metadata()` of its night.
 API_USAGE = "api_usage"
+# The publication's metadata: past KPI values it changed, and how many name each cause
+# (leadbridge.restatements).
+RESTATEMENTS = "restatements"
+RESTATEMENT_CAUSES = "restatement_causes"
 # A failed step's line is one line; a longer cause is cut here.
 CAUSE_CHARS = 400
 DBT_ERRORS = "Errors parsed from dbt logs:"  # dagster-dbt's failure description
@@ -232,7 +236,7 @@ class RunSummary:
                 f"Published: {self.published_file} ({self.published.get('tables')} tables, "
                 f"{self.published.get('dagster/row_count')} rows, content hash "
                 f"{self.published.get('content_hash')}); BI tools read it read-only"
-            ]
+            ] + self.restatement_lines()
         previous = self.previous_publication
         if self.unchanged_since:
             return [
@@ -253,6 +257,18 @@ class RunSummary:
                 )
         cause = self.skip_cause()
         return [line] + ([f"  because {cause}"] if cause else [])
+
+    def restatement_lines(self) -> list[str]:
+        """How many past KPI values the publication changed, by cause (marts.mart_restatements)."""
+        count = (self.published or {}).get(RESTATEMENTS)
+        if count is None:
+            return []
+        causes = _json(self.published.get(RESTATEMENT_CAUSES)) or {}
+        named = ", ".join(f"{cause} {n}" for cause, n in sorted(causes.items()))
+        return [
+            f"restatements: {count} past KPI values changed"
+            + (f" (causes: {named})" if named else "")
+        ]
 
     def skip_cause(self) -> str | None:
         """What stopped the run before it published: the failed blocking checks, else the

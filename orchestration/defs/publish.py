@@ -22,6 +22,7 @@ from leadbridge.publication import (
     publish_postgres,
     unpublished,
 )
+from leadbridge.restatements import cause_counts
 from leadbridge.trust import (
     FAILED,
     NOT_RUN,
@@ -34,6 +35,7 @@ from leadbridge.trust import (
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.defs.transform import INPUTS_METADATA, PUBLISHED_KEY, dbt_build
+from orchestration.summary import RESTATEMENT_CAUSES, RESTATEMENTS
 
 # The nightly runs at 02:00; a day and two hours without a publication means a night
 # was missed (or failed), a day and one hour is worth a warning.
@@ -206,6 +208,11 @@ def published_marts(
             warehouse.file, warehouse.published_file, context.run.run_id, hidden, trust
         )
         extra["path"] = dg.MetadataValue.path(str(publication.path))
+    if publication.restatements is not None:
+        causes = cause_counts(publication.restatements)
+        extra[RESTATEMENTS] = len(publication.restatements)
+        extra[RESTATEMENT_CAUSES] = dg.MetadataValue.json(causes)
+        context.log.info(f"restated {len(publication.restatements)} past KPI values: {causes}")
     total = sum(publication.rows.values())
     context.log.info(
         f"published {len(publication.rows)} tables ({total} rows) on {engine.name} to "
