@@ -4,8 +4,9 @@ DuckDB: the schema `marts` (less what dbt marks `meta: {publish: false}`) is cop
 a new read-only file beside the serving file, then `os.replace`d onto it. PostgreSQL:
 `marts` and `restricted` are copied with their grants into incoming schemas, renamed
 onto `published` and `published_restricted` in one transaction. Both record run, time,
-rows and a content hash per table in `_publication`. Readers see the old copy or the new
-one, whole (docs/decisions/005-write-audit-publish.md).
+rows and a content hash per table in `_publication`, and carry the restatement ledger
+forward (leadbridge.restatements). Readers see the old copy or the new one, whole
+(docs/decisions/005-write-audit-publish.md).
 """
 
 from __future__ import annotations
