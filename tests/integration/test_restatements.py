@@ -30,6 +30,8 @@ from tests.fixtures.raw_scenario import L5, create_raw_scenario, sfid
 from tests.support.dashboard import MODELS_ONLY, app, metric, sql
 from tests.support.dbt_scenario import run_dbt
 from tests.support.restatements import (
+    AS_OF,
+    LATE_ROW,
     LEDGER_SELECT,
     assert_recorded,
     ledger_rows,
@@ -39,8 +41,6 @@ from tests.support.restatements import (
 
 pytestmark = pytest.mark.integration
 
-# A night in February, so that January's days and January itself are past periods.
-AS_OF = "2026-02-10 15:00:00"
 DUPLICATE = sfid("00Q", 9)
 # Erin's Salesforce lead gets an address of its own and she a duplicate lead with her
 # HubSpot address, which links it to her. Erasing her makes all her addresses one: the
@@ -51,13 +51,6 @@ ERIN_SETUP = (
     "'erin@zeta.com' as email, 'Open - Not Contacted' as status, "
     "timestamptz '2026-01-12 16:00:00+00' as created_date, "
     f"'lead-dup' as _dlt_id) from salesforce.lead where id = '{L5}'",
-)
-# Bob, a lead since 6 January, turns out to have become an MQL on the 14th: the history
-# row arrives with tonight's load (its dlt load id is now).
-LATE_ROW = (
-    "insert into hubspot.contact_property_history (contact_id, property, value, timestamp, "
-    "_dlt_load_id, _dlt_id) values ('201', 'lifecyclestage', 'marketingqualifiedlead', "
-    "timestamptz '2026-01-14 12:00:00+00', ?, 'late-1')"
 )
 
 
@@ -112,7 +105,7 @@ def late(night_one, tmp_path_factory):
     before = target.with_name("night-1.duckdb")
     shutil.copy(target, before)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(LATE_ROW, [f"{time.time():.6f}"])
+        con.execute(LATE_ROW.format("?"), [f"{time.time():.6f}"])
     _build(warehouse)
     publication = _publish(warehouse, target, "night-2")
     return warehouse, target, before, publication

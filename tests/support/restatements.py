@@ -10,6 +10,16 @@ import pytest
 
 from leadbridge.restatements import DAY, FUNNEL, KPIS_DAILY, LEDGER, MONTH
 
+# A night in February, so that January's days and January itself are past periods.
+AS_OF = "2026-02-10 15:00:00"
+# Bob, a lead since 6 January, turns out to have become an MQL on the 14th: the history
+# row arrives with tonight's load (its dlt load id, the one parameter, is now).
+LATE_ROW = (
+    "insert into hubspot.contact_property_history (contact_id, property, value, timestamp, "
+    "_dlt_load_id, _dlt_id) values ('201', 'lifecyclestage', 'marketingqualifiedlead', "
+    "timestamptz '2026-01-14 12:00:00+00', {}, 'late-1')"
+)
+
 
 def marts_frames(read) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(mart_kpis_daily, fct_funnel) of a publication; `read(table)` gives a table's frame."""
