@@ -32,6 +32,7 @@ import pytest
 from ingestion.sources.salesforce.settings import OBJECTS
 from leadbridge.content import content_hash
 from leadbridge.publication import PUBLICATION_TABLE, read_publication, unpublished
+from leadbridge.restatements import LEDGER
 from orchestration.defs.publish import ALL_CHECKS, MART_KEYS
 from orchestration.summary import summarize, summarize_run
 from simulator import SimulatedApis, SimulatorConfig
@@ -382,9 +383,10 @@ def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
     assert set(marts) - set(kept) == {"metricflow_time_spine"}
     with duckdb.connect(str(published), read_only=True) as con:
         con.execute(f"attach '{home / 'leadbridge.duckdb'}' as working (read_only)")
-        # every dbt model of group `marts` is a table there, and only the kept ones here
+        # every dbt model of group `marts` is a table there, and only the kept ones here,
+        # with the restatement ledger the publication itself carries
         assert _tables(con, "working") == marts
-        assert _tables(con, "leadbridge_marts") == kept
+        assert _tables(con, "leadbridge_marts") == sorted([*kept, LEDGER])
         for table in kept:
             columns = _columns(con, "leadbridge_marts", table)
             assert columns == hidden.published_columns(
@@ -394,7 +396,9 @@ def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
             assert _differing_rows(con, "leadbridge_marts", "working", table, quoted) == 0, table
         assert "build_fingerprint" in _columns(con, "working", "fct_lead_events")
         assert "build_fingerprint" not in _columns(con, "leadbridge_marts", "fct_lead_events")
-        published_hashes = {t: content_hash(con, "marts", t, "leadbridge_marts") for t in kept}
+        published_hashes = {
+            t: content_hash(con, "marts", t, "leadbridge_marts") for t in [*kept, LEDGER]
+        }
         working_rows = {
             t: con.execute(f'select count(*) from working.marts."{t}"').fetchall()[0][0]
             for t in kept
@@ -404,15 +408,16 @@ def test_the_published_file_holds_exactly_the_working_marts(first_night, home):
         ).fetchall()[0][0]
     publication = read_publication(published)
     assert publication.run_id == result.run_id and distinct_ids == 1
-    assert publication.rows == working_rows
+    # the first night has nothing to restate
+    assert publication.rows == {**working_rows, LEDGER: 0}
     assert working_rows["dim_person"] == working_rows["fct_funnel"] > 0
     assert publication.hashes == published_hashes
     # the file was swapped in whole, read-only: no temp file, no WAL left beside it
     assert sorted(p.name for p in published.parent.iterdir()) == ["leadbridge_marts.duckdb"]
     assert published.stat().st_mode & 0o777 == 0o444
-    assert summary.published is not None and summary.published["tables"] == len(kept)
+    assert summary.published is not None and summary.published["tables"] == len(kept) + 1
     total = sum(working_rows.values())
-    assert f"Published: {published} ({len(kept)} tables, {total} rows" in summary.render()
+    assert f"Published: {published} ({len(kept) + 1} tables, {total} rows" in summary.render()
 
 
 def test_the_publication_carries_the_nights_checks_source_loads_and_quarantine(first_night, home):

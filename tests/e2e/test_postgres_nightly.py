@@ -36,6 +36,7 @@ from leadbridge.publication import (
     read_postgres_publication,
     unpublished,
 )
+from leadbridge.restatements import LEDGER
 from leadbridge.trust import CHECKS_TABLE, TRUST_TABLES
 from orchestration.defs.publish import MART_KEYS
 from orchestration.defs.resources import (
@@ -311,8 +312,8 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(
         # every mart but what dbt marks `publish: false` (the semantic layer's time spine)
         kept = {t for t in postgres_night.marts if unpublished().keeps("marts", t)}
         assert set(postgres_night.marts) - kept == {"metricflow_time_spine"}
-        # and the trust record the Data trust page reads
-        assert tables == {*kept, PUBLICATION_TABLE, *TRUST_TABLES}
+        # and the trust record the Data trust page reads, and the restatement ledger
+        assert tables == {*kept, PUBLICATION_TABLE, *TRUST_TABLES, LEDGER}
         with connection.cursor() as cursor:
             hashes = {t: postgres_content_hash(cursor, "published", t) for t in kept}
         counts = {
@@ -354,7 +355,7 @@ def test_a_later_publication_swaps_published_atomically(postgres_night, republis
     kept = {t for t in postgres_night.rows if unpublished().keeps("marts", t)}
     assert publication.rows == {
         t: len(rows) for t, rows in postgres_night.rows.items() if t in kept
-    }
+    } | {LEDGER: publication.rows[LEDGER]}
     # readers saw the first publication, then the second, whole, never a mixture
     assert reader.errors == [], reader.errors[:5]
     assert reader.reads >= MIN_READS
