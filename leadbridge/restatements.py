@@ -302,22 +302,19 @@ def _attributed(
     evidence = _evidence(session, new, previous, working)
     rows = []
     for mart, grain, start, kpi, before, after in changes:
-        causes = [
-            cause
-            for cause in CAUSES
-            if any(_within(day, grain, start) for day in evidence.get(cause, ()))
-            or (cause in evidence and None in evidence[cause])
-        ]
-        rows.append(
-            Restatement(mart, grain, start, kpi, before, after, ", ".join(causes) or UNATTRIBUTED)
-        )
+        causes = [c for c in CAUSES if _touches(evidence.get(c, set()), grain, start)]
+        cause = ", ".join(causes) or UNATTRIBUTED
+        rows.append(Restatement(mart, grain, start, kpi, before, after, cause))
     return rows
 
 
-def _within(day: date | None, grain: str, start: date) -> bool:
-    if day is None:
-        return False
-    return day == start if grain == DAY else (day.year, day.month) == (start.year, start.month)
+def _touches(days: set, grain: str, start: date) -> bool:
+    """Whether evidence on `days` (None: every period) falls in the period."""
+    if None in days:
+        return True
+    if grain == DAY:
+        return start in days
+    return any((day.year, day.month) == (start.year, start.month) for day in days)
 
 
 def _evidence(

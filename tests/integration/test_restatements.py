@@ -25,8 +25,9 @@ from leadbridge.restatements import (
     LEDGER,
     LEDGER_SCHEMA,
     MONTH,
+    SOURCE_DELETE,
 )
-from tests.fixtures.raw_scenario import L5, create_raw_scenario, sfid
+from tests.fixtures.raw_scenario import L5, O8, create_raw_scenario, sfid
 from tests.support.dashboard import MODELS_ONLY, app, metric, sql
 from tests.support.dbt_scenario import run_dbt
 from tests.support.restatements import (
@@ -167,6 +168,25 @@ def test_an_erasure_that_splits_a_person_restates_her_past_as_erasure(night_one,
     recorded = _ledger(target, "night-2")
     assert_recorded(recorded, expected)
     assert {cause for *_, cause in recorded.values()} == {ERASURE}
+
+
+def test_an_opportunity_the_source_deleted_restates_its_days_as_source_delete(night_one, tmp_path):
+    warehouse, target = _copy(night_one, tmp_path)
+    before = target.with_name("night-1.duckdb")
+    shutil.copy(target, before)
+    # Gina's open opportunity comes back deleted with tonight's load
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update salesforce.opportunity set is_deleted = true, _dlt_load_id = ? where id = ?",
+            [f"{time.time():.6f}", O8],
+        )
+    _build(warehouse)
+    _publish(warehouse, target, "night-2")
+    expected = moved(_frames(before), _frames(target))
+    assert any(kpi == "opportunities_created" for *_, kpi in expected)
+    recorded = _ledger(target, "night-2")
+    assert_recorded(recorded, expected)
+    assert {cause for *_, cause in recorded.values()} == {SOURCE_DELETE}
 
 
 def test_a_night_that_changes_no_past_kpi_records_nothing(night_one, tmp_path):
