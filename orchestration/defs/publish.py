@@ -170,7 +170,8 @@ def published_trust(context: dg.AssetExecutionContext, engine, manifest) -> Trus
     "(`data/published/leadbridge_marts.duckdb`, or `$LEADBRIDGE_PUBLISHED`), schema "
     "`marts`. PostgreSQL: schema `published` (and `published_restricted` for the "
     "restricted models), with the grants dbt gave the working tables. `_publication` "
-    "records the run, the time and rows and a content hash per table.",
+    "records the run, the time and rows and a content hash per table; `mart_restatements` "
+    "the past KPI values each publication changed, and why.",
 )
 def published_marts(
     context: dg.AssetExecutionContext, warehouse: Warehouse

@@ -242,7 +242,7 @@ def republished(postgres_night, settings):
     reader, and re-running a night is covered on DuckDB (test_nightly) and for dbt on
     PostgreSQL (test_dbt_postgres: incremental equals full)."""
     published = [t for t in sorted(postgres_night.marts) if unpublished().keeps("marts", t)]
-    reader = PublishedReader(settings, published)
+    reader = PublishedReader(settings, [*published, LEDGER])
     reader.start()
     deadline = time.monotonic() + 30
     while reader.reads < MIN_READS and time.monotonic() < deadline and not reader.errors:
@@ -315,9 +315,10 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(
         # and the trust record the Data trust page reads, and the restatement ledger
         assert tables == {*kept, PUBLICATION_TABLE, *TRUST_TABLES, LEDGER}
         with connection.cursor() as cursor:
-            hashes = {t: postgres_content_hash(cursor, "published", t) for t in kept}
+            hashes = {t: postgres_content_hash(cursor, "published", t) for t in [*kept, LEDGER]}
         counts = {
-            t: _pg_rows(connection, f'select count(*) from published."{t}"')[0][0] for t in kept
+            t: _pg_rows(connection, f'select count(*) from published."{t}"')[0][0]
+            for t in [*kept, LEDGER]
         }
         columns = {
             row[0]
@@ -334,15 +335,17 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(
     finally:
         connection.close()
     assert publication.hashes == hashes
+    # the first night has nothing to restate
     assert (
         publication.rows
         == counts
-        == {t: len(r) for t, r in postgres_night.rows.items() if t in kept}
+        == {t: len(r) for t, r in postgres_night.rows.items() if t in kept} | {LEDGER: 0}
     )
     assert "build_fingerprint" not in columns and "event_id" in columns
     assert leftovers == []
-    # the trust record reaches whoever reads the marts
+    # the trust record and the restatement ledger reach whoever reads the marts
     assert _as_role(server, "bi_reader", f"select * from published.{CHECKS_TABLE}") == "ok"
+    assert _as_role(server, "bi_reader", f"select * from published.{LEDGER}") == "ok"
 
 
 # --- the same night again --------------------------------------------------------------
