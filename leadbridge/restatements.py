@@ -30,7 +30,7 @@ ERASURE = "erasure"
 CONTRACT_CHANGE = "contract_change"
 SOURCE_DELETE = "source_delete"
 UNATTRIBUTED = "unattributed"
-CAUSES = (LATE_HISTORY, IDENTITY, ERASURE, CONTRACT_CHANGE, SOURCE_DELETE)
+CAUSES = (LATE_HISTORY, IDENTITY, ERASURE, SOURCE_DELETE, CONTRACT_CHANGE)
 # Two values differ when apart by more than this share of the larger (at least 1): the
 # amounts and rates are decimals that pass through doubles.
 TOLERANCE = 1e-9

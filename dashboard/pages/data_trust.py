@@ -136,8 +136,8 @@ else:
         "Figures of days and months before the night's as-of day that this publication "
         "changed against the previous one, and what the night knows of why: "
         "`late_history` (history rows loaded tonight for that period), `identity` (records "
-        "that changed person), `erasure` (a person erased since), `contract_change` (the "
-        "lead contract changed), `source_delete` (records a source deleted), else "
+        "that changed person), `erasure` (a person erased since), `source_delete` (records "
+        "a source deleted), `contract_change` (the lead contract changed), else "
         f"`unattributed`. Every night's rows stay in `{LEDGER}`."
     )
     if not restated.empty:
