@@ -160,3 +160,31 @@ def test_from_a_date_keeps_the_old_versions_before_it(tmp_path):
     assert changed_rules(CONTRACT_DIR, folder) == ["mql_score_threshold"]
     others = [r for r in rows if r["rule_key"] != "mql_score_threshold"]
     assert len(others) == len(rows) - 2  # every other rule as it is
+
+
+def test_the_dagster_job_previews_with_run_config_and_fails_on_an_invalid_contract(
+    scenario_marts, tmp_path, monkeypatch
+):
+    from orchestration.defs.preview import contract_preview_job
+
+    warehouse, _ = scenario_marts
+    monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    invalid = propose(tmp_path / "invalid", THRESHOLD, "mql_score_threshold,2024-01-01,fifty,")
+    config = {"contract": str(invalid), "out": str(tmp_path / "out")}
+    result = contract_preview_job.execute_in_process(
+        run_config={"ops": {"preview_contract": {"config": config}}}, raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert str(validate(invalid)[0]) in failure.step_failure_data.error.message
+    assert not (tmp_path / "out").exists()
+    valid = propose(tmp_path / "valid", THRESHOLD, "mql_score_threshold,2024-01-01,51,")
+    config = {"contract": str(valid), "out": str(tmp_path / "out"), "from_date": "2026-01-10"}
+    result = contract_preview_job.execute_in_process(
+        run_config={"ops": {"preview_contract": {"config": config}}}
+    )
+    report = PreviewReport.read(Path(result.output_for_node("preview_contract")))
+    assert report.start == "2026-01-10"
+    assert changed(report, "from") == set()  # Carol crossed 50 on the 9th: old rule
+    assert changed(report, "restated") == {CAROL}
