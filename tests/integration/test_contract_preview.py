@@ -18,7 +18,7 @@ from leadbridge.contract import CONTRACT_DIR, RULES, validate
 from preview.proposal import ContractRefused, changed_rules, rules_from
 from preview.report import PreviewReport
 from preview.run import main, run_preview
-from tests.support.dashboard import sql
+from tests.support.dashboard import app, metric, sql
 from tests.support.dbt_scenario import CAROL, ERIN
 
 pytestmark = pytest.mark.integration
@@ -188,3 +188,27 @@ def test_the_dagster_job_previews_with_run_config_and_fails_on_an_invalid_contra
     assert report.start == "2026-01-10"
     assert changed(report, "from") == set()  # Carol crossed 50 on the 9th: old rule
     assert changed(report, "restated") == {CAROL}
+
+
+def test_the_dashboard_page_shows_the_latest_preview_and_the_rules_in_force(
+    raised, published, tmp_path, monkeypatch
+):
+    from dashboard.navigation import CONTRACT_PREVIEW
+    from preview.report import NAME
+
+    _, report = raised
+    monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(tmp_path / "leadbridge.duckdb"))
+    [(rules,)] = sql(
+        published,
+        "select count(*) from marts.dim_lead_contract where item_kind = 'rule' and is_in_force",
+    )
+    at = app(CONTRACT_PREVIEW)
+    assert metric(at, "Rules in force") == f"{rules:,}"
+    assert "make preview" in at.info[0].value  # no preview yet
+    report.write(tmp_path / "reports" / NAME)
+    at = app(CONTRACT_PREVIEW)
+    for name, found in report.changes.items():
+        label = f"People who change, {report.variants[name]}"
+        assert metric(at, label) == str(len(found["sample"]))
+    assert metric(at, "People who change, restating all history") == "2"
+    assert not at.info
