@@ -22,7 +22,7 @@ from leadbridge.paths import warehouse_path
 from preview import compare
 from preview.proposal import ContractRefused, changed_rules, check, variants
 from preview.report import PreviewReport, default_out
-from preview.scratch import CURRENT, Log, scratch_copy
+from preview.scratch import CURRENT, Log, scratch
 
 TABLES = {
     "monthly": (compare.MONTHLY, ["month"]),
@@ -71,19 +71,19 @@ def run_preview(
     contract = Path(contract)
     check(contract, as_of)
     engine = Engine.resolve(warehouse_path(str(warehouse) if warehouse else None))
-    with scratch_copy(engine, log) as scratch:
-        night = as_of or scratch.night()
+    with scratch(engine, log) as place:
+        night = as_of or place.night()
         if night is None:
             raise ValueError("the working marts hold no hand-off to date them: pass --as-of")
         start = start or night_date(night)
-        built = variants(contract, start, scratch.folder / "contracts")
+        built = variants(contract, start, place.folder / "contracts")
         for variant in built:
             check(variant.folder, night)
-        scratch.snapshot(CURRENT)
+        place.snapshot(CURRENT)
         for variant in built:
             log(f"building the proposed contract {variant.title}")
-            scratch.build(variant.folder, night, log)
-            scratch.snapshot(variant.name)
+            place.build(variant.folder, night, log)
+            place.snapshot(variant.name)
         names = [CURRENT] + [variant.name for variant in built]
         report = PreviewReport(
             proposed=str(contract),
@@ -92,7 +92,7 @@ def run_preview(
             changed_rules=changed_rules(CONTRACT_DIR, contract),
             variants={CURRENT: "current contract", **{v.name: v.title for v in built}},
         )
-        with scratch.engine.reader() as session:
+        with place.engine.reader() as session:
             for name, (statement, keys) in TABLES.items():
                 report.tables[name] = records(compare.side_by_side(session, statement, keys, names))
             for variant in built:

@@ -1,12 +1,15 @@
-"""Building the contract-dependent models with another contract, in a scratch copy.
+"""Building the contract-dependent models with another contract, beside the working ones.
 
-DuckDB lets one process open a file while another writes it, not at all, so a preview
-cannot read the warehouse during a night: it copies the file under the run lock
-(waiting for a running night to end), then builds in the copy without the lock. The
-copy holds the raw data, so it lives beside the warehouse and is deleted when the
-preview ends. Only the models between the contract seeds and the marts the report reads
-are built (the rest of the copy is the night's), without tests: the report is the
-check. PostgreSQL has no scratch schemas yet: the preview refuses it.
+Only the models between the contract seeds and the marts the report reads are built,
+without tests (the report is the check); the rest is read as the night built it.
+
+DuckDB lets no process open a file while another writes it, so a preview copies the
+warehouse under the run lock (waiting for a running night to end), then builds in the
+copy without the lock. The copy holds the raw data: it lives beside the warehouse and is
+deleted when the preview ends. PostgreSQL: the selection is built into `preview_`-prefixed
+schemas (the dbt var `schema_prefix`), the rest read from the working schemas through
+dbt's `--defer`; no lock is taken, so a night may run meanwhile. The scratch schemas are
+dropped when the preview ends.
 """
 
 from __future__ import annotations
@@ -20,89 +23,113 @@ from pathlib import Path
 from tempfile import mkdtemp
 
 from leadbridge.contract import CONTRACT_DIR
-from leadbridge.engine import Engine
+from leadbridge.engine import Engine, quote
 from leadbridge.lock import DEFAULT_LOCK_TIMEOUT_SECONDS, hold_warehouse_lock
 from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from leadbridge.settings import Settings
 
 # The marts the report reads; the build selects what lies between them and the seeds.
 REPORT_MARTS = ("fct_funnel", "fct_sla", "fct_attribution", "dim_person")
-# Read as they are (no contract in them): owner and campaign names for the report.
+# Read as the night built them (no contract in them): owner and campaign names.
 LABELS = ("dim_owner", "dim_campaign")
 SELECTION = [f"path:seeds/lead_contract+,+{mart}" for mart in REPORT_MARTS]
-SNAPSHOT_PREFIX = "preview_"
+MARTS = "marts"
+PREFIX = "preview_"
+# The layers the selection writes (dbt_project.yml), prefixed on PostgreSQL.
+LAYERS = ("lead_contract", "intermediate", MARTS)
 CURRENT = "current"
 Log = Callable[[str], None]
 
 
 def snapshot_schema(variant: str) -> str:
-    """The schema of the copy holding one variant's marts (`current` for the night's)."""
-    return SNAPSHOT_PREFIX + variant
+    """The schema holding one variant's marts (`current` for the night's)."""
+    return PREFIX + variant
 
 
 class Scratch:
-    """A scratch copy of the warehouse and of the dbt project, in one folder."""
+    """Where a preview builds: a folder (the dbt project's copy, on DuckDB the warehouse's
+    copy too) and the engine the builds write."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, engine: Engine) -> None:
         self.folder = folder
-        self.file = folder / "scratch.duckdb"
+        self.engine = engine
         self.project = folder / "dbt_project"
-
-    @property
-    def engine(self) -> Engine:
-        """The copy as an engine (DuckDB)."""
-        return Engine("duckdb", self.file)
+        # the schema a build writes its marts to
+        self.built = PREFIX + MARTS if engine.is_postgres else MARTS
 
     def night(self) -> str | None:
-        """The `as_of` the copied marts were built with (fct_sla stores it), if any."""
+        """The `as_of` the working marts were built with (fct_sla stores it), if any."""
         with self.engine.reader() as session:
-            found = session.rows("select max(evaluated_at) from marts.fct_sla")
+            found = session.rows(f"select max(evaluated_at) from {MARTS}.fct_sla")
         return None if found[0][0] is None else found[0][0].strftime("%Y-%m-%d %H:%M:%S")
 
     def snapshot(self, variant: str) -> None:
-        """Keep the marts the report reads, as they are now, in `preview_<variant>`."""
+        """Keep the report's marts as they are now in `preview_<variant>`: the working
+        marts for `current`, else those the last build wrote."""
         schema = snapshot_schema(variant)
+        source = MARTS if variant == CURRENT else self.built
         with self.engine.writer() as session:
-            session.execute(f"create schema if not exists {schema}")
+            session.execute(f"drop schema if exists {quote(schema)} cascade")
+            session.execute(f"create schema {quote(schema)}")
             for table in REPORT_MARTS + LABELS:
+                origin = source if table in REPORT_MARTS else MARTS
                 session.execute(
-                    f"create or replace table {schema}.{table} as select * from marts.{table}"
+                    f"create table {quote(schema)}.{table} as select * from {origin}.{table}"
                 )
 
-    def build(self, contract: Path, as_of: str, log: Log) -> None:
-        """Seed `contract` and build the selection in the copy as of the night `as_of`."""
-        seeds = self.project / "seeds" / CONTRACT_DIR.name
-        shutil.rmtree(seeds)
-        shutil.copytree(contract, seeds)
-        dbt_vars = {
-            "leadbridge_warehouse": str(self.file),
-            "as_of": as_of,
-            "followup_sla_share": str(Settings.from_env().followup_sla_share),
-        }
+    def _dbt(self, args: list[str], dbt_vars: dict[str, str]) -> None:
+        target = "postgres" if self.engine.is_postgres else "duckdb"
         command = [
             str(DBT_EXECUTABLE),
-            "build",
-            "--select",
-            *SELECTION,
-            "--exclude-resource-type",
-            "test",
-            "unit_test",
+            *args,
             "--project-dir",
             str(self.project),
             "--profiles-dir",
             str(self.project),
             "--target",
-            "duckdb",
+            target,
             "--vars",
-            json.dumps(dbt_vars),
+            json.dumps({"leadbridge_warehouse": str(self.engine.file), **dbt_vars}),
         ]
-        result = subprocess.run(
+        done = subprocess.run(
             command, cwd=self.project, capture_output=True, text=True, check=False
         )
-        if result.returncode != 0:
-            tail = (result.stdout + result.stderr).strip().splitlines()[-30:]
+        if done.returncode != 0:
+            tail = (done.stdout + done.stderr).strip().splitlines()[-30:]
             raise RuntimeError("dbt failed building the proposed contract:\n" + "\n".join(tail))
-        log(f"built {len(SELECTION)} marts' lineage with {contract.name}")
+
+    def prepare(self) -> None:
+        """PostgreSQL: the working schemas' manifest, which `--defer` reads the models
+        left out of the selection from."""
+        if self.engine.is_postgres:
+            self._dbt(["parse", "--target-path", str(self.folder / "state")], {})
+
+    def build(self, contract: Path, as_of: str, log: Log) -> None:
+        """Seed `contract` and build the selection as of the night `as_of`."""
+        seeds = self.project / "seeds" / CONTRACT_DIR.name
+        shutil.rmtree(seeds)
+        shutil.copytree(contract, seeds)
+        args = ["build", "--select", *SELECTION, "--exclude-resource-type", "test", "unit_test"]
+        dbt_vars = {
+            "as_of": as_of,
+            "followup_sla_share": str(Settings.from_env().followup_sla_share),
+        }
+        if self.engine.is_postgres:
+            args += ["--defer", "--state", str(self.folder / "state")]
+            dbt_vars["schema_prefix"] = PREFIX
+        self._dbt(args, dbt_vars)
+        log(f"built the lineage of {', '.join(REPORT_MARTS)}")
+
+    def drop_schemas(self) -> None:
+        """PostgreSQL: drop every scratch schema (they hold personal data)."""
+        if not self.engine.is_postgres:
+            return
+        with self.engine.writer() as session:
+            for (schema,) in session.rows(
+                "select schema_name from information_schema.schemata where schema_name like ?",
+                [PREFIX.replace("_", "\\_") + "%"],
+            ):
+                session.execute(f"drop schema {quote(schema)} cascade")
 
 
 def copy_warehouse(engine: Engine, target: Path, log: Log, timeout: float) -> None:
@@ -122,26 +149,33 @@ class _Logger:
 
 
 @contextmanager
-def scratch_copy(
+def scratch(
     engine: Engine, log: Log, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 ) -> Iterator[Scratch]:
-    """A scratch copy of `engine`'s warehouse and of the dbt project, deleted afterwards."""
-    if engine.is_postgres:
-        raise NotImplementedError(
-            "the contract preview builds in a copy of a DuckDB warehouse; on PostgreSQL "
-            "it has no scratch schemas yet (docs/contract-changes.md)"
-        )
-    if not engine.file.exists():
+    """Where to build: a copy of the dbt project and, on DuckDB, of the warehouse; all
+    removed afterwards (on PostgreSQL the scratch schemas too)."""
+    if not engine.is_postgres and not engine.file.exists():
         raise FileNotFoundError(f"no warehouse at {engine.file}: run a night first (`make run`)")
-    scratch = Scratch(Path(mkdtemp(prefix=".preview-", dir=engine.file.parent)))
+    parent = engine.file.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(mkdtemp(prefix=".preview-", dir=parent))
+    if engine.is_postgres:
+        place = Scratch(folder, engine)
+    else:
+        place = Scratch(folder, Engine(engine.name, folder / "scratch.duckdb"))
     try:
         shutil.copytree(
             DBT_PROJECT_DIR,
-            scratch.project,
+            place.project,
             ignore=shutil.ignore_patterns("target", "logs", ".user.yml"),
         )
-        copy_warehouse(engine, scratch.file, log, timeout)
-        log(f"copied {engine.file} to {scratch.file}")
-        yield scratch
+        if not engine.is_postgres:
+            copy_warehouse(engine, place.engine.file, log, timeout)
+            log(f"copied {engine.file} to {place.engine.file}")
+        place.prepare()
+        yield place
     finally:
-        shutil.rmtree(scratch.folder, ignore_errors=True)
+        try:
+            place.drop_schemas()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
