@@ -33,7 +33,7 @@ TABLES = {
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """`frame` as JSON-ready records: times as ISO text, missing values as None."""
+    """`frame` as JSON-ready records: times as text to the minute, missing values None."""
     out = []
     for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
         out.append({key: _plain(value) for key, value in row.items()})
