@@ -69,7 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert ran == {unique_id: "pass" for unique_id in manifest["unit_tests"]}, ran
-    assert len(ran) == 29
+    assert len(ran) == 31
     yield warehouse, work
 
 
