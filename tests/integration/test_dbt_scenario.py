@@ -96,6 +96,10 @@ def test_build_runs_every_model_and_test_green(built):
         "mart_kpis_daily",
         "mart_handoff_queue",
         "mart_sync_health",
+        "mart_cohort_conversion",
+        "mart_sql_survival",
+        "mart_lead_velocity",
+        "mart_pipeline_coverage",
         "metricflow_time_spine",
     } <= set(tables)
     restricted = {

@@ -53,7 +53,7 @@ select
     cast(cohorts.mqls as {{ dbt.type_int() }}) as mqls,
     cast(cohorts.mqls_converted_to_sql as {{ dbt.type_int() }}) as mqls_converted_to_sql,
     cast(cohorts.mqls - cohorts.mqls_converted_to_sql as {{ dbt.type_int() }}) as mqls_censored,
-    curves.days_observed,
+    cast(curves.days_observed as numeric(18, 2)) as days_observed,
     {%- for days in horizons %}
     cast(cohorts.converted_within_{{ days }}_days as {{ dbt.type_int() }}) as converted_within_{{ days }}_days,
     cast(curves.at_risk_{{ days }}_days as {{ dbt.type_int() }}) as mqls_at_risk_{{ days }}_days,

@@ -93,7 +93,7 @@ survival as (
 select
     {{ surrogate_key(['cohort_month', 'days_since_mql']) }} as survival_step_id,
     cohort_month,
-    days_since_mql,
+    cast(days_since_mql as numeric(18, 2)) as days_since_mql,
     cast(mqls_at_risk as {{ dbt.type_int() }}) as mqls_at_risk,
     cast(sqls as {{ dbt.type_int() }}) as sqls,
     cast(censored as {{ dbt.type_int() }}) as mqls_censored,
