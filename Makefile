@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase activate contract-check test test-fast lint ui dashboard screenshots report docs bench clean
+.PHONY: setup manifest run erase activate contract-check preview test test-fast lint ui dashboard screenshots report docs bench clean
 
 setup: $(VENV)/.synced
 
@@ -53,6 +53,12 @@ activate: manifest
 # (leadbridge/contract.py): `make contract-check [CONTRACT=dir] [AS_OF=YYYY-MM-DD]`.
 contract-check: setup
 	$(VENV)/bin/python -m orchestration.contract $(if $(CONTRACT),--contract "$(CONTRACT)") $(if $(AS_OF),--as-of "$(AS_OF)")
+
+# Preview a proposed lead contract against the working marts (docs/contract-changes.md):
+# `make preview CONTRACT=dir [FROM=YYYY-MM-DD] [OUT=dir]`; it never writes them.
+preview: setup
+	@test -n "$(CONTRACT)" || { echo "usage: make preview CONTRACT=<folder> [FROM=YYYY-MM-DD] [OUT=<folder>]" >&2; exit 2; }
+	$(VENV)/bin/python -m preview --contract "$(CONTRACT)" $(if $(FROM),--from "$(FROM)") $(if $(OUT),--out "$(OUT)")
 
 # SQL style: dbt_project/.sqlfluff (jinja templater, no database needed). Import cycles
 # between our modules: tests/support/import_graph.py (its KNOWN_CYCLES may only shrink).

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from activation import ledger
 from activation.ledger import FAILED, OK, PLANNED
-from activation.plan import Night, Plan, plan
+from activation.plan import Night, Plan, applying, plan
 from activation.writers import MissingFields, Writer, failed, refusal
 from ingestion.sources.api import ApiError
 from ingestion.sources.limits import QuotaReached
 from leadbridge.engine import Engine
-from leadbridge.settings import APPLY, Settings
+from leadbridge.settings import Settings
 
 
 @dataclass
@@ -76,11 +76,6 @@ class Applied:
         return "\n".join(o.line() for o in self.outcomes.values())
 
 
-def applying(modes: Mapping[str, str]) -> list[str]:
-    """The systems set to `apply`."""
-    return sorted(system for system, mode in modes.items() if mode == APPLY)
-
-
 def apply(
     engine: Engine,
     settings: Settings,
@@ -107,7 +102,9 @@ def apply(
     return applied
 
 
-def _send(engine: Engine, writer: Writer, writes: list, outcome: Outcome, run_id: str | None):
+def _send(
+    engine: Engine, writer: Writer, writes: list, outcome: Outcome, run_id: str | None
+) -> None:
     try:
         for batch in writer.batches(writes):
             writer.usage.check()  # before the ledger says pending: nothing is sent past it

@@ -39,6 +39,7 @@ from leadbridge.settings import (
     ACTIVATE_MAX_CHANGES,
     ACTIVATE_MAX_SHARE,
     ACTIVATE_QUEUE_OWNER,
+    APPLY,
     Settings,
 )
 
@@ -692,18 +693,27 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
             )
         )
 
+    # The guards weigh what would be sent: the writes of the systems set to apply, or,
+    # when none is, all of them (what switching apply on would send).
+    weighed = set(applying(modes)) or set(modes)
+    sent = [item for item in items if item.system in weighed]
     existing = sum(1 for before in last.values() if before.is_open)
-    rewrites = sum(1 for item in items if (item.system, item.object, item.activation_key) in last)
+    rewrites = sum(1 for item in sent if (item.system, item.object, item.activation_key) in last)
     return Plan(
         items=tuple(items),
         skipped=tuple(skipped),
         conflicts=tuple(conflicts),
         settled=tuple(settled),
-        aborted=guard(len(items), rewrites, existing, max_changes, max_share),
+        aborted=guard(len(sent), rewrites, existing, max_changes, max_share),
         notes=crm.notes,
         modes=modes,
         existing=existing,
     )
+
+
+def applying(modes: Mapping[str, str]) -> list[str]:
+    """The systems set to `apply`."""
+    return sorted(system for system, mode in modes.items() if mode == APPLY)
 
 
 def guard(

@@ -11,6 +11,7 @@ CAMPAIGNS = "pages/campaigns.py"
 SYNC_HEALTH = "pages/sync_health.py"
 DEFINITIONS = "pages/definitions.py"
 DATA_TRUST = "pages/data_trust.py"
+CONTRACT_PREVIEW = "pages/contract_preview.py"
 
 PAGES: tuple[tuple[str, str], ...] = (
     (SCOREBOARD, "Shared scoreboard"),
@@ -21,4 +22,5 @@ PAGES: tuple[tuple[str, str], ...] = (
     (SYNC_HEALTH, "Sync health"),
     (DEFINITIONS, "Definitions"),
     (DATA_TRUST, "Data trust"),
+    (CONTRACT_PREVIEW, "Contract preview"),
 )

@@ -121,7 +121,7 @@ def _scoreboard(marts: PublishedMarts) -> list[str]:
         parts.append(f"<h3>{escape(name)}</h3>")
         for team, metrics in scoreboard.period_metrics(name, rows).items():
             parts += [f"<h4>{escape(team)}</h4>", _metrics(metrics)]
-    velocity = scoreboard.lead_velocity(daily, marts.frame(scoreboard.MQL_RULES))
+    velocity = scoreboard.lead_velocity(daily, marts.frame(scoreboard.VELOCITY))
     parts += [
         f"<h3>{scoreboard.LEAD_VELOCITY}</h3>",
         _metrics([velocity.metric]),

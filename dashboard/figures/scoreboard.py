@@ -17,12 +17,12 @@ DAILY = (
     "target_won_revenue, target_sla_compliance_rate, target_mql_to_sql_rate "
     "from {marts}.mart_kpis_daily order by kpi_date"
 )
-# The contract's MQL rules are named mql_*; a month's MQLs are judged by the versions of
-# them in force when each signal happened (int_lifecycle__mql_score_signals).
-MQL_RULES = (
-    "select item_key, valid_from from {marts}.dim_lead_contract "
-    "where item_kind = 'rule' and left(item_key, 4) = 'mql_' and is_in_force "
-    "order by item_key"
+# The lead velocity rate is the mart's (mart_lead_velocity): the page only says why it
+# is missing.
+VELOCITY = (
+    "select kpi_month, mqls, previous_month_mqls, is_under_mql_rules_in_force, "
+    "mql_rules_since, mql_rules, lead_velocity_rate "
+    "from {marts}.mart_lead_velocity order by kpi_month"
 )
 TEAMS = ("Marketing", "Sales")
 # (label, actual column, daily target column, team)
@@ -112,38 +112,38 @@ class LeadVelocity:
         return Metric(LEAD_VELOCITY, DASH if self.rate is None else f"{self.rate:+.1%}")
 
 
-def lead_velocity(daily: pd.DataFrame, mql_rules: pd.DataFrame) -> LeadVelocity:
-    """The lead velocity rate of `daily` (daily_kpis) under the MQL rules in force
-    (`mql_rules`, read with MQL_RULES): the last complete month against the one before."""
+def lead_velocity(daily: pd.DataFrame, velocity: pd.DataFrame) -> LeadVelocity:
+    """The lead velocity rate of the last complete month of `daily` (daily_kpis) as
+    `mart_lead_velocity` gives it (`velocity`, read with VELOCITY), or why it is missing."""
     month = daily["kpi_date"].max().to_period("M") - 1
     before = month - 1
-    since = pd.to_datetime(mql_rules["valid_from"]).max()
+    since = pd.to_datetime(velocity["mql_rules_since"]).max()
     if pd.isna(since):
         return LeadVelocity(None, "No MQL rule is in force in the published contract.", "")
     rules = (
         f"Counted under the MQL rules in force since {since:%Y-%m-%d} "
-        f"({', '.join(mql_rules['item_key'])})."
+        f"({velocity['mql_rules'].iloc[0]})."
     )
-    first = daily["kpi_date"].min()
-    if first > before.start_time:
+    rows = velocity[pd.to_datetime(velocity["kpi_month"]).dt.to_period("M") == month]
+    if rows.empty or pd.isna(rows["previous_month_mqls"].iloc[0]):
+        first = daily["kpi_date"].min()
         reason = (
             f"Needs two complete months: the published KPIs start on {first:%Y-%m-%d}, "
             f"after the start of {_name(before)}."
         )
         return LeadVelocity(None, reason, rules)
-    if since > before.start_time:
+    row = rows.iloc[0]
+    if not row["is_under_mql_rules_in_force"]:
         reason = (
             f"The MQL rules changed on {since:%Y-%m-%d}: {_name(before)} was counted under "
             "an earlier version."
         )
         return LeadVelocity(None, reason, rules)
-    months = daily["kpi_date"].dt.to_period("M")
-    current = int(daily.loc[months == month, "mqls"].sum())
-    previous = int(daily.loc[months == before, "mqls"].sum())
-    if not previous:
+    current, previous = int(row["mqls"]), int(row["previous_month_mqls"])
+    if pd.isna(row["lead_velocity_rate"]):
         return LeadVelocity(None, f"No MQLs in {_name(before)} to grow from.", rules)
     compared = f"{_name(month)}: {current:,} MQLs; {_name(before)}: {previous:,} MQLs."
-    return LeadVelocity((current - previous) / previous, compared, rules)
+    return LeadVelocity(float(row["lead_velocity_rate"]), compared, rules)
 
 
 def _name(month: pd.Period) -> str:

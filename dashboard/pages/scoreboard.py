@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.figures.scoreboard import (
     LEAD_VELOCITY,
     LEAD_VELOCITY_DEFINITION,
-    MQL_RULES,
+    VELOCITY,
     daily_kpis,
     lead_velocity,
     period_metrics,
@@ -33,7 +33,7 @@ for name, rows in periods(daily):
         metric_row(metrics)
 
 st.subheader(LEAD_VELOCITY)
-velocity = lead_velocity(daily, marts.frame(MQL_RULES))
+velocity = lead_velocity(daily, marts.frame(VELOCITY))
 st.metric(velocity.metric.label, velocity.metric.value)
 st.caption(f"{velocity.note} {velocity.rules}")
 st.caption(LEAD_VELOCITY_DEFINITION)

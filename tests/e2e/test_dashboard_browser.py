@@ -15,6 +15,7 @@ import pytest
 
 from dashboard.navigation import (
     CAMPAIGNS,
+    CONTRACT_PREVIEW,
     DATA_TRUST,
     DEFINITIONS,
     FUNNEL,
@@ -89,6 +90,11 @@ FIGURES: dict[str, Figure] = {
         "{:,}",
     ),
     DATA_TRUST: Figure("Tables", "select count(*) from main._publication", "{:,}"),
+    CONTRACT_PREVIEW: Figure(
+        "Rules in force",
+        "select count(*) from marts.dim_lead_contract where item_kind = 'rule' and is_in_force",
+        "{:,}",
+    ),
     CAMPAIGNS: Figure(
         "Won opportunities",
         "select count(distinct opportunity_id) from marts.fct_attribution where is_won",

@@ -64,6 +64,10 @@ MARTS = {
     "mart_handoff_queue",
     "mart_kpis_daily",
     "mart_sync_health",
+    "mart_cohort_conversion",
+    "mart_sql_survival",
+    "mart_lead_velocity",
+    "mart_pipeline_coverage",
 }
 MIN_READS = 20
 

@@ -321,6 +321,20 @@ def test_the_abort_guard_refuses_a_runaway_plan_whole(night):
     assert night.plan(LEADBRIDGE_ACTIVATE_MAX_SHARE="1").aborted is None
 
 
+def test_the_guard_weighs_only_what_the_systems_set_to_apply_would_send(night):
+    first = night.plan()
+    by_system = {s: sum(1 for i in first.items if i.system == s) for s in ("salesforce", "hubspot")}
+    assert all(by_system.values()), by_system
+    cap = str(by_system["salesforce"])
+    assert (
+        "LEADBRIDGE_ACTIVATE_MAX_CHANGES" in night.plan(LEADBRIDGE_ACTIVATE_MAX_CHANGES=cap).aborted
+    )
+    salesforce_only = night.plan(
+        LEADBRIDGE_ACTIVATE_MAX_CHANGES=cap, LEADBRIDGE_ACTIVATE_SALESFORCE="apply"
+    )
+    assert salesforce_only.aborted is None and len(salesforce_only.items) == len(first.items)
+
+
 def test_a_night_that_did_not_publish_is_refused(night):
     assert "did not publish" in night.plan("night-2").aborted
     assert night.plan(None).aborted is None  # outside a run: the working marts are in place

@@ -17,7 +17,7 @@ from leadbridge.settings import BY_NAME, GX_CHUNK_ROWS, SETTINGS, Setting, Setti
 
 pytestmark = pytest.mark.unit
 
-PACKAGES = ("leadbridge", "orchestration", "ingestion", "simulator", "activation")
+PACKAGES = ("leadbridge", "orchestration", "ingestion", "simulator", "activation", "preview")
 SETTINGS_MODULE = REPO_ROOT / "leadbridge" / "settings.py"
 ENVIRONMENT = frozenset({"environ", "getenv", "putenv", "unsetenv"})
 ENVIRONMENT_NAMES = ENVIRONMENT | {"env"}  # and the usual name of a copy of it
