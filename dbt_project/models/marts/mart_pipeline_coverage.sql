@@ -94,7 +94,7 @@ coverage as (
 )
 
 select
-    {{ dbt.concat(['period_type', "':'", dbt.cast('period_start', dbt.type_string())]) }} as coverage_period_id,
+    {{ dbt.concat(['period_type', "':'", "cast(period_start as " ~ dbt.type_string() ~ ")"]) }} as coverage_period_id,
     cast(period_type as {{ dbt.type_string() }}) as period_type,
     period_start,
     cast({{ dbt.dateadd('day', -1, 'next_period_start') }} as date) as period_end,
