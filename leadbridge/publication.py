@@ -109,6 +109,8 @@ class Publication:
     hashes: dict[str, str]
     # the KPI values of past periods it changed (leadbridge.restatements); None: not known
     restatements: tuple[Restatement, ...] | None = field(default=None, compare=False)
+    # why the past periods could not be compared (the marts were published all the same)
+    restatement_error: str | None = field(default=None, compare=False)
 
     @property
     def content_hash(self) -> str:
@@ -238,7 +240,7 @@ def publish_marts(
             con.execute(f"attach {literal(str(target))} as published (read_only)")
             keep_ledger(Session(DUCKDB, con), Place(MARTS_SCHEMA, "published"))
             con.execute("detach published")
-    return Publication(target, run_id, published_at, rows, hashes, night)
+    return _publication(target, run_id, published_at, rows, hashes, night)
 
 
 def read_publication(path: Path, log: Any = None) -> Publication | None:
@@ -395,7 +397,17 @@ def _stage_schema(
         cursor.execute(f"grant usage on schema {incoming} to {role}")
         for table in [PUBLICATION_TABLE] + ([LEDGER] if night is not None else []):
             cursor.execute(f"grant select on {incoming}.{table} to {role}")
-    return Publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes, night)
+    return _publication(f"{settings.url}#{serving}", run_id, published_at, rows, hashes, night)
+
+
+def _publication(path, run_id, published_at, rows, hashes, night) -> Publication:
+    """The publication record, with what it found restated (`night`, None: no ledger)."""
+    if night is None:
+        return Publication(path, run_id, published_at, rows, hashes)
+    if night.error is not None:
+        LOG.warning("past KPIs were not compared, restatements unknown: %s", night.error)
+        return Publication(path, run_id, published_at, rows, hashes, None, night.error)
+    return Publication(path, run_id, published_at, rows, hashes, night.rows)
 
 
 def _stage_trust(connection, incoming: str, trust: TrustRecord) -> None:

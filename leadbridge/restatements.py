@@ -10,7 +10,8 @@ neither copy alone is its only home (docs/decisions/009-restatements.md).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -112,6 +113,15 @@ class Restatement:
 
 
 @dataclass(frozen=True)
+class RestatedNight:
+    """What a publication found moved: its rows, or why it could not compare (`error`,
+    then no rows: unknown, not none)."""
+
+    rows: tuple[Restatement, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Previous:
     """The publication in place: its run, when, and where its tables are."""
 
@@ -132,7 +142,7 @@ def restate(
     working: str | None,
     run_id: str,
     published_at: datetime,
-) -> tuple[Restatement, ...] | None:
+) -> RestatedNight | None:
     """Write `mart_restatements` into `new` (the publication being built): the rows of the
     previous publication's ledger and of the working warehouse's copy, then the night's,
     which are returned. None, and no ledger, when there are no KPI marts and nothing to
@@ -143,11 +153,34 @@ def restate(
     if not carried and not any(new.columns(session, t) for t in (KPIS_DAILY, FUNNEL)):
         return None
     night: tuple[Restatement, ...] = ()
+    error = None
     # a retried step finds its own publication in place: nothing moved since
     if previous is not None and previous.run_id != run_id:
-        night = tuple(_attributed(session, new, previous, working))
+        try:
+            with _savepoint(session):
+                night = tuple(_attributed(session, new, previous, working))
+        except Exception as failed:  # noqa: BLE001 - any failure to compare
+            # A report on the night, not a gate: marts that passed their checks are
+            # published, and the night says its restatements are unknown.
+            error = f"{type(failed).__name__}: {failed}"[:300]
     _write_ledger(session, new, carried, night, run_id, published_at, previous)
-    return night
+    return RestatedNight(night, error)
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[None]:
+    """On PostgreSQL, a failed comparison rolls back to here and leaves the publication's
+    transaction usable; DuckDB needs nothing."""
+    if session.engine == DUCKDB:
+        yield
+        return
+    session.execute("savepoint restatements")
+    try:
+        yield
+    except Exception:
+        session.execute("rollback to savepoint restatements")
+        raise
+    session.execute("release savepoint restatements")
 
 
 def keep_ledger(session: Session, published: Place) -> None:

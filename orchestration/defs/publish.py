@@ -209,6 +209,11 @@ def published_marts(
             warehouse.file, warehouse.published_file, context.run.run_id, hidden, trust
         )
         extra["path"] = dg.MetadataValue.path(str(publication.path))
+    if publication.restatement_error is not None:
+        context.log.warning(
+            "published; past KPIs were not compared, tonight's restatements are unknown: "
+            f"{publication.restatement_error}"
+        )
     if publication.restatements is not None:
         causes = cause_counts(publication.restatements)
         extra[RESTATEMENTS] = len(publication.restatements)

@@ -199,3 +199,25 @@ def test_a_night_that_changes_no_past_kpi_records_nothing(night_one, tmp_path):
     # nothing to keep: the working warehouse gets no ledger schema
     schemas = sql(warehouse, "select schema_name from information_schema.schemata")
     assert (LEDGER_SCHEMA,) not in schemas
+
+
+def test_a_comparison_that_fails_publishes_the_marts_and_says_restatements_are_unknown(
+    late, tmp_path, monkeypatch
+):
+    import leadbridge.restatements as restatements
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a raw table this org lacks")
+
+    monkeypatch.setattr(restatements, "_attributed", broken)
+    warehouse, target, _, _ = late
+    warehouse, target = _copy((warehouse, target), tmp_path)
+    publication = _publish(warehouse, target, "night-3")
+    assert publication.restatements is None
+    assert publication.restatement_error == "RuntimeError: a raw table this org lacks"
+    published = sql(target, "select distinct run_id from _publication")
+    assert published == [("night-3",)]
+    # the ledger of earlier nights still travels with the publication
+    assert sql(target, f"select count(*) from marts.{LEDGER}") == sql(
+        late[1], f"select count(*) from marts.{LEDGER}"
+    )

@@ -96,3 +96,25 @@ def test_the_bi_role_reads_the_ledger_and_the_working_database_keeps_it(nights):
     assert kept == [(publication.rows[LEDGER],)]
     as_reader = f"set role bi_reader; select count(*) from published.{LEDGER}"
     assert _rows(server, as_reader, admin=True) == kept
+
+
+def test_a_comparison_that_fails_in_sql_still_publishes_in_the_same_transaction(
+    nights, monkeypatch
+):
+    import leadbridge.restatements as restatements
+
+    server, _, _ = nights
+
+    def broken(session, *args, **kwargs):
+        session.execute("select * from a_table_this_org_lacks")  # aborts the statement
+
+    monkeypatch.setattr(restatements, "_attributed", broken)
+    with monkeypatch.context() as patch:
+        for key, value in server.dbt_env().items():
+            patch.setenv(key, value)
+        publication = publish_postgres(server.engine_settings(), "night-3", None)["marts"]
+    assert publication.restatements is None and "a_table_this_org_lacks" in (
+        publication.restatement_error or ""
+    )
+    assert _rows(server, "select distinct run_id from published._publication") == [("night-3",)]
+    assert _rows(server, f"select count(*) from published.{LEDGER}")[0][0] >= 1
