@@ -292,9 +292,10 @@ def test_a_second_apply_writes_nothing(applied, sim):
 # -- the next night: applied by the nightly run itself -------------------------------------
 @pytest.fixture(scope="module")
 def edited(applied, sim, http) -> tuple[str, str]:
-    """A person changes the Leadbridge stage of one lead by hand: (lead id, value)."""
-    planned: Plan = applied["plan"]
-    lead = next(i.record_id for i in planned.items if i.object == "Lead")
+    """A person changes the Leadbridge stage of a lead by hand: (lead id, value). The
+    lead is the one sales then takes on (`worked`), so Leadbridge wants to write its
+    stage again the next night: the edit must win over that write."""
+    lead = untouched_lead_task(applied["plan"], sim, set()).fields["WhoId"]
     record = {"attributes": {"type": "Lead"}, "id": lead, "Leadbridge_Stage__c": "by hand"}
     answer = http.patch(
         f"{sim.salesforce_instance_url}/services/data/v61.0/composite/sobjects",
