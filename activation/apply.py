@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from activation import ledger
-from activation.ledger import FAILED, OK, PLANNED
+from activation.ledger import FAILED, OK
 from activation.plan import Night, Plan, applying, plan
 from activation.writers import MissingFields, Writer, failed, refusal
 from ingestion.sources.api import ApiError
@@ -90,7 +90,7 @@ def apply(
     systems = applying(planned.modes)
     if planned.aborted or not systems:
         return applied
-    holds = [e for e in planned.entries() if e.system in systems and e.status != PLANNED]
+    holds = [e for e in planned.holds() if e.system in systems]
     if holds:
         ledger.record(engine, run_id, holds)
     for system in systems:

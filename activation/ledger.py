@@ -1,11 +1,12 @@
 """The ledger: every write Leadbridge plans or makes in a CRM, in schema `activation`.
 
-`activation.ledger` holds one row per attempt (planned, pending, then ok / failed /
-conflict / skipped) with keys, field names and the CRM's answer, never personal values;
-`activation.ledger_state` is the last successful write per key. A writer records its batch
-`pending` in a transaction of its own before it sends anything and the answers after:
-after a crash a pending key counts as not written, and the next plan sends it again,
-which the CRM's upsert by `Leadbridge_Key__c` / `leadbridge_key` makes harmless.
+`activation.ledger` holds one row per attempt (pending, then ok / failed / conflict) or
+hold (skipped, conflict, a task a person closed) with keys, field names and the CRM's
+answer, never personal values; `activation.ledger_state` is the last successful write
+per key. A writer records its batch `pending` in a transaction of its own before it
+sends anything and the answers after: after a crash a pending key counts as not
+written, and the next plan sends it again, which the CRM's upsert by
+`Leadbridge_Key__c` / `leadbridge_key` makes harmless.
 """
 
 from __future__ import annotations
@@ -24,15 +25,14 @@ LEDGER = f"{SCHEMA}.ledger"
 STATE = f"{SCHEMA}.ledger_state"
 CREATE, UPDATE, CLOSE = "create", "update", "close"
 ACTIONS = (CREATE, UPDATE, CLOSE)
-PLANNED, PENDING, OK, FAILED, CONFLICT, SKIPPED = (
-    "planned",
+PENDING, OK, FAILED, CONFLICT, SKIPPED = (
     "pending",
     "ok",
     "failed",
     "conflict",
     "skipped",
 )
-STATUSES = (PLANNED, PENDING, OK, FAILED, CONFLICT, SKIPPED)
+STATUSES = (PENDING, OK, FAILED, CONFLICT, SKIPPED)
 RESULT_STATUSES = (OK, FAILED, CONFLICT, SKIPPED)
 # A CRM's error text is kept for the audit, cut here; the writer passes codes, not values.
 ANSWER_CHARS = 500
@@ -62,7 +62,7 @@ COLUMNS = tuple(name for name, _ in _COLUMNS)
 
 @dataclass(frozen=True)
 class Entry:
-    """One row to record: a planned write, a skipped one, or a conflict."""
+    """One row to record: a write sent (pending), a skipped one, or a conflict."""
 
     system: str
     object: str

@@ -24,7 +24,6 @@ from activation.ledger import (
     CONFLICT,
     CREATE,
     OK,
-    PLANNED,
     SKIPPED,
     UPDATE,
     Entry,
@@ -244,14 +243,14 @@ class Plan:
     # keys Leadbridge has written before (the ledger's current state)
     existing: int = 0
 
-    def entries(self) -> list[Entry]:
-        """The plan as ledger rows: planned writes, skips and conflicts; none when it is
-        refused (nothing of it may be written)."""
+    def holds(self) -> list[Entry]:
+        """What the plan records without sending anything: skips, conflicts and the tasks
+        a person closed; none when it is refused (nothing of it may be written). The
+        writes are recorded as they are sent (pending, then the answer)."""
         if self.aborted:
             return []
         return (
-            [item.entry(PLANNED) for item in self.items]
-            + [skip.entry(SKIPPED) for skip in self.skipped]
+            [skip.entry(SKIPPED) for skip in self.skipped]
             + [conflict.entry(CONFLICT) for conflict in self.conflicts]
             + [settled.entry(OK) for settled in self.settled]
         )

@@ -125,7 +125,7 @@ def task_record(item) -> str:
 def apply_as_ok(night: Scenario, planned: Plan, run_id: str = "night-1") -> dict[str, str]:
     """What a writer would do on success: pending first, then ok with the CRM's ids;
     activation key → CRM id."""
-    ledger.record(night.engine, run_id, planned.entries())
+    ledger.record(night.engine, run_id, planned.holds())
     ledger.record_pending(night.engine, planned.items, run_id)
     ids = {
         item.activation_key: item.record_id or f"00T{n:015d}"
@@ -312,7 +312,7 @@ def test_the_abort_guard_refuses_a_runaway_plan_whole(night):
     first = night.plan()
     capped = night.plan(LEADBRIDGE_ACTIVATE_MAX_CHANGES=str(len(first.items) - 1))
     assert "LEADBRIDGE_ACTIVATE_MAX_CHANGES" in capped.aborted
-    assert capped.entries() == []
+    assert capped.holds() == []
     assert night.plan(LEADBRIDGE_ACTIVATE_MAX_CHANGES=str(len(first.items))).aborted is None
     apply_as_ok(night, first)
     night.sql("update activation.act_shared_status set canonical_stage = 'recycled'")
