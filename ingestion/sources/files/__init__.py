@@ -1,15 +1,13 @@
 """File drops: CSV, JSONL and Parquet exports dropped into one folder, loaded into
-`files.list_members` (column contract and aliases: README and `ALIASES`; `email` is a
-required column; other columns are kept). A file is read again when its size or
-modification time changes; rows are keyed by (file name, row number).
+`files.list_members` (column contract and aliases: README and `ALIASES`). A file is read
+again when its size or modification time changes; rows are keyed by (file name, row number).
 
-A file loads whole or not at all: it is read and typed completely before dlt sees a row.
-A malformed one (not UTF-8, a quote left open, a ragged row, a line break inside a value,
-no email column, a date that does not parse, bad JSON, unreadable Parquet) is moved to
-`<drop folder>/rejected/` with `<file>.reason.txt` (why, where, when) beside it and listed
-in the resource's `rejected_files` metric; the other files load. Dropped again fixed, it loads.
-Loaded as Parquet (DuckDB), a night whose files have no rows in the table yet appends
-them, typed once into Parquet that dlt imports as is; a file loaded before merges on the key.
+A file loads whole or not at all: it is typed completely before dlt sees a row. A malformed
+one (not UTF-8, a quote left open, a ragged row, no email column, a bad date, bad JSON,
+unreadable Parquet) is moved to `<drop folder>/rejected/` with `<file>.reason.txt` beside it
+and listed in the `rejected_files` metric; the other files load. Dropped again fixed, it loads.
+Into DuckDB, files typed once into Parquet parts dlt imports are appended when none has rows
+in the table yet, else merged on the key (docs/connectors.md#file-drops).
 """
 
 from __future__ import annotations
