@@ -231,6 +231,19 @@ def _typed_parts(path: Path, folder: Path) -> list[tuple[Path, pa.Schema, int]]:
     return parts
 
 
+def _imports(path: Path, folder: Path) -> Iterator[Any]:
+    """One file as dlt imports of its typed parts (`_typed_parts`, typed before this returns)."""
+    parts = _typed_parts(path, folder)
+
+    def imports() -> Iterator[Any]:
+        for part, schema, rows in parts:
+            # the schema's empty table gives dlt the columns, under the contract
+            yield dlt.mark.with_file_import(str(part), "parquet", rows, schema.empty_table())
+            part.unlink()  # dlt holds its own link to it now
+
+    return imports()
+
+
 @contextmanager
 def _refusals(path: Path) -> Iterator[None]:
     """A file's decoding and typing errors as the `MalformedFile` that sets it aside."""
@@ -400,35 +413,22 @@ def files_source(drop_dir: str = dlt.config.value, create_missing: bool = False)
             if seen.get(path.name) != signature:
                 pending.append((path, signature))
         typed = _typed_folder()
-        if typed is None:  # a row format (CSV into PostgreSQL): dlt writes the rows
-            for path, signature in pending:
-                try:
-                    tables = _tables(path)
-                except MalformedFile as error:
-                    rejected.append(_set_aside(path, error))
-                    seen.pop(path.name, None)
-                    continue
-                yield from tables
-                seen[path.name] = signature
-            return
-        if pending and not _loaded_before([path.name for path, _ in pending]):
+        if typed and pending and not _loaded_before([path.name for path, _ in pending]):
             # no key of tonight's files is in the table: nothing to merge on
             yield dlt.mark.with_hints([], dlt.mark.make_hints(write_disposition="append"))
         try:
             for path, signature in pending:
                 try:
-                    parts = _typed_parts(path, typed)
+                    # a row format (CSV into PostgreSQL) has dlt write the typed rows
+                    items = _tables(path) if typed is None else _imports(path, typed)
                 except MalformedFile as error:
                     rejected.append(_set_aside(path, error))
                     seen.pop(path.name, None)
                     continue
-                for part, schema, rows in parts:
-                    # the schema's empty table gives dlt the columns, under the contract
-                    columns = schema.empty_table()
-                    yield dlt.mark.with_file_import(str(part), "parquet", rows, columns)
-                    part.unlink()  # dlt holds its own link to it now
+                yield from items
                 seen[path.name] = signature
         finally:
-            shutil.rmtree(typed, ignore_errors=True)
+            if typed:
+                shutil.rmtree(typed, ignore_errors=True)
 
     return list_members
