@@ -2,6 +2,7 @@
 a malformed file is set aside whole, named, and the other files load."""
 
 import json
+import os
 from datetime import UTC, datetime
 
 import duckdb
@@ -292,8 +293,6 @@ def test_a_set_aside_file_is_not_read_again_and_loads_once_dropped_again_fixed(t
 def test_a_crash_while_setting_a_file_aside_leaves_it_in_the_drop_folder(
     tmp_path, drop, monkeypatch
 ):
-    import os
-
     content, where, reason = MALFORMED["short_row.csv"]
     bad = _drop_file(drop, "short_row.csv", content)
     replace = os.replace
@@ -496,3 +495,18 @@ def test_a_crash_after_an_append_committed_appends_nothing_twice(tmp_path, drop)
         ("late.csv", 2, "fa@x.com"),
     ]
     assert len(table) == 6
+
+
+def test_the_same_file_dropped_again_with_a_new_time_changes_no_row(tmp_path, big_drop):
+    _load(tmp_path, big_drop)
+    before = _everything(tmp_path / "w.duckdb")
+    export = big_drop / "expo.parquet"
+    stat = export.stat()
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # copied in again
+
+    _, rows = _load(tmp_path, big_drop)
+
+    assert rows == 5
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    assert _write_disposition(pipeline) == "merge"
+    assert _everything(tmp_path / "w.duckdb") == before
