@@ -510,3 +510,26 @@ def test_the_same_file_dropped_again_with_a_new_time_changes_no_row(tmp_path, bi
     pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
     assert _write_disposition(pipeline) == "merge"
     assert _everything(tmp_path / "w.duckdb") == before
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "insert_values"])
+def test_an_extra_column_that_changes_type_breaks_the_contract_on_either_path(
+    tmp_path, file_format
+):
+    from dlt.common.schema.exceptions import DataValidationError
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    pq.write_table(pa.table({"email": ["a@x.com"], "booth": ["C3"]}), folder / "a.parquet")
+    pipeline.run(files_source(drop_dir=str(folder)), loader_file_format=file_format)
+    pq.write_table(pa.table({"email": ["b@x.com"], "booth": [7]}), folder / "b.parquet")
+
+    with pytest.raises(Exception, match="booth") as caught:
+        pipeline.run(files_source(drop_dir=str(folder)), loader_file_format=file_format)
+
+    assert any(isinstance(e, DataValidationError) for e in _chain(caught.value))
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("select file_name, booth from files.list_members").fetchall() == [
+            ("a.parquet", "C3")
+        ]
