@@ -20,7 +20,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
 from ingestion.sources.api import configured
-from ingestion.sources.files import files_source
+from ingestion.sources.files import files_source, undo_unfinished_appends
 from ingestion.sources.hubspot import hubspot_source
 from ingestion.sources.hubspot.helpers import HubSpotCredentials
 from ingestion.sources.limits import ApiUsage
@@ -158,13 +158,16 @@ def make_pipeline(
     dlt.config["load.delete_completed_jobs"] = True
     dlt.config["load.truncate_staging_dataset"] = True
     progress = Settings.from_env().dlt_progress  # "off" for quiet runs
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=f"leadbridge_{feed}",
         pipelines_dir=str(pipelines_dir),
         destination=destination,
         dataset_name=feed,
         **({} if progress == "off" else {"progress": progress}),
     )
+    if feed == "files":  # the one feed that appends: a crashed package must not append twice
+        undo_unfinished_appends(pipeline)
+    return pipeline
 
 
 def run_feed(feed: str, source: DltSource, warehouse: Path, pipelines_dir: Path) -> LoadInfo:

@@ -2,6 +2,7 @@
 a malformed file is set aside whole, named, and the other files load."""
 
 import json
+import os
 from datetime import UTC, datetime
 
 import duckdb
@@ -292,8 +293,6 @@ def test_a_set_aside_file_is_not_read_again_and_loads_once_dropped_again_fixed(t
 def test_a_crash_while_setting_a_file_aside_leaves_it_in_the_drop_folder(
     tmp_path, drop, monkeypatch
 ):
-    import os
-
     content, where, reason = MALFORMED["short_row.csv"]
     bad = _drop_file(drop, "short_row.csv", content)
     replace = os.replace
@@ -363,3 +362,174 @@ def test_the_ingest_files_step_warns_of_each_set_aside_file_and_lists_it_in_its_
     assert warnings == [
         f"file latin1.csv set aside, none of its rows loaded: {where}: {reason} (moved to {moved})"
     ]
+
+
+# -- the append path: new files typed once and appended, files loaded before merged -------
+
+
+def _everything(warehouse):
+    """Every row and column of the table but dlt's per-load ids, and the column types."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = con.sql(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = 'files' and table_name = 'list_members'"
+            " and column_name not in ('_dlt_id', '_dlt_load_id') order by column_name"
+        ).fetchall()
+        names = ", ".join(f'"{name}"' for name, _ in columns)
+        rows = con.sql(
+            f"select {names} from files.list_members order by file_name, row_number"
+        ).fetchall()
+    return columns, rows
+
+
+def _write_disposition(pipeline):
+    return pipeline.default_schema.get_table("list_members")["write_disposition"]
+
+
+@pytest.fixture
+def big_drop(drop, monkeypatch):
+    """The drop fixture plus a Parquet export read in batches of two rows whose columns
+    differ from batch to batch (a column null throughout the first batch), as a large
+    export's batches can."""
+    import ingestion.sources.files as files
+
+    monkeypatch.setattr(files, "PARQUET_BATCH_ROWS", 2)
+    pq.write_table(
+        pa.table(
+            {
+                "E-Mail": ["a@x.com", " b@x.com ", None, "d@x.com", "e@x.com"],
+                "Attended At": ["2026-10-01", None, "2026-10-02T09:30:00+02:00", "", None],
+                "Booth": [None, None, "C3", None, "C4"],
+                "Score": [1, 2, 3, None, 5],
+            }
+        ),
+        drop / "expo.parquet",
+    )
+    return drop
+
+
+def test_new_files_append_the_rows_the_merge_path_loads(tmp_path, big_drop):
+    """The same drops loaded twice, once appended from typed Parquet parts (a first night
+    as Parquet into DuckDB) and once as rows merged on the key (dlt's row format): the
+    same rows, column for column, with the same types."""
+    appended = make_pipeline("files", tmp_path / "a.duckdb", tmp_path / "a")
+    appended.run(files_source(drop_dir=str(big_drop)), loader_file_format="parquet")
+    merged = make_pipeline("files", tmp_path / "m.duckdb", tmp_path / "m")
+    merged.run(files_source(drop_dir=str(big_drop)), loader_file_format="insert_values")
+
+    assert _write_disposition(appended) == "append"
+    assert _write_disposition(merged) == "merge"
+    columns, rows = _everything(tmp_path / "a.duckdb")
+    assert (columns, rows) == _everything(tmp_path / "m.duckdb")
+    assert len(rows) == 9
+    assert ("booth", "VARCHAR") in columns and ("score", "BIGINT") in columns
+    assert not (tmp_path / "a" / "leadbridge_files" / "typed_drops").exists()
+
+
+def test_a_night_with_a_file_loaded_before_merges_and_duplicates_no_key(tmp_path, drop):
+    _load(tmp_path, drop)
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    assert _write_disposition(pipeline) == "append"
+    (drop / "webinar.jsonl").write_text(
+        json.dumps({"email": "cy@example.com", "status": "no_show"}) + "\n"
+    )
+    (drop / "late.csv").write_text("email,status\nel@example.com,attended\n")
+
+    _, rows = _load(tmp_path, drop)
+
+    assert rows == 2
+    assert _write_disposition(pipeline) == "merge"
+    table = _table(tmp_path)
+    assert [(r[0], r[1], r[5]) for r in table if r[0] in ("late.csv", "webinar.jsonl")] == [
+        ("late.csv", 1, "attended"),
+        ("webinar.jsonl", 1, "no_show"),
+    ]
+    assert len(table) == 5 == len({(r[0], r[1]) for r in table})
+
+
+def test_a_file_set_aside_after_it_loaded_merges_when_dropped_again(tmp_path, drop):
+    """Setting a file aside drops it from the state, not its rows from the table: dropped
+    again fixed, its keys repeat, so it merges."""
+    _load(tmp_path, drop)
+    _drop_file(drop, "berlin_trade_show.csv", MALFORMED["short_row.csv"][0])
+    _load(tmp_path, drop)
+    assert [r["file"] for r in _rejected(tmp_path)] == ["berlin_trade_show.csv"]
+    _drop_file(drop, "berlin_trade_show.csv", HEADER + "zoe@example.com,Zoe,Z,Zeta,ok,\n")
+
+    _load(tmp_path, drop)
+
+    table = _table(tmp_path)
+    assert [(r[1], r[3]) for r in table if r[0] == "berlin_trade_show.csv"] == [
+        (1, "zoe@example.com"),
+        (2, None),  # row 2 of the first version stays, as a changed file's rows do
+    ]
+    assert len(table) == 4
+
+
+def test_a_crash_after_an_append_committed_appends_nothing_twice(tmp_path, drop):
+    """The process dies after an append job's insert committed but before dlt marked the
+    job done: the next run loads the package again, and every row is there once."""
+    _load(tmp_path, drop)
+    (drop / "late.csv").write_text("email,status\nel@example.com,attended\nfa@x.com,\n")
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    pipeline.extract(files_source(drop_dir=str(drop)), loader_file_format="parquet")
+    pipeline.normalize()
+    (load_id,) = pipeline.list_normalized_load_packages()
+    packages = pipeline._get_load_storage().normalized_packages
+    (job,) = [j for j in packages.list_new_jobs(load_id) if "list_members" in j]
+    started = packages.start_job(load_id, job.rsplit("/", 1)[-1])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:  # the insert dlt committed
+        con.execute(
+            f"insert into files.list_members by name select * from read_parquet('{started}')"
+        )
+        assert con.sql("select count(*) from files.list_members").fetchall() == [(6,)]
+
+    # the next run loads the pending package first (and extracts nothing new)
+    run_feed(
+        "files", files_source(drop_dir=str(drop)), tmp_path / "w.duckdb", tmp_path / "pipelines"
+    )
+
+    table = _table(tmp_path)
+    assert [(r[0], r[1], r[3]) for r in table if r[0] == "late.csv"] == [
+        ("late.csv", 1, "el@example.com"),
+        ("late.csv", 2, "fa@x.com"),
+    ]
+    assert len(table) == 6
+
+
+def test_the_same_file_dropped_again_with_a_new_time_changes_no_row(tmp_path, big_drop):
+    _load(tmp_path, big_drop)
+    before = _everything(tmp_path / "w.duckdb")
+    export = big_drop / "expo.parquet"
+    stat = export.stat()
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # copied in again
+
+    _, rows = _load(tmp_path, big_drop)
+
+    assert rows == 5
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    assert _write_disposition(pipeline) == "merge"
+    assert _everything(tmp_path / "w.duckdb") == before
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "insert_values"])
+def test_an_extra_column_that_changes_type_breaks_the_contract_on_either_path(
+    tmp_path, file_format
+):
+    from dlt.common.schema.exceptions import DataValidationError
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    pipeline = make_pipeline("files", tmp_path / "w.duckdb", tmp_path / "pipelines")
+    pq.write_table(pa.table({"email": ["a@x.com"], "booth": ["C3"]}), folder / "a.parquet")
+    pipeline.run(files_source(drop_dir=str(folder)), loader_file_format=file_format)
+    pq.write_table(pa.table({"email": ["b@x.com"], "booth": [7]}), folder / "b.parquet")
+
+    with pytest.raises(Exception, match="booth") as caught:
+        pipeline.run(files_source(drop_dir=str(folder)), loader_file_format=file_format)
+
+    assert any(isinstance(e, DataValidationError) for e in _chain(caught.value))
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("select file_name, booth from files.list_members").fetchall() == [
+            ("a.parquet", "C3")
+        ]

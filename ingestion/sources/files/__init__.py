@@ -1,13 +1,13 @@
 """File drops: CSV, JSONL and Parquet exports dropped into one folder, loaded into
-`files.list_members` (column contract and aliases: README and `ALIASES`; `email` is a
-required column; other columns are kept). A file is read again when its size or
-modification time changes; rows are keyed by (file name, row number).
+`files.list_members` (column contract and aliases: README and `ALIASES`). A file is read
+again when its size or modification time changes; rows are keyed by (file name, row number).
 
-A file loads whole or not at all: it is read and typed completely before dlt sees a row.
-A malformed one (not UTF-8, a quote left open, a ragged row, a line break inside a value,
-no email column, a date that does not parse, bad JSON, unreadable Parquet) is moved to
-`<drop folder>/rejected/` with `<file>.reason.txt` (why, where, when) beside it and listed
-in the resource's `rejected_files` metric; the other files load. Dropped again fixed, it loads.
+A file loads whole or not at all: it is typed completely before dlt sees a row. A malformed
+one (not UTF-8, a quote left open, a ragged row, no email column, a bad date, bad JSON,
+unreadable Parquet) is moved to `<drop folder>/rejected/` with `<file>.reason.txt` beside it
+and listed in the `rejected_files` metric; the other files load. Dropped again fixed, it loads.
+Into DuckDB, files typed once into Parquet parts dlt imports are appended when none has rows
+in the table yet, else merged on the key (docs/connectors.md#file-drops).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import codecs
 import csv
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ConfigError
@@ -52,6 +56,9 @@ SUFFIXES = (".csv", ".jsonl", ".parquet")
 PARQUET_BATCH_ROWS = 250_000  # rows per Arrow table read from a Parquet export
 REJECTED_DIR = "rejected"  # inside the drop folder: one file system, so a move is atomic
 REJECTED_FILES = "rejected_files"  # the resource's custom metric: this run's refusals
+# In the pipeline's working folder, beside the load packages: one file system, so dlt
+# imports a typed part by a hard link, not a copy.
+TYPED_DIR = "typed_drops"
 
 
 class MalformedFile(ValueError):
@@ -152,8 +159,6 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
 def _parquet(path: Path) -> Iterator[pa.Table]:
     """A Parquet export column-wise, batch by batch: the same renames, trimming and types
     as `_rows` gives CSV and JSONL rows, without a Python object per value."""
-    import pyarrow.parquet as pq
-
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -190,12 +195,60 @@ def _tables(path: Path) -> Iterable[pa.Table]:
 
     A Parquet export is read twice instead of held whole: the first pass only proves that
     every batch types, so memory stays one batch however large the drop."""
-    try:
+    with _refusals(path):
         if path.suffix.lower() == ".parquet":
             for _ in _parquet(path):
                 pass
             return _parquet(path)
         return list(LIST_MEMBERS.batches([_rows(path)]))
+
+
+def _typed_parts(path: Path, folder: Path) -> list[tuple[Path, pa.Schema, int]]:
+    """One file typed once into Parquet parts under `folder` (a new part where a batch's
+    columns differ), or `MalformedFile` with no part left: each part, its schema, rows."""
+    parts: list[tuple[Path, pa.Schema, int]] = []
+    writer: pq.ParquetWriter | None = None
+    try:
+        with _refusals(path):
+            tables = _parquet(path) if path.suffix.lower() == ".parquet" else _tables(path)
+            for table in tables:
+                if writer is None or table.schema != parts[-1][1]:
+                    if writer is not None:
+                        writer.close()
+                    part = folder / f"{path.name}.{len(parts)}.parquet"
+                    writer = pq.ParquetWriter(part, table.schema)
+                    parts.append((part, table.schema, 0))
+                writer.write_table(table)
+                parts[-1] = (*parts[-1][:2], parts[-1][2] + table.num_rows)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        for part, _, _ in parts:
+            part.unlink(missing_ok=True)
+        raise
+    if writer is not None:
+        writer.close()
+    return parts
+
+
+def _imports(path: Path, folder: Path) -> Iterator[Any]:
+    """One file as dlt imports of its typed parts (`_typed_parts`, typed before this returns)."""
+    parts = _typed_parts(path, folder)
+
+    def imports() -> Iterator[Any]:
+        for part, schema, rows in parts:
+            # the schema's empty table gives dlt the columns, under the contract
+            yield dlt.mark.with_file_import(str(part), "parquet", rows, schema.empty_table())
+            part.unlink()  # dlt holds its own link to it now
+
+    return imports()
+
+
+@contextmanager
+def _refusals(path: Path) -> Iterator[None]:
+    """A file's decoding and typing errors as the `MalformedFile` that sets it aside."""
+    try:
+        yield
     except UnicodeDecodeError as exc:
         raise _not_utf8(path.read_bytes()) from exc
     except DataValidationError as exc:  # a value its column's type refuses
@@ -274,6 +327,64 @@ def rejected_files(pipeline: dlt.Pipeline, resource: str) -> list[dict[str, str]
     return None
 
 
+def _typed_folder() -> Path | None:
+    """A fresh folder for typed parts when the table loads as Parquet files, else None."""
+    table = dlt.current.source_schema().tables.get(LIST_MEMBERS.name, {})
+    if table.get("file_format") != "parquet":
+        return None
+    folder = Path(dlt.current.pipeline().working_dir) / TYPED_DIR
+    shutil.rmtree(folder, ignore_errors=True)  # a crashed run's parts
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _loaded_before(names: list[str]) -> bool:
+    """Whether any of these files has rows in the table: then their keys repeat.
+
+    The table answers, not the state: a file set aside after it loaded leaves the state
+    but keeps its rows."""
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(LIST_MEMBERS.name)
+            marks = ", ".join(["%s"] * len(names))
+            rows = client.execute_sql(
+                f"select 1 from {table} where file_name in ({marks}) limit 1", *names
+            )
+    except DatabaseUndefinedRelation:  # the first load: no table yet
+        return False
+    return bool(rows)
+
+
+def undo_unfinished_appends(pipeline: dlt.Pipeline) -> None:
+    """Take out the rows of append jobs a crash left started, before dlt runs them again.
+
+    dlt commits a job's insert, then marks the job done: a crash in between would append
+    the rows twice. Every row of a job carries its package's load id and its file name.
+    Call it before the pipeline runs; with no started job it reads no table."""
+    for load_id in pipeline.list_normalized_load_packages():
+        jobs = pipeline.get_load_package_info(load_id).jobs.get("started_jobs", [])
+        names: set[str] = set()
+        for job in jobs:
+            info = job.job_file_info
+            if info.table_name == LIST_MEMBERS.name and info.file_format == "parquet":
+                column = pq.read_table(job.file_path, columns=["file_name"]).column(0)
+                names.update(column.unique().to_pylist())
+        if not names:
+            continue
+        marks = ", ".join(["%s"] * len(names))
+        try:
+            with pipeline.sql_client() as client:
+                table = client.make_qualified_table_name(LIST_MEMBERS.name)
+                client.execute_sql(
+                    f"delete from {table} where _dlt_load_id = %s and file_name in ({marks})",
+                    load_id,
+                    *sorted(names),
+                )
+        except DatabaseUndefinedRelation:  # the crash came before the table was made
+            pass
+
+
 @dlt.source(name="files", max_table_nesting=0)
 def files_source(drop_dir: str = dlt.config.value, create_missing: bool = False) -> DltResource:
     """New or changed CSV/JSONL/Parquet files of `drop_dir` (`SOURCES__FILES__DROP_DIR`).
@@ -295,18 +406,29 @@ def files_source(drop_dir: str = dlt.config.value, create_missing: bool = False)
         rejected: list[dict[str, str]] = []
         dlt.current.resource_metrics()[REJECTED_FILES] = rejected
         seen: dict[str, list[float]] = dlt.current.resource_state().setdefault("files", {})
+        pending: list[tuple[Path, list[float]]] = []
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES):
             stat = path.stat()
             signature = [stat.st_size, stat.st_mtime]
-            if seen.get(path.name) == signature:
-                continue
-            try:
-                tables = _tables(path)
-            except MalformedFile as error:
-                rejected.append(_set_aside(path, error))
-                seen.pop(path.name, None)
-                continue
-            yield from tables
-            seen[path.name] = signature
+            if seen.get(path.name) != signature:
+                pending.append((path, signature))
+        typed = _typed_folder()
+        if typed and pending and not _loaded_before([path.name for path, _ in pending]):
+            # no key of tonight's files is in the table: nothing to merge on
+            yield dlt.mark.with_hints([], dlt.mark.make_hints(write_disposition="append"))
+        try:
+            for path, signature in pending:
+                try:
+                    # a row format (CSV into PostgreSQL) has dlt write the typed rows
+                    items = _tables(path) if typed is None else _imports(path, typed)
+                except MalformedFile as error:
+                    rejected.append(_set_aside(path, error))
+                    seen.pop(path.name, None)
+                    continue
+                yield from items
+                seen[path.name] = signature
+        finally:
+            if typed:
+                shutil.rmtree(typed, ignore_errors=True)
 
     return list_members
