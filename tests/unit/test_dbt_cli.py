@@ -1,9 +1,12 @@
 """How the dbt assets run dbt: the resource (orchestration/defs/resources.py `DbtCli`)
 starts dbt without probing the CLI's version in a process of its own or opening a dbt
-adapter in Dagster's process (overrides that must still reach dagster-dbt)."""
+adapter in Dagster's process (overrides that must still reach dagster-dbt); the build
+step keeps its parse for the next run and deletes old target folders."""
 
 import inspect
+import os
 import subprocess
+import time
 
 import pytest
 from dagster_dbt import DbtCliResource
@@ -11,6 +14,7 @@ from dbt.version import __version__ as dbt_core_version
 
 from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.resources import DbtCli, dbt_project
+from orchestration.defs.transform import PARTIAL_PARSE, keep_parse, prune_target_folders
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +45,28 @@ def test_dagster_dbt_still_calls_what_the_resource_overrides():
     for name in ("_cli_version", "_initialize_dbt_core_adapter"):
         assert name in vars(DbtCliResource)
         assert f"self.{name}" in source
+
+
+def test_the_runs_parse_is_where_the_next_run_starts_from(tmp_path):
+    target, run = tmp_path / "target", tmp_path / "target" / "dbt_build-abc-123"
+    run.mkdir(parents=True)
+    keep_parse(run, target)  # dbt failed before parsing: nothing to keep
+    assert not (target / PARTIAL_PARSE).exists()
+    (run / PARTIAL_PARSE).write_bytes(b"tonight")
+    keep_parse(run, target)
+    assert (target / PARTIAL_PARSE).read_bytes() == b"tonight"
+    assert sorted(p.name for p in target.iterdir()) == [run.name, PARTIAL_PARSE]  # no leftovers
+
+
+def test_build_folders_past_the_latest_ten_are_deleted_once_a_day_old(tmp_path):
+    now = time.time()
+    ages_h = [0.5, 1, *range(30, 42)]  # two from today, twelve older than a day
+    for n, age in enumerate(ages_h):
+        folder = tmp_path / f"dbt_build-{n:02d}"
+        folder.mkdir()
+        os.utime(folder, (now - age * 3600, now - age * 3600))
+    (tmp_path / "compiled").mkdir()  # not a build's folder
+    deleted = prune_target_folders(tmp_path)
+    assert sorted(f.name for f in deleted) == [f"dbt_build-{n:02d}" for n in range(10, 14)]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["compiled", *[f"dbt_build-{n:02d}" for n in range(10)]]
