@@ -1,17 +1,21 @@
 """How the dbt assets run dbt: the resource (orchestration/defs/resources.py `DbtCli`)
 starts dbt without probing the CLI's version in a process of its own or opening a dbt
 adapter in Dagster's process (overrides that must still reach dagster-dbt); the build
-step keeps its parse for the next run and deletes old target folders."""
+step keeps its parse for the next run and deletes old target folders; leadbridge.dbt_cli
+parses without the night's vars and exits as dbt does."""
 
 import inspect
+import json
 import os
 import subprocess
 import time
 
 import pytest
 from dagster_dbt import DbtCliResource
+from dbt.cli.main import dbtRunnerResult
 from dbt.version import __version__ as dbt_core_version
 
+from leadbridge.dbt_cli import exit_code, parse_arguments
 from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.resources import DbtCli, dbt_project
 from orchestration.defs.transform import PARTIAL_PARSE, keep_parse, prune_target_folders
@@ -70,3 +74,36 @@ def test_build_folders_past_the_latest_ten_are_deleted_once_a_day_old(tmp_path):
     assert sorted(f.name for f in deleted) == [f"dbt_build-{n:02d}" for n in range(10, 14)]
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["compiled", *[f"dbt_build-{n:02d}" for n in range(10)]]
+
+
+def test_the_parse_takes_the_commands_project_profile_and_vars_less_the_night():
+    command = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--target",
+        "duckdb",
+        "--vars",
+        json.dumps({"leadbridge_warehouse": "/w.duckdb", "as_of": "2026-11-05 01:59:59"}),
+        "--select",
+        "fqn:*",
+    ]
+    assert parse_arguments(command) == [
+        "parse",
+        "--target",
+        "duckdb",
+        "--vars",
+        json.dumps({"leadbridge_warehouse": "/w.duckdb"}),
+    ]
+    # dbt reads --vars as YAML
+    assert parse_arguments(["run", "--vars", "{as_of: '2026-11-05', x: 1}"]) == [
+        "parse",
+        "--vars",
+        json.dumps({"x": 1}),
+    ]
+
+
+def test_the_exit_code_is_dbts():
+    assert exit_code(dbtRunnerResult(success=True)) == 0
+    assert exit_code(dbtRunnerResult(success=False)) == 1  # a model or test failed
+    assert exit_code(dbtRunnerResult(success=False, exception=RuntimeError("x"))) == 2
