@@ -1,7 +1,6 @@
 """Leadbridge's Dagster definitions: assembled here, defined in `orchestration/defs/`."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from leadbridge.paths import DBT_EXECUTABLE
@@ -13,7 +12,7 @@ from orchestration.defs.preview import contract_preview_job
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.report import weekly_report_after_monday_night, weekly_report_job
-from orchestration.defs.resources import SourceSystems, Warehouse, dbt_project
+from orchestration.defs.resources import DbtCli, SourceSystems, Warehouse, dbt_project
 from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
 from orchestration.defs.transform import dbt_build
 
@@ -30,7 +29,7 @@ defs = dg.Definitions(
     ],
     resources={
         "dlt": DagsterDltResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
+        "dbt": DbtCli(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
         "warehouse": Warehouse(),
         "sources": SourceSystems(),
     },

@@ -9,8 +9,12 @@ inputs differ from those of the publication in place (leadbridge/inputs.py); con
 `rebuild: true` forces it. Loading needs the dbt manifest (`dbt parse`).
 """
 
+import os
+import shutil
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -35,6 +39,10 @@ DBT_PROJECT = dbt_project()
 # orchestration/defs/publish.py, which records them as `INPUTS_METADATA`).
 PUBLISHED_KEY = dg.AssetKey(list(PUBLISHED_PATH))
 INPUTS_METADATA = "inputs"
+
+# dbt's saved parse (dagster-dbt copies it from `target/` into each run's folder).
+PARTIAL_PARSE = "partial_parse.msgpack"
+KEEP_TARGET_FOLDERS = 10
 
 _LAYERS = ("staging", "intermediate", "marts", "restricted", "activation")
 
@@ -139,7 +147,45 @@ def dbt_build(
     context.log.info(
         f"building the warehouse ({engine.name} {engine.location}) as of {as_of or 'now'}"
     )
-    yield from dbt.cli(args, context=context).stream()
+    prune_target_folders(DBT_PROJECT.project_dir / "target")
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        keep_parse(invocation.target_path, DBT_PROJECT.project_dir / "target")
+
+
+def keep_parse(run_target: Path, target: Path) -> None:
+    """Make the parse of this run's dbt the one the next run starts from: dagster-dbt
+    gives every run its own target folder, seeded with `target/partial_parse.msgpack`
+    (which `make manifest` writes too). dbt reuses a parse made with the same vars,
+    profile and target (a re-run of the night), parsing again only the files changed."""
+    parse = run_target / PARTIAL_PARSE
+    if parse.exists():
+        # replaced in one step: a run starting meanwhile copies the old or the new file
+        staged = target / f".{PARTIAL_PARSE}.{os.getpid()}"
+        shutil.copyfile(parse, staged)
+        os.replace(staged, target / PARTIAL_PARSE)
+
+
+def prune_target_folders(target: Path, keep: int = KEEP_TARGET_FOLDERS) -> list[Path]:
+    """Delete the target folders of all but the `keep` latest dbt builds (their
+    run_results.json and dbt.log are what one reads after a night), and none younger than
+    a day, which may be a build running now; returns those deleted."""
+    folders = sorted(target.glob("dbt_build-*"), key=_modified, reverse=True)
+    day_ago = time.time() - 24 * 3600
+    old = [f for f in folders[keep:] if _modified(f) < day_ago]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return old
+
+
+def _modified(path: Path) -> float:
+    """When `path` last changed; 0 when another process deleted it meanwhile."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def unchanged_publication(
