@@ -14,3 +14,7 @@ def dispatch(context, macro_name, macro_namespace=None):
 
 def type():
     return "duckdb"
+
+
+def quote(identifier):
+    return f'"{identifier}"'
