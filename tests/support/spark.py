@@ -76,8 +76,8 @@ def copy_duckdb_schemas_to_spark(
 ) -> None:
     """Copy every table of `schemas` from a DuckDB file into Spark databases of the same
     names, same columns, types as `_DUCKDB_TO_SPARK` maps them: each table is written to
-    a Parquet file under `folder` and declared as an external Spark table over it (as the
-    raw tables dlt lands as Parquet will be), which costs Spark no job."""
+    a Parquet file under `folder` and declared as an external Spark table over it, as the
+    raw tables dlt lands as Parquet are to be."""
     import duckdb
 
     source = duckdb.connect(str(duckdb_path), read_only=True)
