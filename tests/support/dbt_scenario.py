@@ -51,17 +51,21 @@ def run_dbt(
         "LEADBRIDGE_WAREHOUSE": str(warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    command = [str(DBT_EXECUTABLE), *dbt_arguments(args, work, project, as_of)]
+    command = [str(DBT_EXECUTABLE), *dbt_arguments(args, work, project, as_of, dbt_vars)]
     result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return result.stdout
 
 
 def dbt_arguments(
-    args: list[str], work: Path, project: Path = DBT_PROJECT_DIR, as_of: str = AS_OF
+    args: list[str],
+    work: Path,
+    project: Path = DBT_PROJECT_DIR,
+    as_of: str = AS_OF,
+    dbt_vars: dict[str, object] | None = None,
 ) -> list[str]:
     """dbt's arguments after the executable: `args` with the repo's project and profile,
-    target and logs in `work`, and the night `as_of`."""
+    target and logs in `work`, the night `as_of` and `dbt_vars` besides."""
     return [
         *args,
         "--project-dir",
