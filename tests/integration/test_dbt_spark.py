@@ -1,93 +1,51 @@
-"""The dbt project on Spark: every node builds and every mart equals the DuckDB build.
+"""The dbt project on Spark: every node builds on a loopback cluster, and every mart
+equals the DuckDB build.
 
 The hand-written raw scenario (tests/fixtures/raw_scenario.py) is created in DuckDB and
 copied, same columns and types, into Spark tables of the raw databases; dbt builds it
-with the `spark` target (local Spark inside this process, tests/support/spark.py) as
-of the same night as the DuckDB build of `scenario_marts`. Skipped, with the reason, only
-where Spark cannot start (no Java).
+with the `spark` target as of the same night as the DuckDB build of `scenario_marts`,
+its driver in this process and its executors on a standalone master and worker started
+on 127.0.0.1 (the `spark_build` fixture, tests/support/spark.py). Skipped, with the
+reason, only where Spark cannot start (no Java).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.fixtures.raw_scenario import create_raw_scenario
-from tests.support.dbt_scenario import dbt_arguments
 from tests.support.rows import (
     MART_COLUMNS_SQL,
     columns_by_table,
     select_columns,
     table_differences,
 )
-from tests.support.spark import (
-    SparkUnavailable,
-    copy_duckdb_schemas_to_spark,
-    run_dbt_in_process,
-    spark_env,
-    spark_session,
-)
+from tests.support.spark import application_status
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
 
-RAW_SCHEMAS = ["hubspot", "salesforce", "files"]
-BUILT_SCHEMAS = ["marts", "restricted"]
 
-
-@dataclass(frozen=True)
-class SparkBuild:
-    """The scenario built by dbt on Spark: the session it ran in and dbt's target folder."""
-
-    session: Any
-    target: Path
-
-    def results(self) -> dict[str, str]:
-        """unique_id → status of every node the build ran."""
-        results = json.loads((self.target / "run_results.json").read_text())["results"]
-        return {result["unique_id"]: result["status"] for result in results}
-
-    def rows(self, table: str, columns: list[str]) -> list[tuple]:
-        """`columns` of `table`; timestamps as UTC instants (Arrow keeps the session's
-        time zone, where collect() would use this process's)."""
-        frame = self.session.table(table).select(*columns)
-        return [tuple(row.values()) for row in frame.toArrow().to_pylist()]
-
-    def columns(self) -> dict[str, list[str]]:
-        """`schema.table` → its columns in order, for the built schemas."""
-        return {
-            f"{schema}.{table.name}": self.session.table(f"{schema}.{table.name}").columns
-            for schema in BUILT_SCHEMAS
-            for table in self.session.catalog.listTables(schema)
-        }
-
-
-@pytest.fixture(scope="module")
-def spark_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkBuild]:
-    work = tmp_path_factory.mktemp("dbt_spark")
-    raw = work / "raw.duckdb"
-    create_raw_scenario(raw)
-    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
-        for key, value in spark_env(work / "spark").items():
-            patch.setenv(key, value)
-        try:
-            session = stack.enter_context(spark_session(dict(os.environ)))
-        except SparkUnavailable as error:
-            pytest.skip(f"Spark cannot start here: {error}")
-        started = time.monotonic()
-        copy_duckdb_schemas_to_spark(raw, session, RAW_SCHEMAS, work / "raw")
-        loaded = time.monotonic()
-        run_dbt_in_process(dbt_arguments(["build", "--target", "spark"], work))
-        print(f"raw tables {loaded - started:.1f} s, dbt build {time.monotonic() - loaded:.1f} s")
-        yield SparkBuild(session, work / "target")
+def test_the_build_ran_its_tasks_on_the_clusters_worker(spark_build):
+    """Spark's own status, not the configuration: the master has one live worker and the
+    session's application; the worker runs the application's executors; those executors
+    (not the driver) ran the tasks."""
+    application = spark_build.session.sparkContext.applicationId
+    master = spark_build.cluster.master_status()
+    assert [worker["state"] for worker in master["workers"]] == ["ALIVE"]
+    assert application in [app["id"] for app in master["activeapps"]]
+    on_worker = {
+        str(executor["id"])
+        for executor in spark_build.cluster.worker_status()["executors"]
+        if executor["appid"] == application
+    }
+    assert on_worker
+    executors = application_status(spark_build.session, "executors")
+    tasks = {executor["id"]: executor["totalTasks"] for executor in executors}
+    assert tasks.pop("driver") == 0
+    assert set(tasks) == on_worker
+    assert sum(tasks.values()) > 0
 
 
 def test_every_node_builds_on_spark(spark_build):

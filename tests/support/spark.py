@@ -1,23 +1,38 @@
-"""Spark for tests: the session of the `spark` dbt target, the raw scenario in it, dbt in it.
+"""Spark for tests: a loopback cluster, the `spark` dbt target's session on it, dbt in it.
 
-dbt-spark's `session` method starts Spark inside the process that runs dbt, and the
-Hive metastore it keeps (embedded Derby) admits one process at a time. So the tests run
-dbt in their own process (dbtRunner) on one session made from the profile's own `spark`
-output: the JVM starts once, the raw tables loaded here are the ones dbt reads, and the
-marts dbt builds are read back through the same session.
+dbt-spark's `session` method starts Spark's driver inside the process that runs dbt, and
+the Hive metastore it keeps (embedded Derby) admits one process at a time. So the tests
+run dbt in their own process (dbtRunner) on one session made from the profile's own
+`spark` output: the JVM starts once, the raw tables loaded here are the ones dbt reads,
+and the marts dbt builds are read back through the same session. Its executors run on a
+standalone master and worker started here from PySpark's distribution (`spark_cluster`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadbridge.settings import SPARK_WAREHOUSE
-from tests.support.dbt_scenario import profile_output
+from leadbridge.settings import SPARK_MASTER, SPARK_WAREHOUSE
+from tests.fixtures.raw_scenario import create_raw_scenario
+from tests.support.dbt_scenario import dbt_arguments, profile_output
+from tests.support.postgres import free_loopback_port
+
+LOOPBACK = "127.0.0.1"
+RAW_SCHEMAS = ["hubspot", "salesforce", "files"]
+BUILT_SCHEMAS = ["marts", "restricted"]
+# Master and worker are JVMs: on a busy machine each may take a while to start.
+_CLUSTER_START_SECONDS = 180
+_STOP_SECONDS = 30
 
 # DuckDB column types (docs/raw_tables.md) as Spark types; dlt's JSON is text on Spark.
 _DUCKDB_TO_SPARK = {
@@ -37,6 +52,150 @@ class SparkUnavailable(RuntimeError):
     """Spark cannot be started here (no Java); the message says why."""
 
 
+def _require_java() -> None:
+    if shutil.which("java") is None:
+        raise SparkUnavailable(
+            "no `java` on PATH: Spark needs a JRE (as root: .ci/install-package java "
+            "default-jre-headless)"
+        )
+
+
+def get_json(url: str) -> Any:
+    """The JSON a Spark web UI answers at `url` (its REST status)."""
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)
+
+
+@dataclass(frozen=True)
+class SparkCluster:
+    """A running standalone master and its one worker, on loopback."""
+
+    master_url: str
+    master_ui: str
+    worker_ui: str
+    logs: Path
+
+    def master_status(self) -> dict:
+        """The master's status: its workers and applications."""
+        return get_json(f"{self.master_ui}/json/")
+
+    def worker_status(self) -> dict:
+        """The worker's status: the executors it runs."""
+        return get_json(f"{self.worker_ui}/json/")
+
+
+@contextmanager
+def spark_cluster(folder: Path) -> Iterator[SparkCluster]:
+    """A standalone master and one worker (all the machine's cores, 2 GB for executors)
+    on 127.0.0.1, free ports, started from PySpark's distribution; both stopped
+    afterwards. Their logs and the worker's executor folders stay in `folder`; a start
+    that fails says where."""
+    _require_java()
+    import pyspark
+
+    spark_home = Path(pyspark.__file__).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": LOOPBACK}
+    master_port, master_ui_port, worker_port, worker_ui_port = (
+        free_loopback_port() for _ in range(4)
+    )
+    master_url = f"spark://{LOOPBACK}:{master_port}"
+    cluster = SparkCluster(
+        master_url,
+        f"http://{LOOPBACK}:{master_ui_port}",
+        f"http://{LOOPBACK}:{worker_ui_port}",
+        folder,
+    )
+    deploy = "org.apache.spark.deploy"
+    with ExitStack() as stack:
+        master = stack.enter_context(
+            _daemon(
+                [
+                    f"{deploy}.master.Master",
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(master_port),
+                    "--webui-port",
+                    str(master_ui_port),
+                ],
+                spark_home,
+                env,
+                folder / "master.log",
+            )
+        )
+        _wait_for(lambda: cluster.master_status()["status"] == "ALIVE", [master], cluster)
+        worker = stack.enter_context(
+            _daemon(
+                [
+                    f"{deploy}.worker.Worker",
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(worker_port),
+                    "--webui-port",
+                    str(worker_ui_port),
+                    "--memory",
+                    "2g",
+                    "--work-dir",
+                    str(folder / "work"),
+                    master_url,
+                ],
+                spark_home,
+                env,
+                folder / "worker.log",
+            )
+        )
+        _wait_for(
+            lambda: [w["state"] for w in cluster.master_status()["workers"]] == ["ALIVE"],
+            [master, worker],
+            cluster,
+        )
+        yield cluster
+
+
+@contextmanager
+def _daemon(
+    arguments: list[str], spark_home: Path, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    """`bin/spark-class ARGUMENTS` running with its output in `log`; stopped afterwards."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(spark_home / "bin" / "spark-class"), *arguments],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for(ready, processes: list[subprocess.Popen], cluster: SparkCluster) -> None:
+    """Poll `ready()` until true; a daemon that exits or a timeout raises, naming the logs."""
+    deadline = time.monotonic() + _CLUSTER_START_SECONDS
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            raise RuntimeError(f"a Spark daemon exited while starting: see {cluster.logs}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(1)
+    raise RuntimeError(
+        f"the Spark cluster was not ready within {_CLUSTER_START_SECONDS} s: see {cluster.logs}"
+    )
+
+
 def spark_parameters(environ: dict[str, str]) -> dict[str, str]:
     """The Spark settings of the `spark` output of dbt_project/profiles.yml rendered under
     `environ`, with those dbt-spark adds (its credentials' `server_side_parameters`)."""
@@ -48,18 +207,24 @@ def spark_parameters(environ: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def spark_session(environ: dict[str, str]) -> Iterator[Any]:
+def spark_session(environ: dict[str, str], observed: bool = False) -> Iterator[Any]:
     """The SparkSession dbt's `spark` target makes under `environ` (dbt-spark's session
-    method builds it the same way, and then finds this one running); stopped afterwards."""
-    if shutil.which("java") is None:
-        raise SparkUnavailable(
-            "no `java` on PATH: Spark needs a JRE (as root: .ci/install-package java "
-            "default-jre-headless)"
-        )
+    method builds it the same way, and then finds this one running); stopped afterwards.
+    `observed`: with the driver's web UI on a free loopback port, for its REST status
+    (`application_status`); the profile switches it off."""
+    _require_java()
     from pyspark.sql import SparkSession
 
+    parameters = spark_parameters(environ)
+    if observed:
+        parameters |= {
+            "spark.ui.enabled": "true",
+            "spark.ui.port": str(free_loopback_port()),
+            "spark.driver.host": LOOPBACK,
+            "spark.driver.bindAddress": LOOPBACK,
+        }
     builder = SparkSession.builder.enableHiveSupport()
-    for key, value in spark_parameters(environ).items():
+    for key, value in parameters.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     # dbt-spark asks for the session at every statement, and Spark warns each time that
@@ -116,9 +281,17 @@ def copy_duckdb_schemas_to_spark(
         source.close()
 
 
-def spark_env(folder: Path) -> dict[str, str]:
-    """The settings that put the `spark` target's warehouse and metastore in `folder`."""
-    return {SPARK_WAREHOUSE.name: str(folder)}
+def spark_env(folder: Path, master_url: str) -> dict[str, str]:
+    """The settings that put the `spark` target's warehouse and metastore in `folder` and
+    its executors on the master at `master_url`."""
+    return {SPARK_WAREHOUSE.name: str(folder), SPARK_MASTER.name: master_url}
+
+
+def application_status(session: Any, resource: str) -> Any:
+    """`resource` (e.g. `executors`) of the session's application from its driver's REST
+    API (a session started `observed`)."""
+    context = session.sparkContext
+    return get_json(f"{context.uiWebUrl}/api/v1/applications/{context.applicationId}/{resource}")
 
 
 def run_dbt_in_process(command: list[str]) -> Any:
@@ -139,3 +312,52 @@ def _failures(result: Any) -> str:
         if str(r.status) not in ("success", "pass")
     ]
     return json.dumps(failed, indent=1)[:8000]
+
+
+@dataclass(frozen=True)
+class SparkBuild:
+    """The scenario built by dbt on Spark: the cluster and session it ran on, dbt's
+    target folder."""
+
+    cluster: SparkCluster
+    session: Any
+    target: Path
+
+    def results(self) -> dict[str, str]:
+        """unique_id → status of every node the build ran."""
+        results = json.loads((self.target / "run_results.json").read_text())["results"]
+        return {result["unique_id"]: result["status"] for result in results}
+
+    def rows(self, table: str, columns: list[str]) -> list[tuple]:
+        """`columns` of `table`; timestamps as UTC instants (Arrow keeps the session's
+        time zone, where collect() would use this process's)."""
+        frame = self.session.table(table).select(*columns)
+        return [tuple(row.values()) for row in frame.toArrow().to_pylist()]
+
+    def columns(self) -> dict[str, list[str]]:
+        """`schema.table` → its columns in order, for the built schemas."""
+        return {
+            f"{schema}.{table.name}": self.session.table(f"{schema}.{table.name}").columns
+            for schema in BUILT_SCHEMAS
+            for table in self.session.catalog.listTables(schema)
+        }
+
+
+@contextmanager
+def spark_scenario_build(work: Path, setenv: Callable[[str, str], None]) -> Iterator[SparkBuild]:
+    """The hand-written raw scenario copied from DuckDB into Spark and built by dbt with
+    the `spark` target, on a loopback cluster (`spark_cluster`), everything in `work`;
+    `setenv` sets the settings dbt reads. Prints how long loading and building took."""
+    raw = work / "raw.duckdb"
+    create_raw_scenario(raw)
+    with ExitStack() as stack:
+        cluster = stack.enter_context(spark_cluster(work / "cluster"))
+        for key, value in spark_env(work / "spark", cluster.master_url).items():
+            setenv(key, value)
+        session = stack.enter_context(spark_session(dict(os.environ), observed=True))
+        started = time.monotonic()
+        copy_duckdb_schemas_to_spark(raw, session, RAW_SCHEMAS, work / "raw")
+        loaded = time.monotonic()
+        run_dbt_in_process(dbt_arguments(["build", "--target", "spark"], work))
+        print(f"raw tables {loaded - started:.1f} s, dbt build {time.monotonic() - loaded:.1f} s")
+        yield SparkBuild(cluster, session, work / "target")
