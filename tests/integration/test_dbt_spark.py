@@ -21,7 +21,7 @@ from tests.support.rows import (
     select_columns,
     table_differences,
 )
-from tests.support.spark import application_status
+from tests.support.spark import application_status, beeline, thrift_server
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
@@ -46,6 +46,19 @@ def test_the_build_ran_its_tasks_on_the_clusters_worker(spark_build):
     assert tasks.pop("driver") == 0
     assert set(tasks) == on_worker
     assert sum(tasks.values()) > 0
+
+
+def test_a_bi_client_reads_a_mart_through_the_thrift_server(spark_build):
+    """Hive's JDBC client (beeline, from Spark's distribution) connected to the Spark
+    Thrift Server on loopback gets the rows the session reads from the mart."""
+    statement = "select person_id, mql_entries from marts.dim_person"
+    with thrift_server(spark_build.session) as url:
+        through_thrift = beeline(url, "bi_reader", statement)
+    in_session = spark_build.session.sql(statement).collect()
+    assert len(in_session) >= 5
+    assert sorted(through_thrift) == sorted(
+        [row.person_id, str(row.mql_entries)] for row in in_session
+    )
 
 
 def test_every_node_builds_on_spark(spark_build):

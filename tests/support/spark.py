@@ -10,8 +10,10 @@ standalone master and worker started here from PySpark's distribution (`spark_cl
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -84,18 +86,24 @@ class SparkCluster:
         return get_json(f"{self.worker_ui}/json/")
 
 
+def _distribution() -> tuple[Path, dict[str, str]]:
+    """PySpark's Spark distribution (its `bin/` scripts and jars) and the environment its
+    scripts run in, on loopback."""
+    _require_java()
+    import pyspark
+
+    spark_home = Path(pyspark.__file__).parent
+    return spark_home, {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": LOOPBACK}
+
+
 @contextmanager
 def spark_cluster(folder: Path) -> Iterator[SparkCluster]:
     """A standalone master and one worker (all the machine's cores, 2 GB for executors)
     on 127.0.0.1, free ports, started from PySpark's distribution; both stopped
     afterwards. Their logs and the worker's executor folders stay in `folder`; a start
     that fails says where."""
-    _require_java()
-    import pyspark
-
-    spark_home = Path(pyspark.__file__).parent
+    spark_home, env = _distribution()
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": LOOPBACK}
     master_port, master_ui_port, worker_port, worker_ui_port = (
         free_loopback_port() for _ in range(4)
     )
@@ -211,7 +219,7 @@ def spark_session(environ: dict[str, str], observed: bool = False) -> Iterator[A
     """The SparkSession dbt's `spark` target makes under `environ` (dbt-spark's session
     method builds it the same way, and then finds this one running); stopped afterwards.
     `observed`: with the driver's web UI on a free loopback port, for its REST status
-    (`application_status`); the profile switches it off."""
+    (`application_status`; the profile switches it off), and a port for `thrift_server`."""
     _require_java()
     from pyspark.sql import SparkSession
 
@@ -222,6 +230,10 @@ def spark_session(environ: dict[str, str], observed: bool = False) -> Iterator[A
             "spark.ui.port": str(free_loopback_port()),
             "spark.driver.host": LOOPBACK,
             "spark.driver.bindAddress": LOOPBACK,
+            # read when the Thrift server starts (`thrift_server`), but only from the
+            # configuration the session's Hive client was created with
+            "spark.hadoop.hive.server2.thrift.port": str(free_loopback_port()),
+            "spark.hadoop.hive.server2.thrift.bind.host": LOOPBACK,
         }
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in parameters.items():
@@ -361,3 +373,40 @@ def spark_scenario_build(work: Path, setenv: Callable[[str, str], None]) -> Iter
         run_dbt_in_process(dbt_arguments(["build", "--target", "spark"], work))
         print(f"raw tables {loaded - started:.1f} s, dbt build {time.monotonic() - loaded:.1f} s")
         yield SparkBuild(cluster, session, work / "target")
+
+
+@contextmanager
+def thrift_server(session: Any) -> Iterator[str]:
+    """The Spark Thrift Server (HiveServer2's protocol, what BI tools connect to) on the
+    loopback port of a session started `observed`, serving `session`'s catalog; its JDBC
+    URL; stopped afterwards. It runs inside the driver: the embedded metastore admits one
+    process at a time."""
+    port = session.sparkContext.getConf().get("spark.hadoop.hive.server2.thrift.port")
+    server = session._jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
+    running = server.startWithContext(session._jsparkSession.sqlContext())
+    try:
+        yield f"jdbc:hive2://{LOOPBACK}:{port}/default"
+    finally:
+        running.stop()
+
+
+def beeline(url: str, user: str, statement: str) -> list[list[str]]:
+    """The rows `statement` returns through the JDBC client of Spark's distribution
+    (Hive's beeline), connected to `url` as `user`; values as beeline prints them."""
+    spark_home, env = _distribution()
+    result = subprocess.run(
+        [
+            str(spark_home / "bin" / "beeline"),
+            *("-u", url, "-n", user, "--silent=true", "--showHeader=false"),
+            *("--outputformat=tsv2", "-e", statement),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # beeline prints its prompt before the first row even when silent; it quotes with NUL
+    rows = re.sub(r"^\d+: jdbc:hive2://\S+> ", "", result.stdout)
+    return list(csv.reader(rows.splitlines(), delimiter="\t", quotechar="\x00"))
