@@ -95,7 +95,7 @@ dashboard: setup
 		--server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 # docs/img/dashboard-<page>.png from the publication `make run` leaves, taken as the browser
-# test takes them (tests/e2e/screenshots.py); needs Debian's chromium (.ci/install-chromium).
+# test takes them (tests/e2e/screenshots.py); needs Debian's chromium (.ci/install-package).
 screenshots: setup
 	$(VENV)/bin/python -m tests.e2e.screenshots
 

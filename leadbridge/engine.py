@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leadbridge.settings import DUCKDB, POSTGRES, TARGET, Settings
+from leadbridge.settings import (
+    DBT_ONLY_TARGETS,
+    DUCKDB,
+    POSTGRES,
+    TARGET,
+    DbtOnlyTarget,
+    Settings,
+)
 
 PG_CONNECT_TIMEOUT_SECONDS = 10
 # DuckDB's own default memory limit is 80% of the machine's memory per connection, and a
@@ -106,6 +113,8 @@ class Engine:
     ) -> Engine:
         """The engine `target` (default `$LEADBRIDGE_TARGET`) with the warehouse `file`."""
         name = target_name(target, environ)
+        if name in DBT_ONLY_TARGETS:
+            raise DbtOnlyTarget(f"{TARGET.name}={name}: {DBT_ONLY_TARGETS[name]}")
         settings = PostgresSettings.from_env(environ) if name == POSTGRES else None
         return cls(name, file, settings)
 

@@ -127,11 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     anything is recorded or rebuilt. Drop files holding the address are listed either
     way: the erasure does not edit them."""
     # Dagster and dbt load when a request is carried out, not for `--help`
-    from orchestration.run_nightly import dagster_instance
+    from orchestration.run_nightly import dagster_instance, unsupported_target
 
     args = _parser().parse_args(argv)
     if not args.email and not args.record:
         _parser().error("give --email or --record (or both)")
+    if problem := unsupported_target():
+        print(f"erasure refused: {problem}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as stack:
         instance = None if args.no_rebuild else stack.enter_context(dagster_instance())
         return _carry_out(args, instance)

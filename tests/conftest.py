@@ -91,6 +91,22 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
+def spark_build(tmp_path_factory: pytest.TempPathFactory):
+    """The scenario built by dbt on Spark, on a standalone master and worker on loopback
+    (tests/support/spark.py), once per test session; skipped with the reason where Spark
+    cannot start (no Java)."""
+    from tests.support.spark import SparkUnavailable, spark_scenario_build
+
+    work = tmp_path_factory.mktemp("dbt_spark")
+    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
+        try:
+            build = stack.enter_context(spark_scenario_build(work, patch.setenv))
+        except SparkUnavailable as error:
+            pytest.skip(f"Spark cannot start here: {error}")
+        yield build
+
+
+@pytest.fixture(scope="session")
 def scenario_marts(tmp_path_factory: pytest.TempPathFactory):
     """The hand-written scenario's warehouse, its dbt models built once per test session
     (no dbt tests: test_dbt_scenario runs them), and what its manifest keeps unpublished."""

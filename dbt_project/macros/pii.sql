@@ -21,6 +21,11 @@
     encode(sha256(convert_to({{ expression }}, 'UTF8')), 'hex')
 {%- endmacro %}
 
+{#- Spark hashes a string's UTF-8 bytes and answers lower-case hex, as DuckDB does. -#}
+{% macro spark__sha256_hex(expression) -%}
+    sha2({{ expression }}, 256)
+{%- endmacro %}
+
 {#- `email_hash` of an email column: the hash of its normalized form (null stays null). -#}
 {% macro email_hash(expression) -%}
     {{ sha256_hex(normalize_email(expression)) }}

@@ -13,6 +13,11 @@
     regexp_full_match({{ expression }}, '[^@\s]+@[^@\s]+\.[^@\s]+')
 {%- endmacro %}
 
+{#- Java's regular expressions; Spark's string literals take `\\` for one backslash. -#}
+{% macro spark__email_is_valid(expression) -%}
+    ({{ expression }} rlike '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')
+{%- endmacro %}
+
 {#- `email_normalized` of a staging model: normalised, or null when it is not an email. -#}
 {% macro quarantined_email(expression) -%}
     case when {{ email_is_valid(normalize_email(expression)) }} then {{ normalize_email(expression) }} end

@@ -20,3 +20,15 @@
         cast({{ field }} as {{ type }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- Spark's try_cast is null on bad input whatever ANSI mode says, but truncates a decimal
+    text cast to an integer ('3.5' -> 3): integers round half away from zero through a
+    decimal, as DuckDB does. -#}
+{% macro spark__safe_cast(field, type) -%}
+    {%- set type_name = type | lower | trim -%}
+    {%- if type_name in ['int', 'integer', 'bigint', 'smallint', 'tinyint', 'long', 'short'] -%}
+        cast(round(try_cast({{ field }} as decimal(38, 10))) as {{ type }})
+    {%- else -%}
+        try_cast({{ field }} as {{ type }})
+    {%- endif -%}
+{%- endmacro %}

@@ -26,7 +26,22 @@
     md5, not the engine's own hash: the digest is the same on DuckDB and PostgreSQL, and
     does not change with the engine's version. -#}
 {% macro multiset_hash(columns) -%}
-    cast(sum({{ adapter.dispatch('hex_to_bigint', 'leadbridge')('substr(' ~ dbt.hash(key_text(columns)) ~ ', 1, 15)') }}) as {{ dbt.type_string() }})
+    {{ return(adapter.dispatch('multiset_hash', 'leadbridge')(columns)) }}
+{%- endmacro %}
+
+{% macro default__multiset_hash(columns) -%}
+    cast(sum({{ row_hash_number(columns) }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- DuckDB's and Postgres's sums of bigints widen (hugeint, numeric); Spark's stays a
+    bigint and wraps past 2^63, eight rows' worth: Spark sums decimals. -#}
+{% macro spark__multiset_hash(columns) -%}
+    cast(sum(cast({{ row_hash_number(columns) }} as decimal(38, 0))) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- A row's 60-bit number: the first 15 hex digits of the md5 of its key_text. -#}
+{% macro row_hash_number(columns) -%}
+    {{ adapter.dispatch('hex_to_bigint', 'leadbridge')('substr(' ~ dbt.hash(key_text(columns)) ~ ', 1, 15)') }}
 {%- endmacro %}
 
 {#- Up to 15 hex digits as a bigint. -#}
@@ -36,6 +51,10 @@
 
 {% macro postgres__hex_to_bigint(hex) -%}
     cast(cast('x' || lpad({{ hex }}, 16, '0') as bit(64)) as bigint)
+{%- endmacro %}
+
+{% macro spark__hex_to_bigint(hex) -%}
+    cast(conv({{ hex }}, 16, 10) as bigint)
 {%- endmacro %}
 
 {#- The `part_expression`-th (1-based, positive) part of a delimited string, where the
@@ -67,6 +86,15 @@
     end
 {%- endmacro %}
 
+{#- Spark prints a double as Java does: `15.0` like DuckDB, but `1.0E7` from 1e7 up. -#}
+{% macro spark__float_to_string(expression) -%}
+    case
+        when {{ expression }} = floor({{ expression }}) and abs({{ expression }}) < 1e16
+            then concat(cast(cast({{ expression }} as bigint) as string), '.0')
+        else cast({{ expression }} as string)
+    end
+{%- endmacro %}
+
 {#- The `name` of the team flagged `primary` in a JSON array of teams (HubSpot owners'
     `teams`), else of the first team; null for no team. -#}
 {% macro primary_team_name(json_text) -%}
@@ -83,6 +111,20 @@
     )
 {%- endmacro %}
 
+{#- Spark reads the JSON into an array of structs, as DuckDB does. -#}
+{% macro spark__primary_team_name(json_text) -%}
+    coalesce(
+        element_at(
+            filter(
+                from_json({{ json_text }}, 'array<struct<name: string, `primary`: boolean>>'),
+                team -> coalesce(team.`primary`, false)
+            ),
+            1
+        ).name,
+        get_json_object({{ json_text }}, '$[0].name')
+    )
+{%- endmacro %}
+
 {% macro postgres__primary_team_name(json_text) -%}
     (
         select team ->> 'name'
@@ -90,4 +132,13 @@
         order by coalesce(cast(team ->> 'primary' as boolean), false) desc, position
         limit 1
     )
+{%- endmacro %}
+
+{#- dbt-spark's listagg ignores its order (with a warning), and the order of a group's
+    values is part of the text; Spark 4 has the standard ordered listagg. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error("listagg: limit_num is not supported on Spark") }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
 {%- endmacro %}

@@ -19,3 +19,7 @@ def type():
 def get_relation(database=None, schema=None, identifier=None):
     """No database at lint time: no relation exists."""
     return None
+
+
+def quote(identifier):
+    return f'"{identifier}"'

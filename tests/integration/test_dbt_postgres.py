@@ -22,7 +22,13 @@ import pytest
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import ALICE, CAROL, DAN, ERIN, run_dbt, scenario_database
 from tests.support.postgres import PostgresServer, copy_duckdb_schemas
-from tests.support.rows import sorted_rows
+from tests.support.rows import (
+    MART_COLUMNS_SQL,
+    columns_by_table,
+    select_columns,
+    sorted_rows,
+    table_differences,
+)
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
@@ -79,20 +85,6 @@ def postgres_query(server: PostgresServer, sql: str) -> list[tuple]:
         connection.close()
 
 
-def mart_columns(rows: list[tuple]) -> dict[str, list[str]]:
-    columns: dict[str, list[str]] = {}
-    for table, column in rows:
-        columns.setdefault(table, []).append(column)
-    return columns
-
-
-# The marts and the restricted tables built from them: both must match across engines.
-COLUMNS_SQL = """
-    select table_schema || '.' || table_name, column_name from information_schema.columns
-    where table_schema in ('marts', 'restricted')
-    order by table_schema, table_name, ordinal_position"""
-
-
 def build_summary(output: str) -> dict[str, int]:
     """dbt's closing `Done. PASS=… WARN=… ERROR=… SKIP=… NO-OP=… TOTAL=…` as numbers."""
     line = re.findall(r"Done\. (PASS=.*)", output)[-1]
@@ -106,22 +98,17 @@ def test_every_node_builds_on_postgres(builds):
 
 
 def test_every_mart_and_restricted_table_has_the_same_rows_on_postgres_and_duckdb(builds):
-    pg_columns = mart_columns(postgres_query(builds.postgres, COLUMNS_SQL))
-    duck_columns = mart_columns(duckdb_query(builds.duckdb_path, COLUMNS_SQL))
+    pg_columns = columns_by_table(postgres_query(builds.postgres, MART_COLUMNS_SQL))
+    duck_columns = columns_by_table(duckdb_query(builds.duckdb_path, MART_COLUMNS_SQL))
     assert pg_columns == duck_columns
     assert len([table for table in pg_columns if table.startswith("marts.")]) >= 15
     assert len([table for table in pg_columns if table.startswith("restricted.")]) >= 3
-    differences = {}
-    for table, columns in pg_columns.items():
-        quoted = ", ".join(f'"{column}"' for column in columns)
-        select = f"select {quoted} from {table}"
-        on_postgres = sorted_rows(postgres_query(builds.postgres, select))
-        on_duckdb = sorted_rows(duckdb_query(builds.duckdb_path, select))
-        assert on_duckdb, f"{table} is empty on DuckDB"
-        if on_postgres != on_duckdb:
-            only_pg = [row for row in on_postgres if row not in on_duckdb][:3]
-            only_duck = [row for row in on_duckdb if row not in on_postgres][:3]
-            differences[table] = {"postgres only": only_pg, "duckdb only": only_duck}
+    differences = table_differences(
+        pg_columns,
+        lambda table, columns: postgres_query(builds.postgres, select_columns(table, columns)),
+        lambda table, columns: duckdb_query(builds.duckdb_path, select_columns(table, columns)),
+        "postgres",
+    )
     assert differences == {}
 
 

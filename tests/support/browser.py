@@ -4,7 +4,7 @@ which downloads a browser). A page is opened at the address its menu link gives,
 read once Streamlit says its script has finished running.
 
 Without chromium, or without Playwright, `BrowserUnavailable` says why, so the caller can
-skip with exactly that reason; CI installs chromium with .ci/install-chromium.
+skip with exactly that reason; CI installs chromium with .ci/install-package.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def chromium_executable() -> str:
     executable = shutil.which("chromium")
     if executable is None:
         raise BrowserUnavailable(
-            "chromium not found on PATH: install Debian's chromium (as root: .ci/install-chromium)"
+            "chromium not found on PATH: install Debian's chromium "
+            "(as root: .ci/install-package chromium chromium)"
         )
     return executable
 

@@ -7,6 +7,7 @@ identity rules give the scenario's people.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
@@ -50,8 +51,22 @@ def run_dbt(
         "LEADBRIDGE_WAREHOUSE": str(warehouse),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    command = [
-        str(DBT_EXECUTABLE),
+    command = [str(DBT_EXECUTABLE), *dbt_arguments(args, work, project, as_of, dbt_vars)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def dbt_arguments(
+    args: list[str],
+    work: Path,
+    project: Path = DBT_PROJECT_DIR,
+    as_of: str = AS_OF,
+    dbt_vars: dict[str, object] | None = None,
+) -> list[str]:
+    """dbt's arguments after the executable: `args` with the repo's project and profile,
+    target and logs in `work`, the night `as_of` and `dbt_vars` besides."""
+    return [
         *args,
         "--project-dir",
         str(project),
@@ -64,9 +79,23 @@ def run_dbt(
         "--vars",
         json.dumps({"as_of": as_of, **(dbt_vars or {})}),
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    return result.stdout
+
+
+def profile_output(target: str, environ: dict[str, str]) -> dict:
+    """dbt's output `target` of profiles.yml rendered under `environ` alone."""
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    def render() -> dict:
+        set_invocation_context(environ)
+        raw = read_profile(str(DBT_PROJECT_DIR))
+        return Profile.render_profile(raw["leadbridge"], "leadbridge", target, ProfileRenderer({}))[
+            1
+        ]
+
+    # dbt keeps the environment it reads in a context variable: not left to later callers
+    return contextvars.copy_context().run(render)
 
 
 # The superuser tests/support/postgres.py initialises the throw-away server with; it

@@ -159,7 +159,8 @@ def _apt(command: list[str]) -> subprocess.CompletedProcess:
         ) from exc
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server about to bind it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -186,7 +187,7 @@ def _run(command: Sequence[str], what: str) -> None:
 def _start(bin_dir: Path, data_dir: Path, socket_dir: Path, log_file: Path) -> int:
     """Start the server on a free loopback port; retry once if another process took the port."""
     for attempt in range(2):
-        port = _free_loopback_port()
+        port = free_loopback_port()
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 
@@ -31,3 +32,46 @@ def sorted_rows(rows: list[tuple]) -> list[tuple]:
         return tuple((value is not None, value if value is not None else 0) for value in row)
 
     return sorted((tuple(normalise(value) for value in row) for row in rows), key=key)
+
+
+# The marts and the restricted tables built from them: every engine must build them as
+# DuckDB does.
+MART_COLUMNS_SQL = """
+    select table_schema || '.' || table_name, column_name from information_schema.columns
+    where table_schema in ('marts', 'restricted')
+    order by table_schema, table_name, ordinal_position"""
+
+
+def columns_by_table(rows: list[tuple]) -> dict[str, list[str]]:
+    """`(table, column)` rows as table → its columns, in order."""
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def select_columns(table: str, columns: list[str]) -> str:
+    """`select "c1", "c2", … from table`, identifiers quoted as DuckDB and PostgreSQL do."""
+    quoted = ", ".join('"' + column.replace('"', '""') + '"' for column in columns)
+    return f"select {quoted} from {table}"
+
+
+def table_differences(
+    tables: dict[str, list[str]],
+    rows_on: Callable[[str, list[str]], list[tuple]],
+    duckdb_rows: Callable[[str, list[str]], list[tuple]],
+    engine: str,
+) -> dict[str, dict[str, list[tuple]]]:
+    """The tables (name → columns) whose rows on `engine` differ from DuckDB's, with up to
+    three rows only one side has; each table must have rows on DuckDB."""
+    differences = {}
+    for table, columns in tables.items():
+        on_engine = sorted_rows(rows_on(table, columns))
+        on_duckdb = sorted_rows(duckdb_rows(table, columns))
+        assert on_duckdb, f"{table} is empty on DuckDB"
+        if on_engine != on_duckdb:
+            differences[table] = {
+                f"{engine} only": [row for row in on_engine if row not in on_duckdb][:3],
+                "duckdb only": [row for row in on_duckdb if row not in on_engine][:3],
+            }
+    return differences

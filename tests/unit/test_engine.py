@@ -13,7 +13,7 @@ from leadbridge.engine import (
     as_engine,
     target_name,
 )
-from leadbridge.settings import UnknownTarget
+from leadbridge.settings import DbtOnlyTarget, UnknownTarget
 
 pytestmark = pytest.mark.unit
 
@@ -39,6 +39,20 @@ def test_an_unknown_target_is_an_error_naming_the_valid_values():
         target_name(environ={"LEADBRIDGE_TARGET": "snowflake"})
     with pytest.raises(ValueError, match="valid values: duckdb, postgres"):
         Engine.resolve(Path("/w/leadbridge.duckdb"), environ={"LEADBRIDGE_TARGET": "pg"})
+
+
+def test_spark_is_a_target_of_dbt_only_and_the_nightly_job_refuses_it_naming_issue_21(
+    monkeypatch,
+):
+    from orchestration.run_nightly import unsupported_target
+
+    assert target_name(environ={"LEADBRIDGE_TARGET": " Spark "}) == "spark"
+    with pytest.raises(DbtOnlyTarget, match=r"LEADBRIDGE_TARGET=spark: dbt builds .*issue 21"):
+        Engine.resolve(Path("/w/leadbridge.duckdb"), environ={"LEADBRIDGE_TARGET": "spark"})
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "spark")
+    assert "issue 21" in str(unsupported_target())
+    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    assert unsupported_target() is None
 
 
 def test_postgres_settings_come_from_the_profiles_variables_and_never_show_the_password():

@@ -4,7 +4,6 @@ them; every value is checked with an error naming the variable."""
 from __future__ import annotations
 
 import ast
-import contextvars
 import os
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from leadbridge import settings as settings_module
 from leadbridge.paths import DBT_PROJECT_DIR, DEFAULT_WAREHOUSE, REPO_ROOT
 from leadbridge.settings import BY_NAME, GX_CHUNK_ROWS, SETTINGS, Setting, Settings
+from tests.support.dbt_scenario import profile_output
 
 pytestmark = pytest.mark.unit
 
@@ -256,23 +256,6 @@ def test_the_demo_and_the_night_of_make_run_come_from_the_settings() -> None:
     assert demo_run_config(Settings.from_env({})) == {}
 
 
-def _profile(target: str, environ: dict[str, str]) -> dict:
-    """dbt's output `target` of profiles.yml rendered under `environ` alone."""
-    from dbt.config.profile import Profile, read_profile
-    from dbt.config.renderer import ProfileRenderer
-    from dbt_common.context import set_invocation_context
-
-    def render() -> dict:
-        set_invocation_context(environ)
-        raw = read_profile(str(DBT_PROJECT_DIR))
-        return Profile.render_profile(raw["leadbridge"], "leadbridge", target, ProfileRenderer({}))[
-            1
-        ]
-
-    # dbt keeps the environment it reads in a context variable: not left to later tests
-    return contextvars.copy_context().run(render)
-
-
 def test_every_variable_profiles_yml_reads_is_a_setting() -> None:
     read = re.findall(r"env_var\('([A-Z0-9_]+)'", (DBT_PROJECT_DIR / "profiles.yml").read_text())
     assert read and set(read) <= set(BY_NAME)
@@ -281,13 +264,18 @@ def test_every_variable_profiles_yml_reads_is_a_setting() -> None:
 def test_profiles_yml_has_the_defaults_of_the_settings_module() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LEADBRIDGE_")}
     settings = Settings.from_env({})
-    duckdb = _profile(settings.target, environ)
+    duckdb = profile_output(settings.target, environ)
     assert duckdb["type"] == settings.target
     assert (DBT_PROJECT_DIR / duckdb["path"]).resolve() == DEFAULT_WAREHOUSE
     assert duckdb["settings"]["memory_limit"] == settings.duckdb_memory_limit
-    postgres = _profile("postgres", environ)
+    postgres = profile_output("postgres", environ)
     rendered = {key: postgres[key] for key in ("host", "port", "user", "password", "sslmode")}
     assert {**rendered, "database": postgres["dbname"]} == settings.postgres
+    spark = profile_output("spark", environ)["server_side_parameters"]
+    assert spark["spark.master"] == settings.spark["master"]
+    folder = spark["spark.driver.extraJavaOptions"].removeprefix("-Dderby.system.home=")
+    assert (DBT_PROJECT_DIR / folder).resolve() == REPO_ROOT / settings.spark["warehouse"]
+    assert spark["spark.sql.warehouse.dir"] == f"{folder}/warehouse"
 
 
 # The tables that document the settings: README's and, for the rest, docs/operations.md's.

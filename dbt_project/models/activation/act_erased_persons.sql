@@ -5,7 +5,7 @@
 with identifiers as (
 
     {%- if erased %}
-    select kind, "value" as erased_value from {{ erased }}
+    select kind, {{ adapter.quote('value') }} as erased_value from {{ erased }}
     {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as kind,

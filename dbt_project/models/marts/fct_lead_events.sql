@@ -9,7 +9,7 @@
     gives the same rows as --full-refresh. -#}
 {%- set window_start = dbt.dateadd('day', -1 * var('lead_events_lookback_days'), leadbridge_now()) %}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_or_table(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
@@ -293,7 +293,7 @@ rebuilt_persons as (
 {#- Postgres types string expressions (and dbt.type_string()) as `text` while the
     contract creates `varchar` columns; an incremental run compares the two
     (on_schema_change), so string columns are cast to the contract's `varchar`. -#}
-{%- set string_type = 'varchar' %}
+{%- set string_type = column_type('varchar') %}
 select
     {#- One source record can enter two stages at one instant (an SQL passed through on
         the way to the opportunity): a stage entry's key includes its stage. -#}

@@ -17,7 +17,7 @@ renamed as (
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast(company as {{ dbt.type_string() }}) as company_name,
         cast(job_title as {{ dbt.type_string() }}) as job_title,
-        cast("status" as {{ dbt.type_string() }}) as list_status,
+        cast({{ adapter.quote('status') }} as {{ dbt.type_string() }}) as list_status,
         {{ tz_to_utc('touched_at') }} as touched_at,
         cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
         cast(_dlt_id as {{ dbt.type_string() }}) as dlt_id

@@ -9,7 +9,7 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as company_id,
-        cast("name" as {{ dbt.type_string() }}) as company_name,
+        cast({{ adapter.quote('name') }} as {{ dbt.type_string() }}) as company_name,
         cast(domain as {{ dbt.type_string() }}) as domain,
         cast(industry as {{ dbt.type_string() }}) as industry,
         cast(numberofemployees as {{ dbt.type_bigint() }}) as employee_count,

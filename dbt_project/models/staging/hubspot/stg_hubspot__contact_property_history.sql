@@ -9,9 +9,9 @@ renamed as (
 
     select
         cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast("property" as {{ dbt.type_string() }}) as property_name,
-        cast("value" as {{ dbt.type_string() }}) as property_value,
-        {{ tz_to_utc('"timestamp"') }} as changed_at,
+        cast({{ adapter.quote('property') }} as {{ dbt.type_string() }}) as property_name,
+        cast({{ adapter.quote('value') }} as {{ dbt.type_string() }}) as property_value,
+        {{ tz_to_utc(adapter.quote('timestamp')) }} as changed_at,
         cast(source_type as {{ dbt.type_string() }}) as change_source_type,
         cast(source_id as {{ dbt.type_string() }}) as change_source_id,
         cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,

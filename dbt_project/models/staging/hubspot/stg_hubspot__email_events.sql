@@ -9,7 +9,7 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as email_event_id,
-        cast("type" as {{ dbt.type_string() }}) as event_type,
+        cast({{ adapter.quote('type') }} as {{ dbt.type_string() }}) as event_type,
         cast(recipient as {{ dbt.type_string() }}) as recipient,
         {{ normalize_email('recipient') }} as recipient_normalized,
         cast(email_campaign_id as {{ dbt.type_bigint() }}) as email_campaign_id,

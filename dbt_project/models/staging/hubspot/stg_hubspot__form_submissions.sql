@@ -14,7 +14,7 @@ renamed as (
         cast(page_url as {{ dbt.type_string() }}) as page_url,
         cast(email as {{ dbt.type_string() }}) as email,
         {{ normalize_email('email') }} as email_normalized,
-        cast("values" as {{ dbt.type_string() }}) as values_json,
+        cast({{ adapter.quote('values') }} as {{ dbt.type_string() }}) as values_json,
         cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
         cast(_dlt_id as {{ dbt.type_string() }}) as dlt_id
 

@@ -9,7 +9,7 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as form_id,
-        cast("name" as {{ dbt.type_string() }}) as form_name,
+        cast({{ adapter.quote('name') }} as {{ dbt.type_string() }}) as form_name,
         cast(form_type as {{ dbt.type_string() }}) as form_type,
         cast(archived as {{ dbt.type_boolean() }}) as is_archived,
         {{ tz_to_utc('created_at') }} as created_at,

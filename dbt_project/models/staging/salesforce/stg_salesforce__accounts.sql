@@ -9,10 +9,10 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as account_id,
-        cast("name" as {{ dbt.type_string() }}) as account_name,
+        cast({{ adapter.quote('name') }} as {{ dbt.type_string() }}) as account_name,
         cast(website as {{ dbt.type_string() }}) as website,
         cast(industry as {{ dbt.type_string() }}) as industry,
-        cast("type" as {{ dbt.type_string() }}) as account_type,
+        cast({{ adapter.quote('type') }} as {{ dbt.type_string() }}) as account_type,
         cast(number_of_employees as {{ dbt.type_bigint() }}) as employee_count,
         cast(annual_revenue as {{ dbt.type_float() }}) as annual_revenue,
         cast(billing_country as {{ dbt.type_string() }}) as billing_country,

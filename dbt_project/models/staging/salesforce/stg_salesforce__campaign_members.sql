@@ -12,7 +12,7 @@ renamed as (
         cast(campaign_id as {{ dbt.type_string() }}) as campaign_id,
         cast(lead_id as {{ dbt.type_string() }}) as lead_id,
         cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast("status" as {{ dbt.type_string() }}) as member_status,
+        cast({{ adapter.quote('status') }} as {{ dbt.type_string() }}) as member_status,
         cast(has_responded as {{ dbt.type_boolean() }}) as has_responded,
         cast(first_responded_date as date) as first_responded_date,
         cast(is_deleted as {{ dbt.type_boolean() }}) as is_deleted,

@@ -9,9 +9,9 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as campaign_id,
-        cast("name" as {{ dbt.type_string() }}) as campaign_name,
-        cast("type" as {{ dbt.type_string() }}) as campaign_type,
-        cast("status" as {{ dbt.type_string() }}) as campaign_status,
+        cast({{ adapter.quote('name') }} as {{ dbt.type_string() }}) as campaign_name,
+        cast({{ adapter.quote('type') }} as {{ dbt.type_string() }}) as campaign_type,
+        cast({{ adapter.quote('status') }} as {{ dbt.type_string() }}) as campaign_status,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
         cast(budgeted_cost as {{ dbt.type_float() }}) as budgeted_cost,

@@ -13,7 +13,7 @@ renamed as (
         cast(what_id as {{ dbt.type_string() }}) as what_id,
         cast(owner_id as {{ dbt.type_string() }}) as owner_id,
         cast(subject as {{ dbt.type_string() }}) as subject,
-        cast("type" as {{ dbt.type_string() }}) as event_type,
+        cast({{ adapter.quote('type') }} as {{ dbt.type_string() }}) as event_type,
         {{ tz_to_utc('start_date_time') }} as starts_at,
         {{ tz_to_utc('end_date_time') }} as ends_at,
         cast(is_deleted as {{ dbt.type_boolean() }}) as is_deleted,

@@ -10,7 +10,7 @@ renamed as (
     select
         cast(id as {{ dbt.type_string() }}) as lead_history_id,
         cast(lead_id as {{ dbt.type_string() }}) as lead_id,
-        cast("field" as {{ dbt.type_string() }}) as field_name,
+        cast({{ adapter.quote('field') }} as {{ dbt.type_string() }}) as field_name,
         cast(old_value as {{ dbt.type_string() }}) as old_value,
         cast(new_value as {{ dbt.type_string() }}) as new_value,
         cast(is_deleted as {{ dbt.type_boolean() }}) as is_deleted,

@@ -16,7 +16,7 @@ renamed as (
         cast(company as {{ dbt.type_string() }}) as company_name,
         cast(title as {{ dbt.type_string() }}) as title,
         cast(phone as {{ dbt.type_string() }}) as phone,
-        cast("status" as {{ dbt.type_string() }}) as lead_status,
+        cast({{ adapter.quote('status') }} as {{ dbt.type_string() }}) as lead_status,
         cast(lead_source as {{ dbt.type_string() }}) as lead_source,
         cast(rating as {{ dbt.type_string() }}) as rating,
         cast(owner_id as {{ dbt.type_string() }}) as owner_id,

@@ -11,7 +11,7 @@ renamed as (
         cast(id as {{ dbt.type_string() }}) as opportunity_contact_role_id,
         cast(opportunity_id as {{ dbt.type_string() }}) as opportunity_id,
         cast(contact_id as {{ dbt.type_string() }}) as contact_id,
-        cast("role" as {{ dbt.type_string() }}) as contact_role,
+        cast({{ adapter.quote('role') }} as {{ dbt.type_string() }}) as contact_role,
         cast(is_primary as {{ dbt.type_boolean() }}) as is_primary,
         cast(is_deleted as {{ dbt.type_boolean() }}) as is_deleted,
         {{ tz_to_utc('created_date') }} as created_at,

@@ -9,7 +9,7 @@ renamed as (
 
     select
         cast(id as {{ dbt.type_string() }}) as user_id,
-        cast("name" as {{ dbt.type_string() }}) as full_name,
+        cast({{ adapter.quote('name') }} as {{ dbt.type_string() }}) as full_name,
         cast(first_name as {{ dbt.type_string() }}) as first_name,
         cast(last_name as {{ dbt.type_string() }}) as last_name,
         cast(email as {{ dbt.type_string() }}) as email,
