@@ -250,6 +250,7 @@ def stage_rows(run: NightlyRun, sampler: RssSampler) -> list[dict[str, Any]]:
                 "seconds": run.seconds(kind),
                 "rows": rows,
                 "peak_mib": sampler.peak_mib(*window),
+                "peak_split_mib": sampler.peak_split_mib(*window),  # [nightly process, dbt]
             }
         )
     out.append(
@@ -266,6 +267,7 @@ def stage_rows(run: NightlyRun, sampler: RssSampler) -> list[dict[str, Any]]:
             "seconds": run.wall,
             "rows": raw_rows or None,
             "peak_mib": sampler.peak_mib(run.start, run.end),
+            "peak_split_mib": sampler.peak_split_mib(run.start, run.end),
         }
     )
     return out

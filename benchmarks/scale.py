@@ -27,6 +27,7 @@ from benchmarks.nightly import (
     trace_facts,
 )
 from benchmarks.world import build_bench_world
+from orchestration.event_log import event_log_storage
 
 DEADLINE: list[float] = []  # epoch seconds; no night or baseline starts after it
 PRE_ADVANCE_DAYS = 3  # Saturday anchor → end of Tuesday
@@ -100,8 +101,10 @@ def _run_three(
     vendors counted since it was last called."""
     home = work / "dagster_home"
     home.mkdir(exist_ok=True)
+    # the event log of orchestration/dagster.yaml, as `make run` and the daemon use it
     instance = dg.DagsterInstance.local_temp(
-        tempdir=str(home), overrides={"telemetry": {"enabled": False}}
+        tempdir=str(home),
+        overrides={"telemetry": {"enabled": False}, "event_log_storage": event_log_storage(home)},
     )
     pipelines = work / ".dlt_pipelines"
     runs: dict[str, NightlyRun] = {}

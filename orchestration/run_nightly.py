@@ -17,22 +17,36 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import yaml
+from dagster._core.instance.ref import InstanceRef
 
 from leadbridge.engine import Engine
 from leadbridge.paths import REPO_ROOT, warehouse_path
 from leadbridge.settings import DbtOnlyTarget, Settings
+from orchestration.event_log import event_log_storage
 from orchestration.summary import summarize
+
+# dagster.yaml keys that choose another storage (e.g. PostgreSQL), which is then left alone
+STORAGE_KEYS = frozenset({"storage", "run_storage", "event_log_storage", "schedule_storage"})
 
 
 def dagster_instance() -> dg.DagsterInstance:
     """The Dagster instance of `$DAGSTER_HOME` (Dagster's own variable), defaulting like
     `make` to `.dagster_home/` of the repo; opened from its folder, so the environment is
-    left as it is."""
+    left as it is. Where its dagster.yaml keeps Dagster's SQLite storage, the event log is
+    written with its connections kept open (orchestration/event_log.py)."""
     home = Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home").expanduser()
+    home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    return dg.DagsterInstance.from_config(str(home.resolve()))
+    config = yaml.safe_load((home / "dagster.yaml").read_text()) or {}
+    if STORAGE_KEYS & set(config):
+        return dg.DagsterInstance.from_config(str(home.resolve()))
+    overrides = {"event_log_storage": event_log_storage(home.resolve())}
+    return dg.DagsterInstance.from_ref(
+        InstanceRef.from_dir(str(home.resolve()), overrides=overrides)
+    )
 
 
 def unsupported_target() -> str | None:

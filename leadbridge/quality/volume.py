@@ -22,11 +22,19 @@ def volume_drop_max() -> float:
 
 def row_count(warehouse: Engine | Path, table: str) -> int:
     """Rows of `schema.table`, 0 when the table does not exist (yet)."""
-    schema, _, name = table.partition(".")
+    return row_counts(warehouse, [table])[table]
+
+
+def row_counts(warehouse: Engine | Path, tables: list[str]) -> dict[str, int]:
+    """Rows of each `schema.table`, read in one session; 0 for a table not there (yet)."""
+    counts = {}
     with as_engine(warehouse).reader() as reader:
-        if not reader.table_exists(schema, name):
-            return 0
-        return int(reader.rows(f'select count(*) from {schema}."{name}"')[0][0])
+        for table in tables:
+            schema, _, name = table.partition(".")
+            exists = reader.table_exists(schema, name)
+            query = f'select count(*) from {schema}."{name}"'
+            counts[table] = int(reader.rows(query)[0][0]) if exists else 0
+    return counts
 
 
 def volume_outcome(current: int, previous: int | None, max_drop: float) -> tuple[bool, float]:

@@ -5,8 +5,8 @@ One check `gx_<suite>` per suite of `expectations/` (leadbridge.quality) on the 
 skips the dbt build. A raw suite is not run again while what it depends on is unchanged
 since a run in which it passed; a mart suite's time bounds are the night the marts
 describe. `volume_<schema>__<table>` compares a raw table's rows with the previous
-successful run's count; `quarantine_summary` never fails and counts the quarantined rows
-(docs/decisions/006-quality-checks.md).
+successful run's count (one step per feed); `quarantine_summary` never fails and counts
+the quarantined rows (docs/decisions/006-quality-checks.md).
 """
 
 from collections.abc import Iterator
@@ -25,7 +25,7 @@ from leadbridge.quality.ledger import suite_inputs
 from leadbridge.quality.suites import Suite, load_suites, suite_parameters
 from leadbridge.quality.volume import (
     quarantine_counts,
-    row_count,
+    row_counts,
     volume_drop_max,
     volume_outcome,
 )
@@ -125,37 +125,54 @@ def previous_successful_count(
     return None
 
 
-def _volume_check(asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
-    table = ".".join(asset_key.path)
+def volume_check_name(asset_key: dg.AssetKey) -> str:
+    """`volume_<schema>__<table>`: the volume check of a raw table."""
+    return f"volume_{'__'.join(asset_key.path)}"
 
-    @dg.asset_check(
-        asset=asset_key,
-        name=f"volume_{'__'.join(asset_key.path)}",
-        description=f"`{table}` keeps its volume: a drop of {VOLUME_DROP_MAX.name} "
-        f"(default {VOLUME_DROP_MAX.value(None):.0%}) or more of the rows counted in the "
-        "previous successful run fails.",
-        blocking=True,
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        current = row_count(warehouse.engine, table)
-        key = dg.AssetCheckKey(asset_key, f"volume_{'__'.join(asset_key.path)}")
-        previous = previous_successful_count(context.instance, key)
-        max_drop = volume_drop_max()
-        passed, drop = volume_outcome(current, previous, max_drop)
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "table": table,
-                "row_count": current,
-                "previous_row_count": previous if previous is not None else -1,
-                "drop_share": round(drop, 4),
-                "drop_max": max_drop,
-                "failed_rows": (previous or 0) - current if not passed else 0,
-            },
+
+def _volume_checks(feed: str, asset_keys: list[dg.AssetKey]) -> dg.AssetChecksDefinition:
+    """The volume checks of one feed's raw tables, in one step that counts them all on
+    one connection (opening the warehouse costs more than counting a table)."""
+    specs = [
+        dg.AssetCheckSpec(
+            volume_check_name(key),
+            asset=key,
+            description=f"`{'.'.join(key.path)}` keeps its volume: a drop of "
+            f"{VOLUME_DROP_MAX.name} (default {VOLUME_DROP_MAX.value(None):.0%}) or more of "
+            "the rows counted in the previous successful run fails.",
+            blocking=True,
         )
+        for key in asset_keys
+    ]
 
-    return _check
+    @dg.multi_asset_check(specs=specs, name=f"volume_{feed}", can_subset=True)
+    def _checks(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> Iterator[dg.AssetCheckResult]:
+        selected = sorted(context.selected_asset_check_keys, key=lambda k: k.to_user_string())
+        counts = row_counts(warehouse.engine, [".".join(k.asset_key.path) for k in selected])
+        max_drop = volume_drop_max()
+        for key in selected:
+            table = ".".join(key.asset_key.path)
+            current = counts[table]
+            previous = previous_successful_count(context.instance, key)
+            passed, drop = volume_outcome(current, previous, max_drop)
+            yield dg.AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "table": table,
+                    "row_count": current,
+                    "previous_row_count": previous if previous is not None else -1,
+                    "drop_share": round(drop, 4),
+                    "drop_max": max_drop,
+                    "failed_rows": (previous or 0) - current if not passed else 0,
+                },
+            )
+
+    return _checks
 
 
 @dg.asset_check(
@@ -179,15 +196,17 @@ def quarantine_summary(warehouse: Warehouse) -> dg.AssetCheckResult:
     )
 
 
-def _raw_asset_keys() -> list[dg.AssetKey]:
-    return sorted(
+def _raw_asset_keys() -> dict[str, list[dg.AssetKey]]:
+    """Each feed's raw tables (the feed's name is its schema)."""
+    keys = sorted(
         (k for assets in INGEST_ASSETS for k in assets.keys if k.path[0] in RAW_SCHEMAS),
         key=lambda k: k.to_user_string(),
     )
+    return {feed: [k for k in keys if k.path[0] == feed] for feed in RAW_SCHEMAS}
 
 
 QUALITY_CHECKS = [
     *(_suite_check(suite) for suite in load_suites()),
-    *(_volume_check(key) for key in _raw_asset_keys()),
+    *(_volume_checks(feed, keys) for feed, keys in _raw_asset_keys().items() if keys),
     quarantine_summary,
 ]
