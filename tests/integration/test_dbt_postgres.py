@@ -157,19 +157,34 @@ def test_known_values_on_postgres(builds):
     ]
 
 
-def test_incremental_lead_events_on_postgres_equal_the_full_build(builds):
-    """dbt-postgres's delete+insert path (the look-back window) leaves the same rows."""
-    sql = "select * from marts.fct_lead_events"
-    baseline = sorted_rows(postgres_query(builds.postgres, sql))
-    assert len(baseline) > 50
+# every incremental model (tests/integration/test_dbt_scenario.py compares them on DuckDB)
+INCREMENTAL_TABLES = {
+    "fct_lead_events": "marts.fct_lead_events",
+    "int_lifecycle__stage_timeline": "intermediate.int_lifecycle__stage_timeline",
+    "fct_lifecycle_stages": "marts.fct_lifecycle_stages",
+}
+
+
+def test_incremental_models_on_postgres_equal_the_full_build(builds):
+    """dbt-postgres's delete+insert path (the look-back window, the people touched and the
+    current intervals) leaves the same rows."""
+    baseline = {
+        model: sorted_rows(postgres_query(builds.postgres, f"select * from {table}"))
+        for model, table in INCREMENTAL_TABLES.items()
+    }
+    assert all(len(rows) > 10 for rows in baseline.values())
     env = builds.postgres.dbt_env()
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
         output = run_dbt(
-            ["run", "--target", "postgres", "--select", "fct_lead_events"],
+            ["run", "--target", "postgres", "--select", *INCREMENTAL_TABLES],
             builds.duckdb_path,
             builds.work / "postgres",
         )
-    assert "incremental model" in output
-    assert sorted_rows(postgres_query(builds.postgres, sql)) == baseline
+    assert f"Finished running {len(INCREMENTAL_TABLES)} incremental models" in output
+    for model, table in INCREMENTAL_TABLES.items():
+        assert (
+            sorted_rows(postgres_query(builds.postgres, f"select * from {table}"))
+            == (baseline[model])
+        ), model
