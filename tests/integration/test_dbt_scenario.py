@@ -664,7 +664,8 @@ def assert_incremental_equals_full_refresh(
     run_dbt(["run", "--select", *tables, "--full-refresh"], full, work, project=project)
     for model, table in tables.items():
         key, column, mark, _ = INCREMENTAL_MODELS[model]
-        sql = f"select * from {table} order by all"
+        # built_at is when a row was written: a kept row keeps its night's
+        sql = f"select * exclude (built_at) from {table} order by all"
         after, rebuilt = query(incremental, sql), query(full, sql)
         assert len(rebuilt) > 10, model
         tampered = {
@@ -773,3 +774,35 @@ def test_a_contract_change_rebuilds_every_person_of_every_incremental_model(buil
     customer = """select distinct stage_order from marts.fct_lifecycle_stages
         where canonical_stage = 'customer'"""
     assert query(incremental, customer) == [(8,)]
+
+
+def test_a_night_tests_the_rows_it_rebuilt_and_full_tests_every_row(built, tmp_path):
+    """dbt's data tests on a big incremental model read the rows its last run wrote
+    (`where: __rebuilt_rows__`): a broken row the night kept passes them, a broken row it
+    rebuilt fails them, and `full_tests: true` (the weekly night) fails on the kept one."""
+    warehouse, work = built
+    copy = tmp_path / "tests.duckdb"
+    shutil.copy(warehouse, copy)
+    run_dbt(["run", "--select", "fct_lead_events"], copy, work)  # rewrites the window only
+    written = "select built_at = (select max(built_at) from marts.fct_lead_events), count(*)"
+    counts = dict(query(copy, f"{written} from marts.fct_lead_events group by all"))
+    assert counts[True] > 0 and counts[False] > 0
+    broken = """update marts.fct_lead_events set owner_key = 'no-such-owner' where event_id = (
+        select min(event_id) from marts.fct_lead_events
+        where built_at {} (select max(built_at) from marts.fct_lead_events))"""
+    generic_tests = ["test", "--select", "fct_lead_events,test_type:generic"]
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(broken.format("<"))
+    finally:
+        con.close()
+    run_dbt(generic_tests, copy, work)
+    with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
+        run_dbt(generic_tests, copy, work, dbt_vars={"full_tests": True})
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(broken.format("="))
+    finally:
+        con.close()
+    with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
+        run_dbt(generic_tests, copy, work)

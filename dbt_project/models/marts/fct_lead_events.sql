@@ -300,7 +300,8 @@ select
                        'campaign_key', 'owner_key', 'opportunity_id', 'canonical_stage', 'event_detail'] %}
     cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}
-    cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint
+    cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint,
+    {{ built_at() }} as built_at
 from unioned
 inner join {{ ref('int_lead_events__person_fingerprints') }} as fingerprints on unioned.person_id = fingerprints.person_id
 -- history up to the night: a row stamped after it (written while the night loads, or

@@ -26,8 +26,9 @@ select
     is_current,
     cast({{ round_number(dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute') ~ ' / 60.0', 2) }} as numeric(18, 2)) as hours_in_stage,
     {%- for column in ['entered_by_rule', 'source_system', 'source_table', 'source_record_id', 'signal_detail', 'build_fingerprint'] %}
-    cast({{ column }} as varchar) as {{ column }}{% if not loop.last %},{% endif %}
+    cast({{ column }} as varchar) as {{ column }},
     {%- endfor %}
+    {{ built_at() }} as built_at
 from {{ ref('int_lifecycle__stage_timeline') }}
 {%- if is_incremental() %}
 where is_current

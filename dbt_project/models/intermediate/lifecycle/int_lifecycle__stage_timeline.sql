@@ -205,7 +205,8 @@ select
     triggers.source_table,
     triggers.source_record_id,
     triggers.signal_detail,
-    fingerprints.build_fingerprint
+    fingerprints.build_fingerprint,
+    {{ built_at() }} as built_at
 from intervals
 inner join stages on intervals.stage_code = stages.stage_code
 inner join {{ ref('int_lifecycle__person_fingerprints') }} as fingerprints
