@@ -22,6 +22,7 @@ import pytest
 from leadbridge.paths import DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import (
     A1,
+    AS_OF,
     C1,
     C8,
     L1,
@@ -652,7 +653,12 @@ def tamper(warehouse: Path, tables: dict[str, str], people: dict[str, str]) -> d
 
 
 def assert_incremental_equals_full_refresh(
-    incremental: Path, work: Path, project: Path, kept: dict[str, str], mended: dict[str, str]
+    incremental: Path,
+    work: Path,
+    project: Path,
+    kept: dict[str, str],
+    mended: dict[str, str],
+    as_of: str = AS_OF,
 ) -> None:
     """Rebuilds a copy of `incremental` with --full-refresh of every incremental model and
     compares them row for row: equal but for the `kept` rows (left tampered, so the
@@ -661,7 +667,7 @@ def assert_incremental_equals_full_refresh(
     assert set(tables) == set(INCREMENTAL_MODELS)
     full = incremental.with_name("full.duckdb")
     shutil.copy(incremental, full)
-    run_dbt(["run", "--select", *tables, "--full-refresh"], full, work, project=project)
+    run_dbt(["run", "--select", *tables, "--full-refresh"], full, work, project, as_of)
     for model, table in tables.items():
         key, column, mark, _ = INCREMENTAL_MODELS[model]
         # built_at is when a row was written: a kept row keeps its night's
@@ -680,17 +686,20 @@ def assert_incremental_equals_full_refresh(
         ], model
 
 
+NEXT_NIGHT = "2026-01-24 15:00:00"
+
+
 def test_incremental_models_rebuild_only_changed_people_and_equal_a_full_refresh(built, tmp_path):
     """An incremental run rebuilds the people whose inputs changed (and fct_lead_events'
     look-back window), and then every incremental model holds exactly the rows of a full
     refresh.
 
-    One night brings: a lead-history row for Erin's lead loaded late, dated 2026-01-12,
-    before the window (AS_OF 2026-01-23 15:00 less 7 days); a merge (Bob's HubSpot contact
-    gets Gina's Salesforce contact id); a deleted record (Dan's working status, deleted in
-    Salesforce). Old rows are tampered with beforehand: Erin's (her history is rebuilt, so
-    it is mended) and Alice's (nothing of hers changed, so the run leaves it: proof that it
-    did not rebuild everyone)."""
+    The next night (AS_OF + 1 day) brings: a lead-history row for Erin's lead loaded late,
+    dated 2026-01-12, before the window (NEXT_NIGHT less 7 days); a merge (Bob's HubSpot
+    contact gets Gina's Salesforce contact id); a deleted record (Dan's working status,
+    deleted in Salesforce). Old rows are tampered with beforehand: Erin's (her history is
+    rebuilt, so it is mended) and Alice's (nothing of hers changed, so the run leaves it:
+    proof that it did not rebuild everyone)."""
     warehouse, work = built
     incremental = tmp_path / "incremental.duckdb"
     shutil.copy(warehouse, incremental)
@@ -718,9 +727,12 @@ def test_incremental_models_rebuild_only_changed_people_and_equal_a_full_refresh
     # the models between the changed raw tables and the incremental models
     changed = ["stg_salesforce__lead_history+", "stg_hubspot__contacts+"]
     between = [f"{start},+{model}" for start in changed for model in tables]
-    output = run_dbt(["run", "--select", *between], incremental, work)
+    # the next night: what moves with the night alone (open intervals' hours) moves too
+    output = run_dbt(["run", "--select", *between], incremental, work, as_of=NEXT_NIGHT)
     assert "incremental model" in output
-    assert_incremental_equals_full_refresh(incremental, work, DBT_PROJECT_DIR, kept, erin)
+    assert_incremental_equals_full_refresh(
+        incremental, work, DBT_PROJECT_DIR, kept, erin, as_of=NEXT_NIGHT
+    )
 
     # the late row reached Erin's history although it is older than the window
     late = """select event_type, canonical_stage from marts.fct_lead_events
