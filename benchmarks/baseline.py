@@ -20,7 +20,7 @@ CORE_MARTS = ("dim_person", "fct_lead_events", "fct_funnel", "fct_sla", "mart_kp
 SCHEMA = "baseline"
 SQL_FILE = Path(__file__).with_name("baseline.sql")
 # Columns of the dbt marts the baseline deliberately does not compute (see above).
-NOT_COMPUTED = {"build_fingerprint", "email_hash"}
+NOT_COMPUTED = {"build_fingerprint", "built_at", "email_hash"}
 _FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 
 

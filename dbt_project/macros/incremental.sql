@@ -14,3 +14,65 @@
 {% macro spark__incremental_or_table() -%}
     {{ return('table') }}
 {%- endmacro %}
+
+{#- Incremental on the people touched: a model stores on each row the fingerprint of its
+    person's inputs (`build_fingerprint`); `fingerprints` is a relation holding tonight's
+    (person_id, build_fingerprint), one or more rows per person. A stored fingerprint that is no longer
+    current (the person's inputs changed, or the person was merged away or removed) drops
+    its rows before the run; the people whose current fingerprint is then not stored are
+    rebuilt whole. A person's fingerprint must differ from every other person's (hash the
+    person_id in), or a changed person could take an untouched person's fingerprint. -#}
+
+{#- The pre-hook's delete: the rows of the people whose fingerprint changed, and the
+    rows `also_where` names (a look-back window, an as-of slice). -#}
+{% macro delete_rows_of_changed_people(fingerprints, also_where=none) -%}
+{%- if is_incremental() -%}
+delete from {{ this }} where
+{%- if also_where %} ({{ also_where }}) or{% endif %} build_fingerprint in (
+    select stored.build_fingerprint
+    from (select distinct build_fingerprint from {{ this }}) as stored
+    left join (select distinct build_fingerprint from {{ fingerprints }}) as current_fingerprints
+        on stored.build_fingerprint = current_fingerprints.build_fingerprint
+    where current_fingerprints.build_fingerprint is null
+)
+{%- endif -%}
+{%- endmacro %}
+
+{#- After that delete: the people none of whose rows survived (new, or changed). -#}
+{% macro rebuilt_people(fingerprints) -%}
+    select distinct current_fingerprints.person_id
+    from (select distinct person_id, build_fingerprint from {{ fingerprints }}) as current_fingerprints
+    left join (select distinct build_fingerprint from {{ this }}) as kept
+        on current_fingerprints.build_fingerprint = kept.build_fingerprint
+    where kept.build_fingerprint is null
+{%- endmacro %}
+
+{#- The start of fct_lead_events' look-back window: the rows it replaces every night. -#}
+{% macro lead_events_window_start() -%}
+    {{ dbt.dateadd('day', -1 * var('lead_events_lookback_days'), leadbridge_now()) }}
+{%- endmacro %}
+
+{#- A data test configured `where: __rebuilt_rows__` on a big incremental model reads the
+    rows the model's last run wrote (`built_at`: the wall clock of the statement that
+    wrote them, one value per run), so a night tests what it rebuilt, not the years it
+    kept; var('full_tests') (the weekly or a forced night) tests every row. Fit for
+    not_null and for relationships to parents whose change restates the rows (the
+    fingerprint covers them); unique stays whole (a duplicate between a rebuilt row and a
+    kept one is what it is for). dbt's own hook for `where` (get_where_subquery), as its
+    docs suggest: a generic test's config cannot call a project macro. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where == '__rebuilt_rows__' -%}
+        {%- set where = 'true' if var('full_tests') else 'built_at = (select max(built_at) from ' ~ relation ~ ')' -%}
+    {%- endif -%}
+    {%- if where -%}
+        (select * from {{ relation }} where {{ where }}) as dbt_subquery
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The `built_at` column of an incremental model's rows (see rebuilt_rows_only). -#}
+{% macro built_at() -%}
+    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}

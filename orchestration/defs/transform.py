@@ -85,6 +85,8 @@ class NightConfig(dg.Config):
     as_of: str | None = None  # ISO timestamp; default: the schedule's tick, else now
     # Build even when the inputs are those of the publication in place (see below).
     rebuild: bool = False
+    # dbt's data tests on every row of the incremental models; Sunday nights always do
+    full_tests: bool = False
 
 
 def night_of(config: NightConfig, tags: Mapping[str, str]) -> str | None:
@@ -125,7 +127,12 @@ def dbt_build(
     engine = warehouse.engine
     # dbt is told the target and the warehouse file outright (Warehouse.dbt_arguments)
     args = ["build", "--exclude-resource-type", "unit_test"]
-    dbt_vars = {"followup_sla_share": str(Settings.from_env().followup_sla_share)}
+    dbt_vars = {
+        "followup_sla_share": str(Settings.from_env().followup_sla_share),
+        # other nights test the rows they rebuilt (dbt_project/macros/incremental.sql)
+        "full_tests": config.full_tests
+        or (datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)).weekday() == 6,
+    }
     args += warehouse.dbt_arguments({**dbt_vars, **({"as_of": as_of} if as_of else {})})
     if as_of:
         # The night's inputs (leadbridge/inputs.py): when BI tools already read marts

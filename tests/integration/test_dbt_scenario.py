@@ -22,6 +22,7 @@ import pytest
 from leadbridge.paths import DBT_PROJECT_DIR
 from tests.fixtures.raw_scenario import (
     A1,
+    AS_OF,
     C1,
     C8,
     L1,
@@ -490,7 +491,7 @@ def test_lead_contract_is_published(built):
 
 
 def test_raising_the_mql_threshold_changes_exactly_the_person_at_the_threshold(built, tmp_path):
-    warehouse, _ = built
+    warehouse, work = built
     project = tmp_path / "dbt_project"
     shutil.copytree(
         DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
@@ -599,31 +600,115 @@ def test_scheduled_meetings_and_open_tasks_are_not_history_until_they_happen(bui
     assert query(copy, queue) == []
 
 
-def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_refresh(
-    built, tmp_path
-):
-    """An incremental run replaces the look-back window plus the whole history of the
-    people whose fingerprint changed, and then holds exactly the rows of a full refresh.
+# Every incremental model: its key, a column to tamper with and the value that marks it,
+# and which of a person's rows every incremental run leaves alone unless the person is
+# rebuilt (older than the look-back window, not a current interval). The timeline's
+# tampered column is one no other incremental model or fingerprint reads.
+INCREMENTAL_MODELS = {
+    "fct_lead_events": ("event_id", "event_detail", "'tampered'", "occurred_at < '2026-01-12'"),
+    "int_lifecycle__stage_timeline": (
+        "stage_interval_id",
+        "stage_entry_number",
+        "-1",
+        "not is_current and valid_from < '2026-01-12'",
+    ),
+    "fct_lifecycle_stages": (
+        "stage_interval_id",
+        "signal_detail",
+        "'tampered'",
+        "not is_current and valid_from < '2026-01-12'",
+    ),
+}
 
-    A lead-history row for Erin's lead is loaded late: dated 2026-01-12, before the
-    window (AS_OF 2026-01-23 15:00 less 7 days). Two old rows are tampered with
-    beforehand: Erin's (her history is rebuilt, so it is mended) and Alice's (nothing of
-    hers changed, so the run leaves it: proof that it did not rebuild everyone). Runs
-    last, on the module's dbt target, so dbt reuses its partial parse."""
+
+def incremental_tables(work: Path) -> dict[str, str]:
+    """schema.table of every incremental model of the project dbt parsed into `work`."""
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    return {
+        node["name"]: f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+
+
+def tamper(warehouse: Path, tables: dict[str, str], people: dict[str, str]) -> dict[str, str]:
+    """Marks one kept row of the person `people` names for each incremental model; returns
+    each row's key."""
+    keys = {}
+    con = duckdb.connect(str(warehouse))
+    try:
+        for model, person in people.items():
+            key, column, mark, kept = INCREMENTAL_MODELS[model]
+            (keys[model],) = con.execute(
+                f"select {key} from {tables[model]} where person_id = ? and {kept}"
+                f" order by {key} limit 1",
+                [person],
+            ).fetchone()
+            con.execute(
+                f"update {tables[model]} set {column} = {mark} where {key} = ?", [keys[model]]
+            )
+    finally:
+        con.close()
+    return keys
+
+
+def assert_incremental_equals_full_refresh(
+    incremental: Path,
+    work: Path,
+    project: Path,
+    kept: dict[str, str],
+    mended: dict[str, str],
+    as_of: str = AS_OF,
+) -> None:
+    """Rebuilds a copy of `incremental` with --full-refresh of every incremental model and
+    compares them row for row: equal but for the `kept` rows (left tampered, so the
+    incremental run did not rebuild everyone), with the `mended` rows rebuilt."""
+    tables = incremental_tables(work)
+    assert set(tables) == set(INCREMENTAL_MODELS)
+    full = incremental.with_name("full.duckdb")
+    shutil.copy(incremental, full)
+    run_dbt(["run", "--select", *tables, "--full-refresh"], full, work, project, as_of)
+    for model, table in tables.items():
+        key, column, mark, _ = INCREMENTAL_MODELS[model]
+        # built_at is when a row was written: a kept row keeps its night's
+        sql = f"select * exclude (built_at) from {table} order by all"
+        after, rebuilt = query(incremental, sql), query(full, sql)
+        assert len(rebuilt) > 10, model
+        tampered = {
+            row[0]
+            for row in query(incremental, f"select {key} from {table} where {column} = {mark}")
+        }
+        assert tampered == ({kept[model]} if model in kept else set()), model
+        assert mended[model] not in tampered, model
+        untampered = [row for row in after if model not in kept or kept[model] not in row]
+        assert untampered == [
+            row for row in rebuilt if model not in kept or kept[model] not in row
+        ], model
+
+
+NEXT_NIGHT = "2026-01-24 15:00:00"
+
+
+def test_incremental_models_rebuild_only_changed_people_and_equal_a_full_refresh(built, tmp_path):
+    """An incremental run rebuilds the people whose inputs changed (and fct_lead_events'
+    look-back window), and then every incremental model holds exactly the rows of a full
+    refresh.
+
+    The next night (AS_OF + 1 day) brings: a lead-history row for Erin's lead loaded late,
+    dated 2026-01-12, before the window (NEXT_NIGHT less 7 days); a merge (Bob's HubSpot
+    contact gets Gina's Salesforce contact id); a deleted record (Dan's working status,
+    deleted in Salesforce). Old rows are tampered with beforehand: Erin's (her history is
+    rebuilt, so it is mended) and Alice's (nothing of hers changed, so the run leaves it:
+    proof that it did not rebuild everyone)."""
     warehouse, work = built
-    incremental, full = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    incremental = tmp_path / "incremental.duckdb"
     shutil.copy(warehouse, incremental)
-    old_row = """select event_id from marts.fct_lead_events
-        where person_id = '{person}' and occurred_at < '2026-01-12'
-        order by occurred_at, event_id limit 1"""
-    (alice_event,) = query(incremental, old_row.format(person=ALICE))[0]
-    (erin_event,) = query(incremental, old_row.format(person=ERIN))[0]
+    tables = incremental_tables(work)
+    kept = tamper(incremental, tables, dict.fromkeys(tables, ALICE))
+    erin = tamper(incremental, tables, dict.fromkeys(tables, ERIN))
+    dan_status = sfid("017", 11)
     con = duckdb.connect(str(incremental))
     try:
-        con.execute(
-            "update marts.fct_lead_events set event_detail = 'tampered' where event_id in (?, ?)",
-            [alice_event, erin_event],
-        )
         con.execute(
             """insert into salesforce.lead_history
                 (id, lead_id, field, old_value, new_value, is_deleted, created_by_id,
@@ -632,24 +717,23 @@ def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_re
                     '2026-01-12 10:00:00+00', '1767225600.2', 'late-0')""",
             [L5],
         )
+        con.execute("update hubspot.contacts set salesforcecontactid = ? where id = '201'", [C8])
+        con.execute(
+            "update salesforce.lead_history set is_deleted = true where id = ?", [dan_status]
+        )
     finally:
         con.close()
 
-    # the models between the changed raw table and fct_lead_events
-    between = "stg_salesforce__lead_history+,+fct_lead_events"
-    output = run_dbt(["run", "--select", between], incremental, work)
+    # the models between the changed raw tables and the incremental models
+    changed = ["stg_salesforce__lead_history+", "stg_hubspot__contacts+"]
+    between = [f"{start},+{model}" for start in changed for model in tables]
+    # the next night: what moves with the night alone (open intervals' hours) moves too
+    output = run_dbt(["run", "--select", *between], incremental, work, as_of=NEXT_NIGHT)
     assert "incremental model" in output
-    shutil.copy(incremental, full)
-    run_dbt(["run", "--select", "fct_lead_events", "--full-refresh"], full, work)
+    assert_incremental_equals_full_refresh(
+        incremental, work, DBT_PROJECT_DIR, kept, erin, as_of=NEXT_NIGHT
+    )
 
-    sql = "select * from marts.fct_lead_events order by event_id"
-    after, rebuilt = query(incremental, sql), query(full, sql)
-    detail = {row[0]: row[12] for row in after}
-    assert detail[alice_event] == "tampered"
-    assert detail[erin_event] != "tampered"
-    assert [row for row in after if row[0] != alice_event] == [
-        row for row in rebuilt if row[0] != alice_event
-    ]
     # the late row reached Erin's history although it is older than the window
     late = """select event_type, canonical_stage from marts.fct_lead_events
         where source_record_id = '017LATE' order by event_type"""
@@ -658,3 +742,79 @@ def test_incremental_lead_events_rebuild_only_changed_people_and_equal_a_full_re
         ("source_stage_change", "sal"),
     ]
     assert query(warehouse, late) == []
+    # Bob and Gina are one person now: the merged-away person's rows are gone
+    people = "select distinct person_id from marts.fct_lifecycle_stages"
+    assert {BOB, GINA} <= {row[0] for row in query(warehouse, people)}
+    assert len({BOB, GINA} & {row[0] for row in query(incremental, people)}) == 1
+    # Dan's deleted status change (a stage change and the SAL it entered) is gone
+    deleted = f"select count(*) from marts.fct_lead_events where source_record_id = '{dan_status}'"
+    assert query(warehouse, deleted) == [(2,)]
+    assert query(incremental, deleted) == [(0,)]
+
+
+def test_a_contract_change_rebuilds_every_person_of_every_incremental_model(built, tmp_path):
+    """A changed lead contract (the customer stage's order) restates everyone: Alice's
+    tampered rows are mended too, and the rows equal a full refresh."""
+    warehouse, work = built
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml")
+    )
+    stages = project / "seeds" / "lead_contract" / "lead_contract__stages.csv"
+    text = stages.read_text()
+    assert "\ncustomer,7," in text
+    stages.write_text(text.replace("\ncustomer,7,", "\ncustomer,8,"))
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy(warehouse, incremental)
+    alice = tamper(incremental, incremental_tables(work), dict.fromkeys(INCREMENTAL_MODELS, ALICE))
+    output = run_dbt(
+        [
+            "build",
+            "--select",
+            "lead_contract__stages+",
+            "--exclude-resource-type",
+            "test",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
+        incremental,
+        tmp_path,
+        project=project,
+    )
+    assert "incremental model" in output
+    assert_incremental_equals_full_refresh(incremental, tmp_path, project, {}, alice)
+    customer = """select distinct stage_order from marts.fct_lifecycle_stages
+        where canonical_stage = 'customer'"""
+    assert query(incremental, customer) == [(8,)]
+
+
+def test_a_night_tests_the_rows_it_rebuilt_and_full_tests_every_row(built, tmp_path):
+    """dbt's data tests on a big incremental model read the rows its last run wrote
+    (`where: __rebuilt_rows__`): a broken row the night kept passes them, a broken row it
+    rebuilt fails them, and `full_tests: true` (the weekly night) fails on the kept one."""
+    warehouse, work = built
+    copy = tmp_path / "tests.duckdb"
+    shutil.copy(warehouse, copy)
+    run_dbt(["run", "--select", "fct_lead_events"], copy, work)  # rewrites the window only
+    written = "select built_at = (select max(built_at) from marts.fct_lead_events), count(*)"
+    counts = dict(query(copy, f"{written} from marts.fct_lead_events group by all"))
+    assert counts[True] > 0 and counts[False] > 0
+    broken = """update marts.fct_lead_events set owner_key = 'no-such-owner' where event_id = (
+        select min(event_id) from marts.fct_lead_events
+        where built_at {} (select max(built_at) from marts.fct_lead_events))"""
+    generic_tests = ["test", "--select", "fct_lead_events,test_type:generic"]
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(broken.format("<"))
+    finally:
+        con.close()
+    run_dbt(generic_tests, copy, work)
+    with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
+        run_dbt(generic_tests, copy, work, dbt_vars={"full_tests": True})
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(broken.format("="))
+    finally:
+        con.close()
+    with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
+        run_dbt(generic_tests, copy, work)

@@ -42,11 +42,17 @@ MART_COLUMNS_SQL = """
     order by table_schema, table_name, ordinal_position"""
 
 
+# When a build wrote the row (the incremental models' bookkeeping): never the same twice.
+WRITTEN_AT = "built_at"
+
+
 def columns_by_table(rows: list[tuple]) -> dict[str, list[str]]:
-    """`(table, column)` rows as table → its columns, in order."""
+    """`(table, column)` rows as table → its columns to compare, in order (not
+    `WRITTEN_AT`)."""
     columns: dict[str, list[str]] = {}
     for table, column in rows:
-        columns.setdefault(table, []).append(column)
+        if column != WRITTEN_AT:
+            columns.setdefault(table, []).append(column)
     return columns
 
 

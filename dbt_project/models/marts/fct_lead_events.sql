@@ -7,17 +7,13 @@
     change to the lead contract or to campaign or owner keys changes every fingerprint:
     the pre-hook then drops every row and the run rebuilds them all. So an incremental run
     gives the same rows as --full-refresh. -#}
-{%- set window_start = dbt.dateadd('day', -1 * var('lead_events_lookback_days'), leadbridge_now()) %}
 {{ config(
     materialized=incremental_or_table(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
     pre_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where occurred_at >= " ~ window_start
-        ~ " or build_fingerprint in (select stored.build_fingerprint from (select distinct build_fingerprint from {{ this }}) as stored"
-        ~ " left join {{ ref('int_lead_events__person_fingerprints') }} as current_fingerprints on stored.build_fingerprint = current_fingerprints.build_fingerprint"
-        ~ " where current_fingerprints.build_fingerprint is null){% endif %}"
+        "{{ delete_rows_of_changed_people(ref('int_lead_events__person_fingerprints'), 'occurred_at >= ' ~ lead_events_window_start()) }}"
     ]
 ) }}
 
@@ -281,11 +277,7 @@ unioned as (
 -- people none of whose rows survived the pre-hook: new, or their fingerprint changed
 rebuilt_persons as (
 
-    select current_fingerprints.person_id
-    from {{ ref('int_lead_events__person_fingerprints') }} as current_fingerprints
-    left join (select distinct build_fingerprint from {{ this }}) as kept
-        on current_fingerprints.build_fingerprint = kept.build_fingerprint
-    where kept.build_fingerprint is null
+    {{ rebuilt_people(ref('int_lead_events__person_fingerprints')) }}
 
 )
 {%- endif %}
@@ -308,7 +300,8 @@ select
                        'campaign_key', 'owner_key', 'opportunity_id', 'canonical_stage', 'event_detail'] %}
     cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}
-    cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint
+    cast(fingerprints.build_fingerprint as {{ string_type }}) as build_fingerprint,
+    {{ built_at() }} as built_at
 from unioned
 inner join {{ ref('int_lead_events__person_fingerprints') }} as fingerprints on unioned.person_id = fingerprints.person_id
 -- history up to the night: a row stamped after it (written while the night loads, or
@@ -317,7 +310,7 @@ where unioned.occurred_at <= {{ leadbridge_now() }}
 {% if is_incremental() %}
     -- the replaced window, and the whole history of the rebuilt people
     and (
-        unioned.occurred_at >= {{ window_start }}
+        unioned.occurred_at >= {{ lead_events_window_start() }}
         or unioned.person_id in (select person_id from rebuilt_persons)
     )
 {% endif %}

@@ -35,7 +35,10 @@ events as (
             || coalesce(' (' || coalesce(canonical_stage, event_detail) || ')', '') as event_text,
         row_number() over (partition by person_id order by occurred_at desc, event_id desc) as recency
     from {{ ref('fct_lead_events') }}
+    -- the queue's people only: the queue changes with the night (ages, positions) and is
+    -- rebuilt whole, so it reads the history of the few it lists, not everyone's
     where event_type <> 'owner_assigned'
+        and person_id in (select person_id from latest_handoff)
 
 ),
 

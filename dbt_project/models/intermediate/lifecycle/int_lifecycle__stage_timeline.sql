@@ -9,6 +9,19 @@
 -- Every stage they enter is an interval: a lead conversion that signals SQL and the
 -- opportunity at one instant enters SQL and then the opportunity, so the SQL interval is
 -- zero-length (valid_to = valid_from). Intervals are keyed by person, instant and stage.
+{#- Incremental on the people touched: a person's intervals depend on their own signals
+    only (every window below is partitioned by person), so a run recomputes the people
+    whose fingerprint changed (int_lifecycle__person_fingerprints) and keeps the others'
+    rows; the same rows as --full-refresh. Nothing here depends on the night itself:
+    time reaches the timeline through its signals (a touch counts once it happened). -#}
+{{ config(
+    materialized=incremental_or_table(),
+    unique_key='stage_interval_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_rows_of_changed_people(ref('int_lifecycle__person_fingerprints')) }}"]
+) }}
+
 with stages as (
 
     select * from {{ ref('lead_contract__stages') }}
@@ -32,6 +45,9 @@ signals as (
     from {{ ref('int_lifecycle__stage_signals') }} as signals
     inner join stages on signals.canonical_stage = stages.stage_code
     where signals.person_id is not null and signals.signal_at is not null
+    {%- if is_incremental() %}
+        and signals.person_id in ({{ rebuilt_people(ref('int_lifecycle__person_fingerprints')) }})
+    {%- endif %}
 
 ),
 
@@ -188,9 +204,13 @@ select
     triggers.source_system,
     triggers.source_table,
     triggers.source_record_id,
-    triggers.signal_detail
+    triggers.signal_detail,
+    fingerprints.build_fingerprint,
+    {{ built_at() }} as built_at
 from intervals
 inner join stages on intervals.stage_code = stages.stage_code
+inner join {{ ref('int_lifecycle__person_fingerprints') }} as fingerprints
+    on intervals.person_id = fingerprints.person_id
 left join triggers
     on intervals.person_id = triggers.person_id
     and intervals.valid_from = triggers.signal_at
