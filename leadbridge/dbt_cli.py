@@ -4,8 +4,8 @@ dbt parses the whole project again whenever a `--vars` value differs from the la
 parse's, and `as_of` differs every night. When nothing dbt parses reads `as_of` (only
 SQL compiled at run time does), the project can be parsed with the other vars, which
 dbt's partial parsing reuses from night to night, and built on that manifest with every
-var (`dbtRunner`). Not what the dbt step runs yet: fct_lead_events' pre-hook takes its
-window from `as_of` when parsed (tests/integration/test_dbt_cli.py, xfail until fixed).
+var (`dbtRunner`): the nightly dbt step runs it (orchestration/defs/resources.py).
+tests/integration/test_dbt_cli.py fails when something dbt parses reads the night.
 `python -m leadbridge.dbt_cli <dbt arguments>`; exits as dbt does: 0, 1 (a node failed), 2.
 """
 

@@ -3,7 +3,6 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
-from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.activation import ACTIVATION_ASSETS
 from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.ingest import INGEST_ASSETS
@@ -12,7 +11,7 @@ from orchestration.defs.preview import contract_preview_job
 from orchestration.defs.publish import PUBLISH_ASSETS
 from orchestration.defs.quality import QUALITY_CHECKS
 from orchestration.defs.report import weekly_report_after_monday_night, weekly_report_job
-from orchestration.defs.resources import DbtCli, SourceSystems, Warehouse, dbt_project
+from orchestration.defs.resources import SourceSystems, Warehouse, dbt_cli
 from orchestration.defs.run_summary import nightly_summary_on_failure, nightly_summary_on_success
 from orchestration.defs.transform import dbt_build
 
@@ -29,7 +28,7 @@ defs = dg.Definitions(
     ],
     resources={
         "dlt": DagsterDltResource(),
-        "dbt": DbtCli(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
+        "dbt": dbt_cli(),
         "warehouse": Warehouse(),
         "sources": SourceSystems(),
     },

@@ -53,8 +53,8 @@ delete from {{ this }} where
 {%- endmacro %}
 
 {#- A data test configured `where: __rebuilt_rows__` on a big incremental model reads the
-    rows the model's last run wrote (`built_at`: the wall clock of the statement that
-    wrote them, one value per run), so a night tests what it rebuilt, not the years it
+    rows the model's last run wrote (`built_at`: the night it built, one value per
+    run), so a night tests what it rebuilt, not the years it
     kept; var('full_tests') (the weekly or a forced night) tests every row. Fit for
     not_null and for relationships to parents whose change restates the rows (the
     fingerprint covers them); unique stays whole (a duplicate between a rebuilt row and a
@@ -72,7 +72,10 @@ delete from {{ this }} where
     {%- endif -%}
 {%- endmacro %}
 
-{#- The `built_at` column of an incremental model's rows (see rebuilt_rows_only). -#}
+{#- The `built_at` column of an incremental model's rows: the night the build is for, not
+    the wall clock, so that building the same night again writes the same rows (a re-run
+    changes no mart, and the publication keeps them). A night built for an earlier
+    `as_of` than rows already kept tests those newer rows instead of its own. -#}
 {% macro built_at() -%}
-    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+    {{ leadbridge_now() }}
 {%- endmacro %}

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import socket
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -47,10 +48,10 @@ class DbtCli(DbtCliResource):
     """dagster-dbt's dbt CLI resource, less two probes it makes before a run's first
     command, each as long as a small build's models: the CLI's version, from a `dbt
     --version` process, and a dbt adapter opened in this process, which serves only row
-    counts and column metadata the dbt assets do not fetch. The executable is the dbt of
-    this environment (leadbridge.paths), so its version is that of the installed
-    dbt-core. The probes are dagster-dbt internals (0.29): tests/unit/test_dbt_cli.py
-    fails when the overrides no longer apply."""
+    counts and column metadata the dbt assets do not fetch. dbt runs in this environment's
+    Python (`dbt_cli`), so its version is that of the installed dbt-core. The probes are
+    dagster-dbt internals (0.29): tests/unit/test_dbt_resource.py fails when the
+    overrides no longer apply."""
 
     @functools.cached_property
     def _cli_version(self) -> Any:
@@ -58,6 +59,17 @@ class DbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None
+
+
+def dbt_cli() -> DbtCli:
+    """The dbt resource of the definitions: dbt's command line run by leadbridge.dbt_cli,
+    which parses the project without the night's `as_of`, so that dbt's partial parse
+    carries from night to night, and builds with it."""
+    return DbtCli(
+        project_dir=dbt_project(),
+        dbt_executable=sys.executable,
+        global_config_flags=["-m", "leadbridge.dbt_cli"],
+    )
 
 
 class Warehouse(dg.ConfigurableResource):

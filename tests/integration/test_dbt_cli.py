@@ -82,11 +82,6 @@ def _graph(manifest: Path) -> dict[str, object]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fct_lead_events' pre-hook string embeds its window start, rendered from as_of "
-    "when the model is parsed; rendered at run time ({{ }} inside the hook) it would not",
-)
 def test_nothing_dbt_parses_depends_on_the_night(tmp_path):
     graphs = []
     for n, dbt_vars in enumerate([{}, {"as_of": "2026-01-20 09:00:00"}]):
