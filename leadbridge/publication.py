@@ -1,12 +1,12 @@
 """Write-audit-publish: the marts BI tools read are a copy, swapped in whole.
 
-DuckDB: the schema `marts` (less what dbt marks `meta: {publish: false}`) is copied into
-a new read-only file beside the serving file, then `os.replace`d onto it. PostgreSQL:
-`marts` and `restricted` are copied with their grants into incoming schemas, renamed
-onto `published` and `published_restricted` in one transaction. Both record run, time,
-rows and a content hash per table in `_publication`, and carry the restatement ledger
-forward (leadbridge.restatements). Readers see the old copy or the new one, whole
-(docs/decisions/005-write-audit-publish.md).
+DuckDB: the schema `marts` (less what dbt marks `meta: {publish: false}`) goes into a new
+read-only file started as a copy of the serving file (unchanged tables kept, changed ones
+patched or copied), then `os.replace`d onto it. PostgreSQL: `marts` and `restricted` are
+staged with their grants in incoming schemas (unchanged tables moved over in the swap),
+renamed onto `published` and `published_restricted` in one transaction. Both record run,
+time, rows and content hash per table in `_publication` and carry the restatement ledger.
+Readers see the old copy or the new one, whole (docs/decisions/005, 010).
 """
 
 from __future__ import annotations
