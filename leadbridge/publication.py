@@ -140,9 +140,13 @@ def _fsync(path: Path) -> None:
 
 
 def _remove_leftovers(target: Path) -> None:
-    """Temp files of an earlier publication that crashed before its rename."""
+    """Temp files of an earlier publication that crashed before its rename, and the
+    folder DuckDB spills to beside one (`<file>.tmp`)."""
     for leftover in target.parent.glob(f"{target.name}.tmp-*"):
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def publish_marts(
