@@ -194,11 +194,21 @@ def publish_marts(
             # the copy's own record says what its tables hold
             held = _held_hashes(con) if based else {}
             kept = {table for table in tables if held.get(table) == hashes[table]}
-            # a changed table with the same columns is patched rather than copied
+            # a changed table with the same columns is patched rather than copied (a view
+            # of the working marts has no row ids to patch from)
+            views = {
+                row[0]
+                for row in con.execute(
+                    "select table_name from information_schema.tables where table_catalog = "
+                    "'working' and table_schema = ? and table_type = 'VIEW'",
+                    [MARTS_SCHEMA],
+                ).fetchall()
+            }
             patchable = {
                 table
                 for table in tables
                 if table in held
+                and table not in views
                 and table not in kept
                 and _signature(con, catalog, table) == _signature(con, "working", table, hidden)
             }

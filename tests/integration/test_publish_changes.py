@@ -154,3 +154,29 @@ def test_a_serving_file_mostly_free_space_is_rewritten_whole(tmp_path):
     assert _free_share(target) <= publishing.MAX_FREE_SHARE
     assert target.stat().st_size < size / 2
     assert publish_marts(warehouse, target, "night-4", everything).written == ()
+
+
+def test_a_changed_view_of_the_working_marts_is_copied_as_a_table(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    everything = publishing.Unpublished()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.base as select range as n from range(20)")
+        con.execute("create view marts.low as select n from marts.base where n < 10")
+    publish_marts(warehouse, target, "night-1", everything)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.base values (-1)")
+    second = publish_marts(warehouse, target, "night-2", everything)
+    assert (set(second.written), second.patched) == ({"base", "low"}, ("base",))
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as working (read_only)")
+        con.execute(f"attach '{target}' as served (read_only)")
+        for table in ("base", "low"):
+            assert sorted(con.execute(f"select n from served.marts.{table}").fetchall()) == sorted(
+                con.execute(f"select n from working.marts.{table}").fetchall()
+            )
+        assert con.execute(
+            "select table_type from information_schema.tables "
+            "where table_catalog = 'served' and table_name = 'low'"
+        ).fetchall() == [("BASE TABLE",)]
