@@ -4,14 +4,16 @@ FULL and DAY are working warehouses after a full and after a ~1 % night (a bench
 scale's `after_full.duckdb` and `after_day.duckdb`); both are copied first, as the
 publication writes the restatement ledger back into its warehouse. Night 1 publishes FULL
 onto no serving file, then DAY and FULL take turns, each onto the last night's file.
-Prints per night the seconds, the tables copied, patched and kept, the serving file's size and
-the machine's load average. `--rewrite` publishes every night by a whole copy.
+Prints per night the seconds, the tables copied, patched and kept, the serving file's
+size, the process's peak resident set so far and the load average. `--rewrite` publishes
+every night by a whole copy (as before decision 010).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -38,7 +40,10 @@ def main(argv: list[str] | None = None) -> None:
             warehouses[name] = work / f"{name}.duckdb"
             shutil.copyfile(source, warehouses[name])
         target = work / "published" / "leadbridge_marts.duckdb"
-        print("night | warehouse | publish s | copied | patched | kept | serving MiB | load 1m")
+        print(
+            "night | warehouse | publish s | copied | patched | kept | serving MiB "
+            "| peak RSS MiB | load 1m"
+        )
         for night in range(1, args.nights + 1):
             name = "full" if night % 2 else "day"
             extra = {"rewrite": True} if args.rewrite else {}
@@ -49,11 +54,17 @@ def main(argv: list[str] | None = None) -> None:
             kept = len(publication.rows) - written
             print(
                 f"{night} | {name} | {seconds:.2f} | {written - patched} | {patched} | {kept} | "
-                f"{target.stat().st_size / 2**20:.1f} | {os.getloadavg()[0]:.2f}",
+                f"{target.stat().st_size / 2**20:.1f} | {_peak_rss_mib():.0f} | "
+                f"{os.getloadavg()[0]:.2f}",
                 flush=True,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _peak_rss_mib() -> float:
+    """The process's highest resident set so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
