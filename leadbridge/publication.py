@@ -26,6 +26,7 @@ from typing import Any
 
 from leadbridge.content import content_hash, postgres_content_hash, row_hash
 from leadbridge.engine import Engine, PostgresSettings, Session, duckdb_config, literal, quote
+from leadbridge.erasure import REQUESTS_TABLE
 from leadbridge.paths import DBT_MANIFEST
 from leadbridge.restatements import LEDGER, Place, Previous, Restatement, keep_ledger, restate
 from leadbridge.settings import DUCKDB, POSTGRES
@@ -160,9 +161,10 @@ def publish_marts(
     """Publish schema `marts` of the warehouse, less what `hidden` keeps out (default: what
     the dbt project marks unpublished), as a new read-only file swapped onto `target`.
     The new file starts as a copy of the serving file whose tables of unchanged content
-    stay; the others are copied from the warehouse. `rewrite`, no serving file, or one
-    mostly free space: every table is copied into an empty file. `trust` (the checks,
-    source loads and quarantine) goes beside `_publication`."""
+    stay; the others are patched or copied from the warehouse. `rewrite`, no serving
+    file, one mostly free space, or an erasure recorded since it was published: every
+    table is copied into an empty file. `trust` (the checks, source loads and quarantine)
+    goes beside `_publication`."""
     import duckdb
 
     hidden = hidden if hidden is not None else unpublished()
@@ -171,7 +173,13 @@ def publish_marts(
     temp = target.with_name(f"{target.name}.tmp-{run_id}")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     in_place, free = _read_serving(target)
-    based = in_place is not None and not rewrite and free <= MAX_FREE_SHARE
+    based = (
+        in_place is not None
+        and not rewrite
+        and free <= MAX_FREE_SHARE
+        # the old file's free blocks and deleted rows may hold what was erased
+        and not _erased_since(warehouse_file, in_place.published_at)
+    )
     try:
         if based:
             shutil.copyfile(target, temp)
@@ -285,6 +293,26 @@ def publish_marts(
     publication = _publication(target, run_id, published_at, rows, hashes, night)
     written = copied + patched + ([LEDGER] if night is not None else [])
     return replace(publication, written=tuple(written), patched=tuple(patched))
+
+
+def _erased_since(warehouse_file: Path, published_at: datetime) -> bool:
+    """Whether the warehouse recorded an erasure request since `published_at`."""
+    import duckdb
+
+    schema, table = REQUESTS_TABLE.split(".")
+    with duckdb.connect(str(warehouse_file), read_only=True, config=duckdb_config()) as con:
+        if not con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall():
+            return False
+        # requests are stamped to the second
+        return bool(
+            con.execute(
+                f"select count(*) from {REQUESTS_TABLE} where requested_at >= ?",
+                [published_at.replace(microsecond=0)],
+            ).fetchall()[0][0]
+        )
 
 
 def _published_tables(con, hidden: Unpublished) -> list[str]:

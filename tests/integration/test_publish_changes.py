@@ -2,12 +2,14 @@
 records must equal a whole copy's, row for row, and a crash must leave the old file whole."""
 
 import shutil
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
 from leadbridge import publication as publishing
 from leadbridge.content import content_hash
+from leadbridge.erasure import REQUESTS_TABLE
 from leadbridge.publication import publish_marts, read_publication
 from leadbridge.restatements import LEDGER
 
@@ -180,3 +182,34 @@ def test_a_changed_view_of_the_working_marts_is_copied_as_a_table(tmp_path):
             "select table_type from information_schema.tables "
             "where table_catalog = 'served' and table_name = 'low'"
         ).fetchall() == [("BASE TABLE",)]
+
+
+def test_the_publication_after_an_erasure_is_a_whole_new_file(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    target = tmp_path / "published" / "leadbridge_marts.duckdb"
+    everything = publishing.Unpublished()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.people as select range as id, 'Someone ' || range as note "
+            "from range(1000)"
+        )
+        con.execute("insert into marts.people values (1000, 'Ada Lovelace, Marylebone')")
+    publish_marts(warehouse, target, "night-1", everything)
+    assert b"Ada Lovelace" in target.read_bytes()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.people set note = 'erased' where id = 1000")
+    # without a request the one row is patched, and the old row may stay in the file
+    assert publish_marts(warehouse, target, "night-2", everything).patched == ("people",)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema privacy")
+        con.execute(
+            f"create table {REQUESTS_TABLE} (request_id varchar, requested_at timestamp, "
+            "reason varchar, identifiers integer)"
+        )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(f"insert into {REQUESTS_TABLE} values ('r1', ?, null, 1)", [now])
+        con.execute("update marts.people set note = 'erased!' where id = 1000")
+    third = publish_marts(warehouse, target, "night-3", everything)
+    assert (third.written, third.patched) == (("people",), ())
+    assert b"Ada Lovelace" not in target.read_bytes()
