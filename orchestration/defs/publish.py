@@ -219,6 +219,9 @@ def published_marts(
         extra[RESTATEMENTS] = len(publication.restatements)
         extra[RESTATEMENT_CAUSES] = dg.MetadataValue.json(causes)
         context.log.info(f"restated {len(publication.restatements)} past KPI values: {causes}")
+    # what this night wrote; the other tables were kept from the publication in place
+    extra["tables_written"] = len(publication.written or ())
+    extra["tables_patched"] = len(publication.patched or ())
     total = sum(publication.rows.values())
     context.log.info(
         f"published {len(publication.rows)} tables ({total} rows) on {engine.name} to "

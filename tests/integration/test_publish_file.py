@@ -52,6 +52,9 @@ def test_publishing_swaps_a_complete_file_with_its_publication_record(tmp_path):
     target = tmp_path / "published" / "leadbridge_marts.duckdb"
     target.parent.mkdir()
     (target.parent / "leadbridge_marts.duckdb.tmp-crashed").write_text("left by a crash")
+    spilled = target.parent / "leadbridge_marts.duckdb.tmp-crashed.tmp"
+    spilled.mkdir()
+    (spilled / "duckdb_temp_storage-0.tmp").write_text("spilled before the crash")
     publication = publish_marts(warehouse, target, "run-1")
     assert publication.rows == {"dim_x": 3, "fct_y": 7}
     assert sorted(p.name for p in target.parent.iterdir()) == ["leadbridge_marts.duckdb"]
