@@ -87,6 +87,9 @@ class NightConfig(dg.Config):
     rebuild: bool = False
     # dbt's data tests on every row of the incremental models; Sunday nights always do
     full_tests: bool = False
+    # Rebuild the incremental models from nothing (dbt --full-refresh): after an upgrade
+    # that changes their columns, or rows edited before their look-back window.
+    full_refresh: bool = False
 
 
 def night_of(config: NightConfig, tags: Mapping[str, str]) -> str | None:
@@ -127,6 +130,8 @@ def dbt_build(
     engine = warehouse.engine
     # dbt is told the target and the warehouse file outright (Warehouse.dbt_arguments)
     args = ["build", "--exclude-resource-type", "unit_test"]
+    if config.full_refresh:
+        args.append("--full-refresh")
     dbt_vars = {
         "followup_sla_share": str(Settings.from_env().followup_sla_share),
         # other nights test the rows they rebuilt (dbt_project/macros/incremental.sql)
@@ -141,7 +146,9 @@ def dbt_build(
         inputs = build_inputs(engine, as_of)
         context.instance.add_run_tags(context.run.run_id, {INPUTS_TAG: inputs})
         since = (
-            None if config.rebuild else unchanged_publication(context.instance, warehouse, inputs)
+            None
+            if config.rebuild or config.full_refresh
+            else unchanged_publication(context.instance, warehouse, inputs)
         )
         if since:
             context.instance.add_run_tags(context.run.run_id, {UNCHANGED_TAG: since})

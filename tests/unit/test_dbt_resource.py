@@ -107,3 +107,36 @@ def test_the_exit_code_is_dbts():
     assert exit_code(dbtRunnerResult(success=True)) == 0
     assert exit_code(dbtRunnerResult(success=False)) == 1  # a model or test failed
     assert exit_code(dbtRunnerResult(success=False, exception=RuntimeError("x"))) == 2
+
+
+class Stop(Exception):
+    """Raised by the stand-in for dbt once it has the command."""
+
+
+@pytest.mark.parametrize("full_refresh", [True, False])
+def test_a_night_run_with_full_refresh_rebuilds_the_incremental_models(
+    full_refresh, tmp_path, monkeypatch
+):
+    import dagster as dg
+
+    from orchestration.defs.resources import Warehouse, dbt_cli
+    from orchestration.defs.transform import dbt_build
+
+    commands: list[list[str]] = []
+
+    def record(self, args, **kwargs):
+        commands.append(list(args))
+        raise Stop
+
+    monkeypatch.setattr(DbtCliResource, "cli", record)
+    monkeypatch.setenv("LEADBRIDGE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    dg.materialize(
+        [dbt_build],
+        resources={"dbt": dbt_cli(), "warehouse": Warehouse(path=str(tmp_path / "w.duckdb"))},
+        run_config={"ops": {"dbt_build": {"config": {"full_refresh": full_refresh}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    [command] = commands
+    assert command[:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert ("--full-refresh" in command) is full_refresh
