@@ -795,10 +795,14 @@ def test_a_night_tests_the_rows_it_rebuilt_and_full_tests_every_row(built, tmp_p
     warehouse, work = built
     copy = tmp_path / "tests.duckdb"
     shutil.copy(warehouse, copy)
-    run_dbt(["run", "--select", "fct_lead_events"], copy, work)  # rewrites the window only
+    # the next night rewrites the window only; its rows carry that night
+    run_dbt(["run", "--select", "fct_lead_events"], copy, work, as_of=NEXT_NIGHT)
     written = "select built_at = (select max(built_at) from marts.fct_lead_events), count(*)"
     counts = dict(query(copy, f"{written} from marts.fct_lead_events group by all"))
     assert counts[True] > 0 and counts[False] > 0
+    assert query(copy, "select max(built_at) from marts.fct_lead_events") == [
+        (datetime.fromisoformat(NEXT_NIGHT),)
+    ]
     broken = """update marts.fct_lead_events set owner_key = 'no-such-owner' where event_id = (
         select min(event_id) from marts.fct_lead_events
         where built_at {} (select max(built_at) from marts.fct_lead_events))"""
@@ -808,13 +812,13 @@ def test_a_night_tests_the_rows_it_rebuilt_and_full_tests_every_row(built, tmp_p
         con.execute(broken.format("<"))
     finally:
         con.close()
-    run_dbt(generic_tests, copy, work)
+    run_dbt(generic_tests, copy, work, as_of=NEXT_NIGHT)
     with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
-        run_dbt(generic_tests, copy, work, dbt_vars={"full_tests": True})
+        run_dbt(generic_tests, copy, work, as_of=NEXT_NIGHT, dbt_vars={"full_tests": True})
     con = duckdb.connect(str(copy))
     try:
         con.execute(broken.format("="))
     finally:
         con.close()
     with pytest.raises(AssertionError, match="relationships_fct_lead_events_owner_key"):
-        run_dbt(generic_tests, copy, work)
+        run_dbt(generic_tests, copy, work, as_of=NEXT_NIGHT)

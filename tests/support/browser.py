@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from leadbridge.paths import REPO_ROOT
-from tests.support.postgres import _free_loopback_port
+from tests.support.postgres import free_loopback_port
 
 APP = REPO_ROOT / "dashboard" / "app.py"
 START_TIMEOUT_SECONDS = 60
@@ -96,7 +96,7 @@ def dashboard_server(published: Path) -> Iterator[str]:
 
 
 def _start(env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen]:
-    port = _free_loopback_port()
+    port = free_loopback_port()
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 
@@ -46,7 +46,7 @@ MART_COLUMNS_SQL = """
 WRITTEN_AT = "built_at"
 
 
-def columns_by_table(rows: list[tuple]) -> dict[str, list[str]]:
+def columns_by_table(rows: Iterable[tuple]) -> dict[str, list[str]]:
     """`(table, column)` rows as table → its columns to compare, in order (not
     `WRITTEN_AT`)."""
     columns: dict[str, list[str]] = {}

@@ -28,6 +28,7 @@ from leadbridge.settings import SPARK_MASTER, SPARK_WAREHOUSE
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import dbt_arguments, profile_output
 from tests.support.postgres import free_loopback_port
+from tests.support.rows import columns_by_table
 
 LOOPBACK = "127.0.0.1"
 RAW_SCHEMAS = ["hubspot", "salesforce", "files"]
@@ -347,12 +348,14 @@ class SparkBuild:
         return [tuple(row.values()) for row in frame.toArrow().to_pylist()]
 
     def columns(self) -> dict[str, list[str]]:
-        """`schema.table` → its columns in order, for the built schemas."""
-        return {
-            f"{schema}.{table.name}": self.session.table(f"{schema}.{table.name}").columns
+        """`schema.table` → its columns to compare in order, for the built schemas (as
+        `columns_by_table` gives them)."""
+        return columns_by_table(
+            (f"{schema}.{table.name}", column)
             for schema in BUILT_SCHEMAS
             for table in self.session.catalog.listTables(schema)
-        }
+            for column in self.session.table(f"{schema}.{table.name}").columns
+        )
 
 
 @contextmanager

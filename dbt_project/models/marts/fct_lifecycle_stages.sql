@@ -13,12 +13,13 @@
 
 {#- Postgres types string expressions as `text` and the contract's columns as `varchar`;
     an incremental run compares the two (on_schema_change), as in fct_lead_events. #}
+{%- set string_type = column_type('varchar') %}
 select
     {%- for column in ['stage_interval_id', 'person_id', 'canonical_stage'] %}
-    cast({{ column }} as varchar) as {{ column }},
+    cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}
     stage_order,
-    cast(stage_kind as varchar) as stage_kind,
+    cast(stage_kind as {{ string_type }}) as stage_kind,
     cycle_number,
     stage_entry_number,
     valid_from,
@@ -26,7 +27,7 @@ select
     is_current,
     cast({{ round_number(dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute') ~ ' / 60.0', 2) }} as numeric(18, 2)) as hours_in_stage,
     {%- for column in ['entered_by_rule', 'source_system', 'source_table', 'source_record_id', 'signal_detail', 'build_fingerprint'] %}
-    cast({{ column }} as varchar) as {{ column }},
+    cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}
     {{ built_at() }} as built_at
 from {{ ref('int_lifecycle__stage_timeline') }}
