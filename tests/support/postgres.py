@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.warehouse import duckdb_tables
+
 log = logging.getLogger(__name__)
 
 SERVER_TIME_ZONE = "America/New_York"
@@ -301,18 +303,13 @@ def copy_duckdb_schemas(duckdb_path: str | Path, server: PostgresServer, schemas
     target = server.connect()
     try:
         source.execute("set TimeZone = 'UTC'")
-        columns = source.execute(
-            """
-            select table_schema, table_name, column_name, data_type
-            from information_schema.columns
-            where table_schema in (select unnest(?::varchar[]))
-            order by table_schema, table_name, ordinal_position""",
-            [list(schemas)],
-        ).fetchall()
-        tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for schema, table, column, data_type in columns:
-            pg_type = _DUCKDB_TO_POSTGRES.get(data_type, data_type.lower())
-            tables.setdefault((schema, table), []).append((column, pg_type))
+        tables = {
+            table: [
+                (column, _DUCKDB_TO_POSTGRES.get(data_type, data_type.lower()))
+                for column, data_type in columns
+            ]
+            for table, columns in duckdb_tables(source, list(schemas)).items()
+        }
         with target, target.cursor() as cursor:
             for schema in schemas:
                 cursor.execute(f'create schema if not exists "{schema}"')

@@ -29,6 +29,7 @@ from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dbt_scenario import dbt_arguments, profile_output
 from tests.support.postgres import free_loopback_port
 from tests.support.rows import columns_by_table
+from tests.support.warehouse import duckdb_tables
 
 LOOPBACK = "127.0.0.1"
 RAW_SCHEMAS = ["hubspot", "salesforce", "files"]
@@ -261,17 +262,7 @@ def copy_duckdb_schemas_to_spark(
     source = duckdb.connect(str(duckdb_path), read_only=True)
     try:
         source.execute("set TimeZone = 'UTC'")
-        columns = source.execute(
-            """
-            select table_schema, table_name, column_name, data_type
-            from information_schema.columns
-            where table_schema in (select unnest(?::varchar[]))
-            order by table_schema, table_name, ordinal_position""",
-            [list(schemas)],
-        ).fetchall()
-        tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for schema, table, column, data_type in columns:
-            tables.setdefault((schema, table), []).append((column, data_type))
+        tables = duckdb_tables(source, list(schemas))
         for schema in schemas:
             session.sql(f"create database if not exists `{schema}`")
         for (schema, table), table_columns in tables.items():
