@@ -533,3 +533,27 @@ def test_an_extra_column_that_changes_type_breaks_the_contract_on_either_path(
         assert con.sql("select file_name, booth from files.list_members").fetchall() == [
             ("a.parquet", "C3")
         ]
+
+
+def _row_ids(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.sql(
+            "select file_name, row_number, _dlt_id from files.list_members"
+            " order by file_name, row_number"
+        ).fetchall()
+
+
+def test_row_ids_come_from_file_and_row_and_are_the_same_on_every_load(tmp_path, big_drop):
+    """`_dlt_id` is made from the file name and the row number, not drawn at random: the
+    same drop loaded on either path into another warehouse gets the same ids, one per row."""
+    first = make_pipeline("files", tmp_path / "a.duckdb", tmp_path / "a")
+    first.run(files_source(drop_dir=str(big_drop)), loader_file_format="parquet")
+    again = make_pipeline("files", tmp_path / "m.duckdb", tmp_path / "m")
+    again.run(files_source(drop_dir=str(big_drop)), loader_file_format="insert_values")
+
+    ids = _row_ids(tmp_path / "a.duckdb")
+    assert ids == _row_ids(tmp_path / "m.duckdb")
+    assert len(ids) == 9 == len({row_id for _, _, row_id in ids})
+    expo = [row_id for name, _, row_id in ids if name == "expo.parquet"]
+    assert expo[1] == expo[0][:-1] + "2"  # one prefix per file, then the row number
+    assert len({row_id[:12] for _, _, row_id in ids}) == 4  # four files

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.sources import DltResource
 
 from ingestion.sources.api import ConfigError
-from ingestion.sources.records import Table, constant
+from ingestion.sources.records import DLT_ID, Table, constant
 
 LIST_MEMBERS = Table.declare(
     "list_members",
@@ -187,7 +188,19 @@ def _parquet(path: Path) -> Iterator[pa.Table]:
         ones = pa.nulls(count, pa.int64()).fill_null(1)
         columns["row_number"] = pc.add(pc.cumulative_sum(ones), first - 1)
         first += count
-        yield LIST_MEMBERS.from_arrow(pa.table(columns))
+        yield _with_row_ids(LIST_MEMBERS.from_arrow(pa.table(columns)))
+
+
+def _with_row_ids(table: pa.Table) -> pa.Table:
+    """`_dlt_id` made from the file's name and the row number instead of random: unique as
+    the key is, the same on every run, and cheaper for DuckDB to store (a shared prefix)."""
+    if DLT_ID not in table.column_names or not table.num_rows:
+        return table
+    (name,) = table.column("file_name").unique().to_pylist()
+    prefix = hashlib.sha256(name.encode()).hexdigest()[:12]  # 48 bits: files don't collide
+    ids = pc.binary_join_element_wise(prefix, pc.cast(table.column("row_number"), pa.string()), "")
+    index = table.column_names.index(DLT_ID)
+    return table.set_column(index, table.schema.field(index), ids)
 
 
 def _tables(path: Path) -> Iterable[pa.Table]:
@@ -200,7 +213,7 @@ def _tables(path: Path) -> Iterable[pa.Table]:
             for _ in _parquet(path):
                 pass
             return _parquet(path)
-        return list(LIST_MEMBERS.batches([_rows(path)]))
+        return [_with_row_ids(table) for table in LIST_MEMBERS.batches([_rows(path)])]
 
 
 def _typed_parts(path: Path, folder: Path) -> list[tuple[Path, pa.Schema, int]]:
