@@ -17,6 +17,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 
 from ingestion.sources.api import configured
@@ -47,6 +48,10 @@ class Feed:
 
 # Destinations that load the feeds' Arrow tables better in another format (see above).
 LOADER_FILE_FORMATS = {"postgres": "csv"}
+# DuckDB settings of a feed's own connection. The file feed's rows are keyed by file and
+# row number, not by where they sit: inserting them in any order lets DuckDB spread a large
+# drop's insert over its threads without keeping their order.
+DUCKDB_SETTINGS: dict[str, dict[str, Any]] = {"files": {"preserve_insertion_order": False}}
 
 
 def loader_file_format(feed: str, pipeline: dlt.Pipeline) -> str:
@@ -152,7 +157,10 @@ def make_pipeline(
             # DuckDB cannot tell a catalog from a schema of the same name.
             raise ValueError(f"the warehouse file may not be named {warehouse.name}")
         warehouse.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(str(warehouse))
+        credentials: Any = str(warehouse)
+        if feed in DUCKDB_SETTINGS:
+            credentials = DuckDbCredentials(credentials, global_config=DUCKDB_SETTINGS[feed])
+        destination = dlt.destinations.duckdb(credentials)
     # Loaded files and the merge's staging copies would otherwise keep every row a run
     # loaded, personal data included, after it is in the warehouse (and after an erasure).
     dlt.config["load.delete_completed_jobs"] = True

@@ -557,3 +557,16 @@ def test_row_ids_come_from_file_and_row_and_are_the_same_on_every_load(tmp_path,
     expo = [row_id for name, _, row_id in ids if name == "expo.parquet"]
     assert expo[1] == expo[0][:-1] + "2"  # one prefix per file, then the row number
     assert len({row_id[:12] for _, _, row_id in ids}) == 4  # four files
+
+
+def test_only_the_file_feed_inserts_without_keeping_insertion_order(tmp_path):
+    """Its rows are found by key, so DuckDB may spread their insert over its threads; the
+    other feeds keep DuckDB's default."""
+
+    def setting(feed):
+        pipeline = make_pipeline(feed, tmp_path / "w.duckdb", tmp_path / "pipelines")
+        with pipeline.sql_client() as client:
+            return client.execute_sql("select current_setting('preserve_insertion_order')")
+
+    assert setting("files") == [(False,)]
+    assert setting("hubspot") == [(True,)]
