@@ -470,7 +470,7 @@ def dlt_ids(count: int) -> pa.Array:
 
 def constant(text: str, count: int) -> pa.Array:
     """A string column with one value, made without a Python object per row."""
-    return pa.nulls(count, pa.string()).fill_null(text)
+    return pa.repeat(pa.scalar(text, pa.string()), count)
 
 
 def _current_load_id() -> str | None:
