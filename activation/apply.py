@@ -5,6 +5,8 @@ a crash between the two leaves them pending, and the next plan sends them again 
 upsert on the key makes that harmless). A refused plan sends nothing. A system stops at
 its quota (the night's share, counted with what ingestion spent) or at a call refused
 whole (bad fields, permissions, the API down): what was not sent is planned again.
+The plan sent is the one shown, while the settings, ledger and erasures it was made
+from are unchanged; otherwise it is made again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 from activation import ledger
 from activation.ledger import FAILED, OK
-from activation.plan import Night, Plan, applying, plan
+from activation.plan import Night, Plan, applying, basis, plan
 from activation.writers import MissingFields, Writer, failed, refusal
 from ingestion.sources.api import ApiError
 from ingestion.sources.limits import QuotaReached
@@ -82,13 +84,19 @@ def apply(
     night: Night,
     writers: Mapping[str, Writer],
     run_id: str | None = None,
+    planned: Plan | None = None,
 ) -> Applied:
-    """Plan, then send the writes of each system set to `apply` with its writer from
-    `writers`, recording every write and skip in the ledger; what was done."""
-    planned = plan(engine, settings, night)
+    """Send the writes of each system set to `apply` with its writer from `writers`,
+    recording every write and skip in the ledger; what was done. The plan is `planned`
+    (the one shown) while what it was made from still holds (`current`), else made
+    again; with no system set to apply there is nothing to plan."""
+    systems = applying(settings.activation_modes)
+    if not systems:
+        return Applied(Plan(modes=settings.activation_modes))
+    if planned is None or not current(engine, settings, night, planned):
+        planned = plan(engine, settings, night)
     applied = Applied(planned)
-    systems = applying(planned.modes)
-    if planned.aborted or not systems:
+    if planned.aborted:
         return applied
     holds = [e for e in planned.holds() if e.system in systems]
     if holds:
@@ -100,6 +108,16 @@ def apply(
             _send(engine, writers[system], writes, outcome, run_id)
         outcome.usage = writers[system].usage.as_metadata() if system in writers else {}
     return applied
+
+
+def current(engine: Engine, settings: Settings, night: Night, planned: Plan) -> bool:
+    """Whether `planned` is still the plan of `night`: made from the same settings,
+    ledger and erasure requests (a write recorded since, by an apply that crashed or ran
+    twice, makes it stale)."""
+    if planned.basis is None:
+        return False
+    with engine.reader() as sql:
+        return basis(sql, settings, night) == planned.basis
 
 
 def _send(

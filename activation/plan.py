@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from activation.ledger import (
 )
 from leadbridge.content import content_hash, postgres_content_hash
 from leadbridge.engine import Engine, Session, quote
-from leadbridge.erasure import recorded_requests
+from leadbridge.erasure import IDENTIFIERS_TABLE, PRIVACY_SCHEMA, recorded_requests
 from leadbridge.paths import DBT_MANIFEST
 from leadbridge.publication import MARTS_SCHEMA, Unpublished, publication_in_place, unpublished
 from leadbridge.restatements import LEDGER as RESTATEMENTS
@@ -242,6 +243,8 @@ class Plan:
     modes: Mapping[str, str] = field(default_factory=dict)
     # keys Leadbridge has written before (the ledger's current state)
     existing: int = 0
+    # what the plan was made from (see `basis`): the apply sends it only while it holds
+    basis: tuple | None = field(default=None, compare=False)
 
     def holds(self) -> list[Entry]:
         """What the plan records without sending anything: skips, conflicts and the tasks
@@ -292,9 +295,33 @@ class Plan:
         )
 
 
+def _payload_json() -> Callable[[Any], str]:
+    """json.dumps(value, sort_keys=True, default=str), its C encoder made once rather than
+    per write (json.dumps makes one per call); the same text, as the ledger's hashes
+    were made from it."""
+    encoder = json.JSONEncoder(sort_keys=True, default=str)
+    if c_make_encoder is None:
+        return encoder.encode
+    make = c_make_encoder(
+        None,  # no circular check: a payload is a flat dict and a tuple
+        encoder.default,
+        encode_basestring_ascii,
+        encoder.indent,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    return lambda value: "".join(make(value, 0))
+
+
+_PAYLOAD_JSON = _payload_json()
+
+
 def payload_hash(fields: Mapping[str, Any], associations: tuple = ()) -> str:
     """A digest of what a write sends."""
-    text = json.dumps([dict(fields), list(associations)], sort_keys=True, default=str)
+    text = _PAYLOAD_JSON([dict(fields), list(associations)])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -339,6 +366,33 @@ def _working_hash(sql: Session, table: str, hidden: Unpublished) -> str | None:
         with sql.connection.cursor() as cursor:
             return postgres_content_hash(cursor, MARTS_SCHEMA, table, exclude)
     return content_hash(sql.connection, MARTS_SCHEMA, table, exclude=exclude)
+
+
+def basis(sql: Session, settings: Settings, night: Night) -> tuple:
+    """What a plan of `night` depends on besides the night's build, which the run holds
+    still: the settings it reads, the ledger (rows, pending ones, latest times) and the
+    erasure requests. An apply reuses a plan only while this is unchanged."""
+    marks: tuple = ()
+    if sql.table_exists(ledger.SCHEMA, "ledger"):
+        marks = tuple(
+            sql.rows(
+                f"select count(*), count(*) filter (where status = '{ledger.PENDING}'), "
+                f"max(recorded_at), max(written_at) from {ledger.LEDGER}"
+            )[0]
+        )
+    identifiers = ()
+    if sql.table_exists(PRIVACY_SCHEMA, "erased_identifiers"):
+        # recorded only ever added to: a new request shows in the count
+        identifiers = tuple(sql.rows(f"select count(*) from {IDENTIFIERS_TABLE}")[0])
+    return (
+        night,
+        tuple(sorted(settings.activation_modes.items())),
+        settings.activate_queue_owner,
+        settings.activate_max_changes,
+        settings.activate_max_share,
+        marks,
+        identifiers,
+    )
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -426,14 +480,20 @@ def raw_columns(system: str, name: str) -> tuple[str, ...]:
     return (crm_name,)
 
 
-def crm_values(sql: Session, wanted: set[tuple[str, str, str]]) -> CrmValues:
+def crm_values(
+    sql: Session,
+    wanted: set[tuple[str, str, str]],
+    targets: set[tuple[str, str]] | None = None,
+) -> CrmValues:
     """The CRM's current shared-status values of the records in `wanted`, where the raw
-    tables have the columns (ingestion loads them once they exist in the CRM)."""
+    tables have the columns (ingestion loads them once they exist in the CRM), and a note
+    for each of the `targets` objects (default: those of `wanted`) whose table lacks them."""
     values: dict[tuple[str, str, str], tuple[Mapping[str, Any], float | None]] = {}
     notes = []
+    targets = {(s, o) for s, o, _ in wanted} if targets is None else targets
     for (system, obj), (schema, table) in sorted(RAW_TABLES.items()):
         ids = sorted({record for s, o, record in wanted if (s, o) == (system, obj)})
-        if not ids:
+        if not ids and (system, obj) not in targets:
             continue
         present = {
             row[0]
@@ -456,13 +516,15 @@ def crm_values(sql: Session, wanted: set[tuple[str, str, str]]) -> CrmValues:
                 f"human edit of the shared status in {system} {obj} cannot be detected yet"
             )
             continue
+        if not ids:
+            continue
         loaded = "cast(_dlt_load_id as double precision)" if "_dlt_load_id" in present else "null"
         selected = ", ".join(quote(column) for column in have.values())
-        placeholders = ", ".join("?" for _ in ids)
+        # one list parameter, not a placeholder per record: a night can want a million
         for row in sql.rows(
             f"select id, {loaded}, {selected} from {schema}.{quote(table)} "
-            f"where id in ({placeholders})",
-            ids,
+            "where id in (select unnest(?))",
+            [ids],
         ):
             current = dict(zip(have, row[2:], strict=True))
             values[(system, obj, str(row[0]))] = (current, row[1])
@@ -543,9 +605,10 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
     queue_owner = settings.activate_queue_owner
     max_changes, max_share = settings.activate_max_changes, settings.activate_max_share
     with engine.reader() as sql:
+        made_from = basis(sql, settings, night)
         refused = refusal(sql, engine, night)
         if refused:
-            return Plan(aborted=refused, modes=modes)
+            return Plan(aborted=refused, modes=modes, basis=made_from)
         missing = [t for t in (FOLLOWUPS, SHARED_STATUS) if not sql.table_exists(ledger.SCHEMA, t)]
         if missing:
             return Plan(
@@ -560,10 +623,14 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
                 return Plan(aborted=f"{name} has duplicate activation keys", modes=modes)
         last = ledger.written(sql)
         gone = erased(sql)
+        # a hand edit is looked for only where Leadbridge wrote before (changed_by_hand)
         wanted = {
-            (row["target_system"], row["target_object"], row["record_id"]) for row in statuses
+            (row["target_system"], row["target_object"], row["record_id"])
+            for row in statuses
+            if (row["target_system"], row["target_object"], row["activation_key"]) in last
         }
-        crm = crm_values(sql, wanted)
+        targets = {(row["target_system"], row["target_object"]) for row in statuses}
+        crm = crm_values(sql, wanted, targets)
         closed = closed_in_crm(sql)
 
     items: list[PlannedWrite] = []
@@ -671,13 +738,14 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         before = last.get((system, obj, key))
         if before is not None and before.payload_hash == digest:
             continue
-        skip = Skipped(key, system, obj, UPDATE, "", record_id, person_record)
         if gone.covers(row["person_id"], person_record):
-            skipped.append(replace(skip, reason="erased person"))
+            erased_skip = Skipped(key, system, obj, UPDATE, "", record_id, person_record)
+            skipped.append(replace(erased_skip, reason="erased person"))
             continue
         edited = changed_by_hand(crm, system, obj, record_id, before) if before else []
         if edited:
-            conflicts.append(replace(skip, reason=", ".join(edited)))
+            reason = ", ".join(edited)
+            conflicts.append(Skipped(key, system, obj, UPDATE, reason, record_id, person_record))
             continue
         items.append(
             PlannedWrite(
@@ -710,6 +778,7 @@ def plan(engine: Engine, settings: Settings, night: Night) -> Plan:
         notes=crm.notes,
         modes=modes,
         existing=existing,
+        basis=made_from,
     )
 
 

@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.stage_table(stages))
     print()
+    print(report.night_table(results))
+    print()
     print(report.comparison_table(results))
     print()
     print(limits.table(results))

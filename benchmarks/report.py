@@ -24,7 +24,16 @@ PACKAGES = (
 )
 GIB = 1024**3
 NIGHTS = ("full", "incremental", "no_change")
-NIGHT_STAGES = ("extract", "normalize", "load", "dbt build", "checks", "publish")
+NIGHT_STAGES = ("extract", "normalize", "load", "dbt build", "checks", "activation", "publish")
+# The per-night table's columns: heading → the run's figure (a run without it shows –).
+NIGHT_COLUMNS = {
+    "wall s": "wall_s",
+    "dbt build s": "dbt_s",
+    "checks s": "checks_s",
+    "activation s": "activation_s",
+    "publish s": "publish_s",
+    "Dagster overhead s": "dagster_overhead_s",
+}
 
 
 def machine() -> dict[str, Any]:
@@ -66,6 +75,30 @@ def stage_table(stages: list[dict[str, Any]]) -> str:
             f"| {s['scale']} | {s['run']} | {s['stage']} | {_fmt(s['seconds'], 2)} | "
             f"{_fmt(rows)} | {_fmt(rate, 0)} | {_fmt(s.get('peak_mib'))} |"
         )
+    return "\n".join(lines)
+
+
+def night_table(results: dict[str, Any]) -> str:
+    """| scale | night | wall s | dlt s | dbt build s | checks s | activation s | … |: each
+    night's stages side by side, and its share of the full night's wall time."""
+    headings = ["scale", "night", "wall s", "dlt s", *list(NIGHT_COLUMNS)[1:], "× full"]
+    lines = ["| " + " | ".join(headings) + " |", "|---|---|" + "---:|" * (len(headings) - 2)]
+    for name, scale in (results.get("scales") or {}).items():
+        runs = scale.get("runs") or {}
+        whole = (runs.get("full") or {}).get("wall_s")
+        for night in NIGHTS:
+            run = runs.get(night)
+            if not run:
+                continue
+            dlt = sum((t.get("run_s", 0.0) for t in (run.get("dlt") or {}).values()), 0.0)
+            figures = [run.get(key) for key in NIGHT_COLUMNS.values()]
+            share = run["wall_s"] / whole if whole else None
+            cells = [figures[0], dlt, *figures[1:]]
+            lines.append(
+                f"| {name} | {night} | "
+                + " | ".join(_fmt(v, 1) for v in cells)
+                + f" | {_fmt(share, 3)} |"
+            )
     return "\n".join(lines)
 
 

@@ -244,6 +244,7 @@ def _finish(
                 "step_overhead_s": r.step_overhead,
                 "dbt_s": r.seconds("dbt"),
                 "checks_s": r.seconds("checks"),
+                "activation_s": r.seconds("activation"),
                 "publish_s": r.seconds("publish"),
                 "dlt": {
                     f: {k: v for k, v in t.items() if k != "tables"} | {"tables": t["tables"]}

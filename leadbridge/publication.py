@@ -245,6 +245,7 @@ def publish_marts(
                 "working",
                 run_id,
                 published_at,
+                kept,
             )
             if night is not None:
                 tables.append(LEDGER)
@@ -599,7 +600,9 @@ def _stage_schema(
     night = None
     if source == MARTS_SCHEMA:
         session = Session(POSTGRES, cursor.connection)
-        night = restate(session, Place(serving + INCOMING), previous, None, run_id, published_at)
+        night = restate(
+            session, Place(serving + INCOMING), previous, None, run_id, published_at, kept
+        )
     if night is not None:
         tables.append(LEDGER)
         cursor.execute(f"select count(*) from {incoming}.{LEDGER}")

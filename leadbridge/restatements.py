@@ -142,11 +142,14 @@ def restate(
     working: str | None,
     run_id: str,
     published_at: datetime,
+    unchanged: Iterable[str] = (),
 ) -> RestatedNight | None:
     """Write `mart_restatements` into `new` (the publication being built): the rows of the
     previous publication's ledger and of the working warehouse's copy, then the night's,
     which are returned. None, and no ledger, when there are no KPI marts and nothing to
-    carry. `working` is the DuckDB catalog of the working warehouse (None: this one)."""
+    carry. `working` is the DuckDB catalog of the working warehouse (None: this one);
+    `unchanged` the tables the publication kept from the previous one (same content
+    hash): what only they decide is not compared again."""
     backup = Place(LEDGER_SCHEMA, working)
     sources = [p for p in (previous.marts if previous else None, backup) if p is not None]
     carried = [p for p in sources if p.columns(session, LEDGER)]
@@ -158,7 +161,7 @@ def restate(
     if previous is not None and previous.run_id != run_id:
         try:
             with _savepoint(session):
-                night = tuple(_attributed(session, new, previous, working))
+                night = tuple(_attributed(session, new, previous, working, set(unchanged)))
         except Exception as failed:  # noqa: BLE001 - any failure to compare
             # A report on the night, not a gate: marts that passed their checks are
             # published, and the night says its restatements are unknown.
@@ -326,13 +329,15 @@ def _month(expression: str) -> str:
 
 # -- why -----------------------------------------------------------------------------------
 def _attributed(
-    session: Session, new: Place, previous: Previous, working: str | None
+    session: Session, new: Place, previous: Previous, working: str | None, unchanged: set[str]
 ) -> list[Restatement]:
     old = previous.marts
+    if {KPIS_DAILY, FUNNEL} <= unchanged:
+        return []  # the values compared are made from these two tables alone
     changes = changed_values(session, new, old, _cutoff(session, new, old, previous))
     if not changes:
         return []
-    evidence = _evidence(session, new, previous, working)
+    evidence = _evidence(session, new, previous, working, unchanged)
     rows = []
     for mart, grain, start, kpi, before, after in changes:
         causes = [c for c in CAUSES if _touches(evidence.get(c, set()), grain, start)]
@@ -351,25 +356,29 @@ def _touches(days: set, grain: str, start: date) -> bool:
 
 
 def _evidence(
-    session: Session, new: Place, previous: Previous, working: str | None
+    session: Session, new: Place, previous: Previous, working: str | None, unchanged: set[str]
 ) -> dict[str, set]:
-    """Cause → the days it touched; a cause holding None touched every period."""
+    """Cause → the days it touched; a cause holding None touched every period. A table
+    in `unchanged` is read on one side only: the other holds the same rows."""
     raw = _Raw(session, working, previous.published_at)
     old = previous.marts
     out: dict[str, set] = {}
     out[LATE_HISTORY] = {d for s, t, c in HISTORY_TABLES for d in raw.loaded_days(s, t, c)}
-    moved = session.rows(
-        f"select o.person_id, n.person_id from ({_record_persons(old)}) o "
-        f"join ({_record_persons(new)}) n on o.kind = n.kind and o.record_id = n.record_id "
-        "where o.person_id <> n.person_id"
-    )
+    moved: list[tuple] = []
+    if not {"fct_identity_links", "dim_person"} <= unchanged:  # else no record moved
+        moved = session.rows(
+            f"select distinct o.person_id, n.person_id from ({_record_persons(old)}) o "
+            f"join ({_record_persons(new)}) n on o.kind = n.kind and o.record_id = n.record_id "
+            "where o.person_id <> n.person_id"
+        )
     # an erasure can split or merge its person (a scrubbed address links otherwise): that
     # is the erasure's doing, not the identity rules'
     erased = raw.erased_persons(old, new)
     regrouped = {person for pair in moved for person in pair} - erased
-    out[IDENTITY] = _person_days(session, (old, new), regrouped)
-    out[ERASURE] = _person_days(session, (old, new), erased)
-    if _differs(session, old, new, "dim_lead_contract"):
+    funnels = (new,) if FUNNEL in unchanged else (old, new)
+    out[IDENTITY] = _person_days(session, funnels, regrouped)
+    out[ERASURE] = _person_days(session, funnels, erased)
+    if "dim_lead_contract" not in unchanged and _differs(session, old, new, "dim_lead_contract"):
         out[CONTRACT_CHANGE] = {None}
     deleted_people, deleted_days = raw.deletes(old)
     out[SOURCE_DELETE] = deleted_days | _person_days(session, (old,), deleted_people)
@@ -377,7 +386,8 @@ def _evidence(
 
 
 def _record_persons(place: Place) -> str:
-    """(kind, record_id, person_id) of every source record a publication places."""
+    """(kind, record_id, person_id) of every source record a publication places, with
+    repeats (its readers take sets: deduplicating millions of rows is wasted)."""
     parts = [
         f"select record_type_{side} as kind, record_id_{side} as record_id, person_id "
         f"from {place('fct_identity_links')}"
@@ -389,22 +399,28 @@ def _record_persons(place: Place) -> str:
         for kind, column in PERSON_RECORDS.items()
         if kind != "email_sha256"
     ]
-    return " union ".join(parts)
+    return " union all ".join(parts)
 
 
 def _person_days(session: Session, places: Sequence[Place], persons: set[str]) -> set:
-    """The days of every funnel milestone of `persons` in any of `places`."""
+    """The days of every funnel milestone of `persons` in any of `places`: one query per
+    place, the people as one list parameter and the days made distinct by the database
+    (a night that regroups everyone names every person)."""
     days: set = set()
+    if not persons:
+        return days
     ids = sorted(persons)
     for place in places:
         stamps = [c for c in place.columns(session, FUNNEL) if c.endswith("_at")]
-        for i in range(0, len(ids), _CHUNK):
-            chosen = ", ".join(literal(p) for p in ids[i : i + _CHUNK])
-            for row in session.rows(
-                f"select {', '.join(quote(c) for c in stamps)} from {place(FUNNEL)} "
-                f"where person_id in ({chosen})"
-            ):
-                days |= {value.date() for value in row if value is not None}
+        if not stamps:
+            continue
+        found = session.rows(
+            f"select distinct cast(stamp as date) from (select unnest(array["
+            f"{', '.join(quote(c) for c in stamps)}]) as stamp from {place(FUNNEL)} "
+            "where person_id in (select unnest(?))) s where stamp is not null",
+            [ids],
+        )
+        days |= {day for (day,) in found}
     return days
 
 

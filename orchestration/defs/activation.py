@@ -13,7 +13,7 @@ fails the step (the marts are published already).
 import dagster as dg
 
 from activation.apply import apply, applying
-from activation.plan import Night, plan
+from activation.plan import Night, Plan, plan
 from activation.writers import connect
 from leadbridge.engine import target_name
 from leadbridge.settings import Settings
@@ -28,6 +28,11 @@ DESIRED_KEYS = sorted(
     (spec.key for spec in dbt_build.specs if spec.group_name == GROUP),
     key=lambda key: key.to_user_string(),
 )
+
+
+# The plan step's plan, for the apply step of the same run: the nightly job runs in one
+# process (in_process_executor); the apply plans again when it finds none, or a stale one.
+_SHOWN: dict[str, Plan] = {}
 
 
 def _night(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Night:
@@ -53,6 +58,9 @@ def activation_plan(
         planned = plan(warehouse.engine, settings, _night(context, warehouse))
     except ValueError as error:  # a mistyped LEADBRIDGE_ACTIVATE_* value
         raise dg.Failure(description=f"activation is misconfigured: {error}") from None
+    _SHOWN.clear()  # one plan held at a time: the last run's is never applied
+    if applying(planned.modes):
+        _SHOWN[context.run.run_id] = planned
     summary = planned.summary()
     if planned.aborted:
         context.log.warning(f"activation plan refused: {planned.aborted}")
@@ -109,7 +117,12 @@ def activation_apply(
         systems = applying(settings.activation_modes)
         writers = connect(systems, settings.quota_share, spent_tonight(context))
         applied = apply(
-            warehouse.engine, settings, _night(context, warehouse), writers, context.run.run_id
+            warehouse.engine,
+            settings,
+            _night(context, warehouse),
+            writers,
+            context.run.run_id,
+            _SHOWN.pop(context.run.run_id, None),
         )
     except ValueError as error:  # a mistyped setting, or an account not configured
         raise dg.Failure(description=f"activation is misconfigured: {error}") from None

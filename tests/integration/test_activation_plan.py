@@ -16,8 +16,11 @@ import duckdb
 import pytest
 
 from activation import ledger
+from activation.apply import apply, current
 from activation.ledger import OK, WriteResult
 from activation.plan import CLOSED_STATUS, KEY_FIELDS, Night, Plan, plan
+from activation.writers import Batch
+from ingestion.sources.limits import ApiUsage
 from leadbridge.engine import Engine
 from leadbridge.erasure import Identifiers, record_request
 from leadbridge.publication import Unpublished, publish_marts
@@ -364,3 +367,54 @@ def test_a_task_without_an_owner_is_skipped_with_the_reason(night):
     night.sql("update activation.act_followup_tasks set owner_key = null")
     assert [s.reason for s in night.plan().skipped] == ["the hand-off has no owner"]
     assert owned == [(True,)] and reasons[0].startswith("the owner at the hand-off has no ")
+
+
+@dataclass
+class Recorder:
+    """A writer that answers ok and keeps the writes it was given."""
+
+    system: str
+    usage: ApiUsage = None  # type: ignore[assignment]
+    sent: list = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.usage, self.sent = ApiUsage(system=self.system), []
+
+    def batches(self, writes):
+        def send(batch):
+            self.sent += batch
+            return [WriteResult(w.activation_key, w.system, OK, "00T1", "200") for w in batch]
+
+        yield Batch(tuple(writes), send)
+
+
+def test_an_apply_sends_the_plan_shown_while_what_it_was_made_from_holds(night):
+    applying = Settings.from_env(
+        {"LEADBRIDGE_ACTIVATE_SALESFORCE": "apply", "LEADBRIDGE_ACTIVATE_MAX_CHANGES": "100000"}
+    )
+    shown = plan(night.engine, applying, night.night())
+    assert shown.items and current(night.engine, applying, night.night(), shown)
+    # another setting, or a write recorded since, makes the plan stale
+    capped = Settings.from_env(
+        {"LEADBRIDGE_ACTIVATE_SALESFORCE": "apply", "LEADBRIDGE_ACTIVATE_MAX_CHANGES": "1"}
+    )
+    assert not current(night.engine, capped, night.night(), shown)
+    salesforce = [i for i in shown.items if i.system == "salesforce"]
+    # a plan shown is sent as it is: here one that differs from what planning again gives
+    only_one = Plan(items=(salesforce[0],), modes=shown.modes, basis=shown.basis)
+    writer = Recorder("salesforce")
+    done = apply(night.engine, applying, night.night(), {"salesforce": writer}, "night-1", only_one)
+    assert writer.sent == [salesforce[0]] and done.outcomes["salesforce"].ok == 1
+    assert not current(night.engine, applying, night.night(), shown)
+    # stale, it is planned again: everything but the write now on record
+    writer = Recorder("salesforce")
+    apply(night.engine, applying, night.night(), {"salesforce": writer}, "night-1", shown)
+    assert {w.activation_key for w in writer.sent} == {i.activation_key for i in salesforce[1:]}
+
+
+def test_an_apply_with_no_system_set_to_apply_plans_nothing(night):
+    runaway = Settings.from_env({"LEADBRIDGE_ACTIVATE_MAX_CHANGES": "1"})
+    assert plan(night.engine, runaway, night.night()).aborted
+    done = apply(night.engine, runaway, night.night(), {}, "night-1")
+    assert done.plan.items == () and done.refused is None and done.outcomes == {}
+    assert done.text() == "nothing written: no system is set to apply"

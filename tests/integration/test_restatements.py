@@ -221,3 +221,18 @@ def test_a_comparison_that_fails_publishes_the_marts_and_says_restatements_are_u
     assert sql(target, f"select count(*) from marts.{LEDGER}") == sql(
         late[1], f"select count(*) from marts.{LEDGER}"
     )
+
+
+def test_a_night_that_kept_the_kpi_marts_compares_no_value(night_one, tmp_path, monkeypatch):
+    import leadbridge.restatements as restatements
+
+    def compared(*args, **kwargs):
+        raise AssertionError("values compared though their marts were kept")
+
+    monkeypatch.setattr(restatements, "changed_values", compared)
+    monkeypatch.setattr(restatements, "_evidence", compared)
+    warehouse, target = _copy(night_one, tmp_path)
+    _build(warehouse)
+    publication = _publish(warehouse, target, "night-2")
+    assert KPIS_DAILY not in publication.written and "fct_funnel" not in publication.written
+    assert publication.restatements == () and publication.restatement_error is None

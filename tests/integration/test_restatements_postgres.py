@@ -10,8 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leadbridge.engine import Session
 from leadbridge.publication import Unpublished, publish_postgres
-from leadbridge.restatements import LATE_HISTORY, LEDGER, LEDGER_SCHEMA
+from leadbridge.restatements import (
+    FUNNEL,
+    LATE_HISTORY,
+    LEDGER,
+    LEDGER_SCHEMA,
+    Place,
+    _person_days,
+)
+from leadbridge.settings import POSTGRES
 from tests.fixtures.raw_scenario import create_raw_scenario
 from tests.support.dashboard import MODELS_ONLY
 from tests.support.dbt_scenario import run_dbt, scenario_database
@@ -118,3 +127,25 @@ def test_a_comparison_that_fails_in_sql_still_publishes_in_the_same_transaction(
     )
     assert _rows(server, "select distinct run_id from published._publication") == [("night-3",)]
     assert _rows(server, f"select count(*) from published.{LEDGER}")[0][0] >= 1
+
+
+def test_the_funnel_days_of_named_people_are_read_with_one_list_parameter(nights):
+    server = nights[0]
+    people = [row[0] for row in _rows(server, f"select person_id from published.{FUNNEL}")]
+    columns = _rows(
+        server,
+        "select column_name from information_schema.columns where table_schema = 'published' "
+        f"and table_name = '{FUNNEL}' and column_name like '%%\\_at'",
+    )
+    stamps = ", ".join(column for (column,) in columns)
+    row = _rows(server, f"select {stamps} from published.{FUNNEL} where person_id = '{people[0]}'")
+    expected = {value.date() for value in row[0] if value is not None}
+    assert expected
+    connection = server.connect()
+    try:
+        session = Session(POSTGRES, connection)
+        assert _person_days(session, (Place("published"),), {people[0]}) == expected
+        every = _person_days(session, (Place("published"),), set(people))
+    finally:
+        connection.close()
+    assert expected < every

@@ -75,3 +75,31 @@ def test_a_smoke_run_shows_its_figures_but_judges_only_what_it_can() -> None:
         "n/a (not at 10M rows)",
     )
     assert verdicts["100k → 1M time grows ≤ 10× (full night, warehouse part)"] == (None, "n/a")
+
+
+def test_the_activation_steps_are_a_stage_of_their_own_not_checks() -> None:
+    from benchmarks.nightly import NightlyRun, StepTime
+
+    steps = [
+        StepTime("dbt_build", 0.0, 10.0, True),
+        StepTime("marts__dim_person_gx_marts__dim_person", 10.0, 12.0, True),
+        StepTime("published__marts", 12.0, 16.0, True),
+        StepTime("activation__plan", 16.0, 19.0, True),
+        StepTime("activation__apply", 19.0, 20.0, True),
+    ]
+    run = NightlyRun("bench_warehouse", True, 0.0, 21.5, steps)
+    assert (run.seconds("checks"), run.seconds("activation")) == (2.0, 4.0)
+    assert run.dagster_overhead == pytest.approx(1.5)
+
+
+def test_the_night_table_shows_each_nights_activation_beside_its_other_stages() -> None:
+    night = _run(50.0, 20.0) | {"checks_s": 9.0, "activation_s": 7.5, "publish_s": 3.0}
+    results = {"scales": {"1m": {"runs": {"full": _run(400.0, 150.0), "incremental": night}}}}
+    lines = report.night_table(results).splitlines()
+    headings = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    incremental = [cell.strip() for cell in lines[3].strip("|").split("|")]
+    row = dict(zip(headings, incremental, strict=True))
+    assert (row["night"], row["activation s"], row["checks s"]) == ("incremental", "7.5", "9.0")
+    assert row["× full"] == "0.125"
+    full = dict(zip(headings, [c.strip() for c in lines[2].strip("|").split("|")], strict=True))
+    assert full["activation s"] == "–"  # a run recorded before the stage existed
