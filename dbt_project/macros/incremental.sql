@@ -27,13 +27,10 @@
     rows `also_where` names (a look-back window, an as-of slice). -#}
 {% macro delete_rows_of_changed_people(fingerprints, also_where=none) -%}
 {%- if is_incremental() -%}
-delete from {{ this }} where
-{%- if also_where %} ({{ also_where }}) or{% endif %} build_fingerprint in (
-    select stored.build_fingerprint
-    from (select distinct build_fingerprint from {{ this }}) as stored
-    left join (select distinct build_fingerprint from {{ fingerprints }}) as current_fingerprints
-        on stored.build_fingerprint = current_fingerprints.build_fingerprint
-    where current_fingerprints.build_fingerprint is null
+delete from {{ this }} as stored where
+{%- if also_where %} ({{ also_where }}) or{% endif %} not exists (
+    select 1 from {{ fingerprints }} as current_fingerprints
+    where current_fingerprints.build_fingerprint = stored.build_fingerprint
 )
 {%- endif -%}
 {%- endmacro %}
@@ -41,10 +38,10 @@ delete from {{ this }} where
 {#- After that delete: the people none of whose rows survived (new, or changed). -#}
 {% macro rebuilt_people(fingerprints) -%}
     select distinct current_fingerprints.person_id
-    from (select distinct person_id, build_fingerprint from {{ fingerprints }}) as current_fingerprints
-    left join (select distinct build_fingerprint from {{ this }}) as kept
-        on current_fingerprints.build_fingerprint = kept.build_fingerprint
-    where kept.build_fingerprint is null
+    from {{ fingerprints }} as current_fingerprints
+    where not exists (
+        select 1 from {{ this }} as kept where kept.build_fingerprint = current_fingerprints.build_fingerprint
+    )
 {%- endmacro %}
 
 {#- The start of fct_lead_events' look-back window: the rows it replaces every night. -#}
@@ -78,4 +75,27 @@ delete from {{ this }} where
     `as_of` than rows already kept tests those newer rows instead of its own. -#}
 {% macro built_at() -%}
     {{ leadbridge_now() }}
+{%- endmacro %}
+
+{#- In an incremental run, whether `person_id` is a rebuilt person (the model's
+    `rebuilt_persons` CTE, from rebuilt_people()); else true. Each input filters its own
+    rows early, before joins and window functions, so a night reads the rebuilt people's
+    rows, not everyone's. -#}
+{% macro of_rebuilt_people(person_id) -%}
+    {%- if is_incremental() -%}
+        {{ person_id }} in (select person_id from rebuilt_persons)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A row of fct_lead_events an incremental run writes: in the look-back window, or of a
+    rebuilt person. Each event source filters its own rows, before the union and the join
+    to the fingerprints. -#}
+{% macro lead_events_in_scope(occurred_at, person_id) -%}
+    {%- if is_incremental() -%}
+        ({{ occurred_at }} >= {{ lead_events_window_start() }} or {{ of_rebuilt_people(person_id) }})
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}

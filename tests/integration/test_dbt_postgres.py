@@ -19,8 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.raw_scenario import create_raw_scenario
-from tests.support.dbt_scenario import ALICE, CAROL, DAN, ERIN, run_dbt, scenario_database
+from tests.fixtures.raw_scenario import AS_OF, create_raw_scenario
+from tests.support.dbt_scenario import (
+    ALICE,
+    CAROL,
+    DAN,
+    ERIN,
+    NEXT_NIGHT,
+    NEXT_NIGHT_CHANGES,
+    between_changes_and,
+    incremental_tables,
+    run_dbt,
+    scenario_database,
+)
 from tests.support.postgres import PostgresServer, copy_duckdb_schemas
 from tests.support.rows import (
     MART_COLUMNS_SQL,
@@ -156,31 +167,47 @@ def test_known_values_on_postgres(builds):
     ]
 
 
-# every incremental model (tests/integration/test_dbt_scenario.py compares them on DuckDB)
-INCREMENTAL_TABLES = {
-    "fct_lead_events": "marts.fct_lead_events",
-    "int_lifecycle__stage_timeline": "intermediate.int_lifecycle__stage_timeline",
-    "fct_lifecycle_stages": "marts.fct_lifecycle_stages",
-}
-
-
-def test_incremental_models_on_postgres_equal_the_full_build(builds):
-    """dbt-postgres's delete+insert path (the look-back window, the people touched and the
-    current intervals) leaves the same rows."""
-    baseline = {
-        model: rows_without_written_at(builds.postgres, table)
-        for model, table in INCREMENTAL_TABLES.items()
-    }
-    assert all(len(rows) > 10 for rows in baseline.values())
-    env = builds.postgres.dbt_env()
+def run_on_postgres(builds: Builds, args: list[str], as_of: str = AS_OF) -> str:
     with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
+        for key, value in builds.postgres.dbt_env().items():
             patch.setenv(key, value)
-        output = run_dbt(
-            ["run", "--target", "postgres", "--select", *INCREMENTAL_TABLES],
+        return run_dbt(
+            [*args, "--target", "postgres"],
             builds.duckdb_path,
             builds.work / "postgres",
+            as_of=as_of,
         )
-    assert f"Finished running {len(INCREMENTAL_TABLES)} incremental models" in output
-    for model, table in INCREMENTAL_TABLES.items():
-        assert rows_without_written_at(builds.postgres, table) == baseline[model], model
+
+
+def incremental_rows(builds: Builds, tables: dict[str, str]) -> dict[str, list[tuple]]:
+    return {
+        model: rows_without_written_at(builds.postgres, table) for model, table in tables.items()
+    }
+
+
+def test_incremental_models_on_postgres_equal_a_full_refresh(builds):
+    """dbt-postgres's delete+insert path for every incremental model (found in the manifest):
+    a run with nothing changed leaves the same rows; the next night's late history row
+    before the window, merge and removed record (NEXT_NIGHT_CHANGES) leave the rows of a
+    full refresh. Last in the module: it changes the raw data the other tests compare."""
+    tables = incremental_tables(builds.work / "postgres")
+    assert {"fct_lead_events", "dim_person", "fct_lifecycle_stages"} <= set(tables)
+    built = incremental_rows(builds, tables)
+    assert all(len(rows) > 5 for rows in built.values())
+    output = run_on_postgres(builds, ["run", "--select", *tables])
+    assert f"Finished running {len(tables)} incremental models" in output
+    assert incremental_rows(builds, tables) == built
+
+    connection = builds.postgres.connect()
+    try:
+        with connection.cursor() as cursor:
+            for change in NEXT_NIGHT_CHANGES:
+                cursor.execute(change)
+        connection.commit()
+    finally:
+        connection.close()
+    run_on_postgres(builds, ["run", "--select", *between_changes_and(list(tables))], NEXT_NIGHT)
+    incremental = incremental_rows(builds, tables)
+    assert incremental != built
+    run_on_postgres(builds, ["run", "--select", *tables, "--full-refresh"], NEXT_NIGHT)
+    assert incremental_rows(builds, tables) == incremental

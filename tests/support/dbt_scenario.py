@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from leadbridge.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR
-from tests.fixtures.raw_scenario import AS_OF, C8, L6, L7
+from tests.fixtures.raw_scenario import AS_OF, C8, L5, L6, L7, sfid
 from tests.support.postgres import PostgresServer
 
 
@@ -34,6 +34,42 @@ INFO_HUBSPOT = person("hubspot_contact:601")
 FRANK = person(f"salesforce_lead:{L6}")
 FIONA = person(f"salesforce_lead:{L7}")
 GINA = person(f"salesforce_contact:{C8}")
+
+
+# The night after AS_OF, and what it brings to the raw tables (SQL for DuckDB and
+# PostgreSQL alike): a lead-history row for Erin's lead loaded late, dated 2026-01-12,
+# before the look-back window (NEXT_NIGHT less 7 days); a merge (Bob's HubSpot contact
+# gets Gina's Salesforce contact id); a removed record (Dan's working status, deleted in
+# Salesforce).
+NEXT_NIGHT = "2026-01-24 15:00:00"
+LATE_HISTORY_ID = "017LATE"
+DAN_STATUS = sfid("017", 11)
+NEXT_NIGHT_CHANGES = [
+    f"""insert into salesforce.lead_history
+        (id, lead_id, field, old_value, new_value, is_deleted, created_by_id,
+         created_date, _dlt_load_id, _dlt_id)
+    values ('{LATE_HISTORY_ID}', '{L5}', 'Status', 'Nurturing', 'Working - Contacted', false,
+            null, '2026-01-12 10:00:00+00', '1767225600.2', 'late-0')""",
+    f"update hubspot.contacts set salesforcecontactid = '{C8}' where id = '201'",
+    f"update salesforce.lead_history set is_deleted = true where id = '{DAN_STATUS}'",
+]
+# dbt selectors of the models from the raw tables NEXT_NIGHT_CHANGES touches to `models`.
+NEXT_NIGHT_CHANGED = ["stg_salesforce__lead_history+", "stg_hubspot__contacts+"]
+
+
+def between_changes_and(models: list[str]) -> list[str]:
+    """The selectors of every model between the next night's changed raw tables and `models`."""
+    return [f"{start},+{model}" for start in NEXT_NIGHT_CHANGED for model in models]
+
+
+def incremental_tables(work: Path) -> dict[str, str]:
+    """schema.table of every incremental model of the project dbt parsed into `work`."""
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    return {
+        node["name"]: f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
 
 
 def run_dbt(

@@ -17,7 +17,18 @@
     ]
 ) }}
 
-with person_emails as (
+with
+{%- if is_incremental() %}
+
+-- people none of whose rows survived the pre-hook: new, or their fingerprint changed
+rebuilt_persons as (
+
+    {{ rebuilt_people(ref('int_lead_events__person_fingerprints')) }}
+
+),
+{%- endif %}
+
+person_emails as (
 
     select * from {{ ref('int_identity__person_emails') }}
 
@@ -63,6 +74,7 @@ form_submissions as (
     left join campaign_touches
         on campaign_touches.source_table = 'form_submissions'
         and campaign_touches.source_record_id = submissions.conversion_id
+    where {{ lead_events_in_scope('submissions.submitted_at', 'person_emails.person_id') }}
 
 ),
 
@@ -83,6 +95,7 @@ email_events as (
         coalesce(events.url, events.subscription_status, cast(events.email_campaign_id as {{ dbt.type_string() }}))
     from {{ ref('stg_hubspot__email_events') }} as events
     inner join person_emails on events.recipient_normalized = person_emails.email_normalized
+    where {{ lead_events_in_scope('events.occurred_at', 'person_emails.person_id') }}
 
 ),
 
@@ -102,7 +115,7 @@ campaign_responses as (
         cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }})
     from campaign_touches
-    where source_table = 'campaign_member'
+    where source_table = 'campaign_member' and {{ lead_events_in_scope('touched_at', 'person_id') }}
 
 ),
 
@@ -124,6 +137,7 @@ list_rows as (
     from {{ ref('stg_files__list_members') }} as members
     inner join person_emails on members.email_normalized = person_emails.email_normalized
     where members.touched_at is not null
+        and {{ lead_events_in_scope('members.touched_at', 'person_emails.person_id') }}
 
 ),
 
@@ -147,6 +161,7 @@ tasks as (
     -- history only: a task at its completion; an open task's due date is a plan
     -- (int_sales__scheduled_touches), not an event, and an open Leadbridge follow-up neither
     where tasks.completed_at <= {{ leadbridge_now() }}
+        and {{ lead_events_in_scope('tasks.completed_at', 'tasks.person_id') }}
 
 ),
 
@@ -170,6 +185,7 @@ meetings as (
     left join sales_owners on events.owner_id = sales_owners.source_owner_id
     -- a meeting is history once it has started
     where not coalesce(events.is_deleted, false) and events.starts_at <= {{ leadbridge_now() }}
+        and {{ lead_events_in_scope('events.starts_at', 'record_persons.person_id') }}
 
 ),
 
@@ -192,6 +208,7 @@ source_stage_changes as (
     left join {{ ref('int_lead_contract__stage_mappings') }} as mappings
         on {{ stage_mapping_matches('mappings', 'observations.source_system', 'observations.source_field', 'observations.source_value') }}
     where observations.source_field <> 'Opportunity.StageName'
+        and {{ lead_events_in_scope('observations.observed_at', 'observations.person_id') }}
 
 ),
 
@@ -211,6 +228,7 @@ lifecycle_entries as (
         canonical_stage,
         entered_by_rule || ': ' || coalesce(signal_detail, '')
     from {{ ref('int_lifecycle__stage_timeline') }}
+    where {{ lead_events_in_scope('valid_from', 'person_id') }}
 
 ),
 
@@ -230,6 +248,7 @@ owner_changes as (
         cast(null as {{ dbt.type_string() }}),
         source_owner_id
     from {{ ref('int_people__owner_assignments') }}
+    where {{ lead_events_in_scope('assigned_at', 'person_id') }}
 
 ),
 
@@ -254,6 +273,7 @@ opportunity_stage_changes as (
     left join {{ ref('int_lead_contract__stage_mappings') }} as mappings
         on {{ stage_mapping_matches('mappings', "'salesforce'", "'Opportunity.StageName'", 'history.stage_name') }}
     where not coalesce(history.is_deleted, false) and opportunities.person_id is not null
+        and {{ lead_events_in_scope('history.changed_at', 'opportunities.person_id') }}
 
 ),
 
@@ -272,15 +292,6 @@ unioned as (
 
 )
 
-{%- if is_incremental() %},
-
--- people none of whose rows survived the pre-hook: new, or their fingerprint changed
-rebuilt_persons as (
-
-    {{ rebuilt_people(ref('int_lead_events__person_fingerprints')) }}
-
-)
-{%- endif %}
 
 {#- Postgres types string expressions (and dbt.type_string()) as `text` while the
     contract creates `varchar` columns; an incremental run compares the two
@@ -307,10 +318,3 @@ inner join {{ ref('int_lead_events__person_fingerprints') }} as fingerprints on 
 -- history up to the night: a row stamped after it (written while the night loads, or
 -- on a re-run of an older night) waits for the night it belongs to
 where unioned.occurred_at <= {{ leadbridge_now() }}
-{% if is_incremental() %}
-    -- the replaced window, and the whole history of the rebuilt people
-    and (
-        unioned.occurred_at >= {{ lead_events_window_start() }}
-        or unioned.person_id in (select person_id from rebuilt_persons)
-    )
-{% endif %}
