@@ -99,3 +99,42 @@ delete from {{ this }} as stored where
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#- dbt's own rule (the model's `full_refresh` config, else `--full-refresh`), and one more:
+    an incremental model whose stored table lacks a column its YAML declares is rebuilt
+    whole. An upgrade that adds a column (a fingerprint, `built_at`) to an incremental model
+    would otherwise stop the first night after it, in the pre-hook's delete or on dbt's
+    "schemas out of sync", until someone ran a full refresh by hand. Overrides dbt's
+    global macro: is_incremental() and the materialization both ask it. -#}
+{% macro should_full_refresh() %}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is none -%}{%- set configured = flags.FULL_REFRESH -%}{%- endif -%}
+    {%- if configured or not execute or model.resource_type != 'model'
+        or model.config.materialized != 'incremental' -%}
+        {{ return(configured) }}
+    {%- endif -%}
+    {{ return(stored_columns_missing() | length > 0) }}
+{% endmacro %}
+
+{#- The columns the model's YAML declares that its stored table lacks (none when it is
+    not stored yet: dbt then builds it whole anyway). Kept in the node's context, which
+    asks several times. -#}
+{% macro stored_columns_missing() %}
+    {%- if 'leadbridge_columns_missing' in model -%}
+        {{ return(model['leadbridge_columns_missing']) }}
+    {%- endif -%}
+    {%- set missing = [] -%}
+    {%- set stored_relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if stored_relation is not none -%}
+        {%- set stored = adapter.get_columns_in_relation(stored_relation) | map(attribute='name') | map('lower') | list -%}
+        {%- for name in model.columns -%}
+            {%- if name | lower not in stored -%}{%- do missing.append(name) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if missing -%}
+        {%- do log(this.schema ~ "." ~ this.identifier ~ ": rebuilt whole, its stored table lacks "
+            ~ missing | join(", "), info=true) -%}
+    {%- endif -%}
+    {%- do model.update({'leadbridge_columns_missing': missing}) -%}
+    {{ return(missing) }}
+{% endmacro %}
