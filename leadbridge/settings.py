@@ -229,7 +229,7 @@ SPARK_MASTER = Setting(
 )
 DUCKDB_MEMORY_LIMIT = Setting(
     "LEADBRIDGE_DUCKDB_MEMORY_LIMIT",
-    "2GB",
+    "1.5GB",
     "DuckDB's memory_limit on every connection of a run, dbt's included",
     _verbatim,
 )

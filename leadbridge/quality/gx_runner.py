@@ -5,7 +5,8 @@ into pandas and validated with the pandas datasource, on PostgreSQL too. A large
 read in slices by a hash of the suite's unique column, so a duplicate always falls in one
 slice and the row-wise expectations (`CHUNKABLE`) add up exactly; a `changed_rows` suite
 reads only what its ledger has not passed. GX is imported when a suite runs: its import
-is slow and loading the definitions should not pay it.
+is slow and loading the definitions should not pay it. What a validation allocated is
+handed back to the OS when it ends (leadbridge.memory), not kept beside the dbt build.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.engine import Engine, Session, as_engine, quote
+from leadbridge.memory import release_memory
 from leadbridge.quality.ledger import changed_rows, write_ledger
 from leadbridge.quality.suites import Suite, suite_parameters
 from leadbridge.settings import Settings
@@ -65,6 +67,19 @@ def validate(
     """Run a suite on its table of `warehouse` (an engine, or a DuckDB file's path), in
     slices of about `rows_per_slice` rows (default `chunk_rows()`); (passed, metadata
     with failed counts and samples)."""
+    try:
+        return _validate(suite, as_engine(warehouse), parameters, rows_per_slice)
+    finally:
+        # the slices, GX's context and the DuckDB connection are garbage by now
+        release_memory()
+
+
+def _validate(
+    suite: Suite,
+    engine: Engine,
+    parameters: dict[str, Any] | None,
+    rows_per_slice: int | None,
+) -> tuple[bool, dict[str, Any]]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -84,7 +99,6 @@ def validate(
     values = parameters if parameters is not None else suite_parameters()
 
     outcomes: dict[str, _Outcome] = {}
-    engine = as_engine(warehouse)
     # a ledger is written in the validation's own transaction
     with engine.writer() if suite.changed_rows_only else engine.reader() as session:
         changed = changed_rows(suite, session) if suite.changed_rows_only else None

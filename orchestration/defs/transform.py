@@ -29,6 +29,7 @@ from dagster_dbt import (
 from leadbridge import contract
 from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
+from leadbridge.memory import release_memory
 from leadbridge.publication import publication_in_place
 from leadbridge.settings import Settings
 from orchestration.defs.resources import Warehouse, dbt_project
@@ -162,6 +163,8 @@ def dbt_build(
         f"building the warehouse ({engine.name} {engine.location}) as of {as_of or 'now'}"
     )
     prune_target_folders(DBT_PROJECT.project_dir / "target")
+    # dbt's process peaks beside this one: this one should not hold what earlier steps freed
+    release_memory()
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()

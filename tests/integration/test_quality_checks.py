@@ -158,6 +158,32 @@ def test_an_expectation_gx_does_not_know_is_an_error_not_a_silent_pass(tmp_path,
         validate(Suite.load(bad), warehouse)
 
 
+def test_a_validation_hands_its_memory_back_when_it_ends_even_when_it_fails(
+    tmp_path, warehouse, monkeypatch
+):
+    # the nightly process must not hold a check's slices while dbt builds beside it
+    from leadbridge.quality import gx_runner
+
+    released = []
+    monkeypatch.setattr(gx_runner, "release_memory", lambda: released.append(True))
+    validate(_suite("salesforce__lead"), warehouse)
+    assert released == [True]
+    bad = tmp_path / "salesforce__lead.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "salesforce__lead",
+                "expectations": [
+                    {"type": "expect_column_to_be_lovely", "kwargs": {"column": "id"}}
+                ],
+            }
+        )
+    )
+    with pytest.raises(ValueError):
+        validate(Suite.load(bad), warehouse)
+    assert released == [True, True]
+
+
 @pytest.mark.parametrize(
     ("current", "previous", "passed"),
     [
