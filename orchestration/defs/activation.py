@@ -16,6 +16,7 @@ from activation.apply import apply, applying
 from activation.plan import Night, Plan, plan
 from activation.writers import connect
 from leadbridge.engine import target_name
+from leadbridge.memory import release_memory
 from leadbridge.settings import Settings
 from orchestration.defs.ingest import API_USAGE
 from orchestration.defs.resources import Warehouse, dbt_project
@@ -53,6 +54,9 @@ def activation_plan(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Plan tonight's CRM writes."""
+    # a plan holds every desired row as Python objects: start from the publication's
+    # freed pages handed back, and hand the plan's back unless the apply takes it
+    release_memory()
     settings = Settings.from_env()
     try:
         planned = plan(warehouse.engine, settings, _night(context, warehouse))
@@ -68,17 +72,18 @@ def activation_plan(
         f"activation plan: {summary.total} writes, {len(planned.skipped)} skipped, "
         f"{len(planned.conflicts)} conflicts"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "writes": summary.total,
-            "skipped": len(planned.skipped),
-            "conflicts": len(planned.conflicts),
-            "refused": planned.aborted or "",
-            "modes": dict(planned.modes),
-            "counts": dict(summary.counts),
-            "plan": dg.MetadataValue.md(summary.text(markdown=True)),
-        }
-    )
+    metadata = {
+        "writes": summary.total,
+        "skipped": len(planned.skipped),
+        "conflicts": len(planned.conflicts),
+        "refused": planned.aborted or "",
+        "modes": dict(planned.modes),
+        "counts": dict(summary.counts),
+        "plan": dg.MetadataValue.md(summary.text(markdown=True)),
+    }
+    del planned
+    release_memory()
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def spent_tonight(context: dg.AssetExecutionContext) -> dict[str, int]:
@@ -112,6 +117,7 @@ def activation_apply(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Send tonight's CRM writes of the systems set to apply."""
+    release_memory()
     settings = Settings.from_env()
     try:
         systems = applying(settings.activation_modes)
