@@ -6,6 +6,8 @@ SQL compiled at run time does), the project can be parsed with the other vars, w
 dbt's partial parsing reuses from night to night, and built on that manifest with every
 var (`dbtRunner`): the nightly dbt step runs it (orchestration/defs/resources.py).
 tests/integration/test_dbt_cli.py fails when something dbt parses reads the night.
+The parse writes no manifest.json (the build writes its own), and dbt.log keeps dbt's
+info lines only, unless the arguments ask for a `--log-level-file`.
 `python -m leadbridge.dbt_cli <dbt arguments>`; exits as dbt does: 0, 1 (a node failed), 2.
 """
 
@@ -22,6 +24,10 @@ from dbt.config.utils import parse_cli_vars
 NIGHT_VARS = ("as_of",)
 # The options of a command that `dbt parse` takes too and that change what it parses.
 _PARSE_OPTIONS = ("--project-dir", "--profiles-dir", "--profile", "--target", "--vars")
+# dbt.log's debug lines (every statement and connection of every node: most of the log)
+# cost a build a good part of its CPU to format and write; its info lines say what ran,
+# what failed and why, and the SQL is in target/compiled and target/run.
+FILE_LOG = ["--log-level-file", "info"]
 
 
 def parse_arguments(args: Sequence[str]) -> list[str]:
@@ -44,12 +50,19 @@ def exit_code(result: dbtRunnerResult) -> int:
     return 2 if result.exception is not None else 1
 
 
+def invocations(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The parse and the command `main` runs for the dbt command `args`."""
+    log = [] if "--log-level-file" in args else FILE_LOG
+    return [*parse_arguments(args), "--no-write-json", *log], [*args, *log]
+
+
 def main(args: Sequence[str]) -> int:
-    """Parse, then run `args` on the parsed project; dbt logs both as it always does."""
-    parsed = dbtRunner().invoke(parse_arguments(args))
+    """Parse, then run `args` on the parsed project."""
+    parse, command = invocations(args)
+    parsed = dbtRunner().invoke(parse)
     if not parsed.success:
         return exit_code(parsed)
-    return exit_code(dbtRunner(manifest=parsed.result).invoke(list(args)))
+    return exit_code(dbtRunner(manifest=parsed.result).invoke(command))
 
 
 if __name__ == "__main__":

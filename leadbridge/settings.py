@@ -14,6 +14,7 @@ import os
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from datetime import time as dt_time
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +33,16 @@ PROGRESS = ("log", "off", "tqdm", "enlighten", "alive_progress")  # dlt's collec
 # What the activation does per CRM (activation/): show the plan only, or write it.
 PLAN, APPLY = "plan", "apply"
 ACTIVATION_MODES = (PLAN, APPLY)
+# The night of the week (Monday 0 … Sunday 6, of `as_of` in UTC) whose dbt build tests
+# every row of the incremental models; the other nights test the rows they rebuilt
+# (dbt var `full_tests`, dbt_project/macros/incremental.sql).
+FULL_TESTS_WEEKDAY = 6
+
+
+def tests_every_row(night: datetime) -> bool:
+    """Whether the nightly dbt build for `night` (UTC) tests every row of the
+    incremental models."""
+    return night.weekday() == FULL_TESTS_WEEKDAY
 
 
 class UnknownTarget(ValueError):

@@ -31,7 +31,7 @@ from leadbridge.engine import target_name
 from leadbridge.inputs import INPUTS_TAG, UNCHANGED_TAG, build_inputs
 from leadbridge.memory import release_memory
 from leadbridge.publication import publication_in_place
-from leadbridge.settings import Settings
+from leadbridge.settings import Settings, tests_every_row
 from orchestration.defs.resources import Warehouse, dbt_project
 from orchestration.summary import PUBLISHED_KEY as PUBLISHED_PATH
 
@@ -87,6 +87,7 @@ class NightConfig(dg.Config):
     # Build even when the inputs are those of the publication in place (see below).
     rebuild: bool = False
     # dbt's data tests on every row of the incremental models; Sunday nights always do
+    # (leadbridge.settings.tests_every_row)
     full_tests: bool = False
     # Rebuild the incremental models from nothing (dbt --full-refresh): after an upgrade
     # that changes their columns, or rows edited before their look-back window.
@@ -137,7 +138,7 @@ def dbt_build(
         "followup_sla_share": str(Settings.from_env().followup_sla_share),
         # other nights test the rows they rebuilt (dbt_project/macros/incremental.sql)
         "full_tests": config.full_tests
-        or (datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)).weekday() == 6,
+        or tests_every_row(datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)),
     }
     args += warehouse.dbt_arguments({**dbt_vars, **({"as_of": as_of} if as_of else {})})
     if as_of:

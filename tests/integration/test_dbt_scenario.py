@@ -825,3 +825,32 @@ def test_an_incremental_table_stored_without_a_declared_column_is_rebuilt_whole(
     for model in tables:
         assert f"{tables[model]}: rebuilt whole, its stored table lacks build_fingerprint" in output
     assert_incremental_equals_full_refresh(old, work, DBT_PROJECT_DIR, {}, alice)
+
+
+def test_a_key_test_fails_on_a_duplicated_key_and_on_null_keys(built, tmp_path):
+    """unique_key (dbt_project/tests/generic) is `unique` and `not_null` in one test: a
+    duplicated key fails it, null keys fail it, and its failures are what the two tests
+    counted together (the duplicated values plus the null rows)."""
+    warehouse, work = built
+    copy = tmp_path / "keys.duckdb"
+    shutil.copy(warehouse, copy)
+    key_test = ["test", "--select", "unique_key_int_people__contacts_person_id"]
+    assert "ERROR=0" in run_dbt(key_test, copy, work)
+    table = "intermediate.int_people__contacts"
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(f"insert into {table} select * from {table} order by person_id limit 1")
+    finally:
+        con.close()
+    with pytest.raises(AssertionError, match="Got 1 result, configured to fail if != 0"):
+        run_dbt(key_test, copy, work)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            f"update {table} set person_id = null where person_id in "
+            f"(select person_id from {table} order by person_id desc limit 2)"
+        )
+    finally:
+        con.close()
+    with pytest.raises(AssertionError, match="Got 3 results, configured to fail if != 0"):
+        run_dbt(key_test, copy, work)

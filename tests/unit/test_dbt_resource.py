@@ -15,7 +15,7 @@ from dagster_dbt import DbtCliResource
 from dbt.cli.main import dbtRunnerResult
 from dbt.version import __version__ as dbt_core_version
 
-from leadbridge.dbt_cli import exit_code, parse_arguments
+from leadbridge.dbt_cli import FILE_LOG, exit_code, invocations, parse_arguments
 from leadbridge.paths import DBT_EXECUTABLE
 from orchestration.defs.resources import DbtCli, dbt_project
 from orchestration.defs.transform import PARTIAL_PARSE, keep_parse, prune_target_folders
@@ -101,6 +101,16 @@ def test_the_parse_takes_the_commands_project_profile_and_vars_less_the_night():
         "--vars",
         json.dumps({"x": 1}),
     ]
+
+
+def test_the_parse_writes_no_manifest_and_both_log_info_to_the_file_unless_told():
+    command = ["build", "--target", "duckdb", "--vars", "{x: 1}"]
+    parse, build = invocations(command)
+    assert parse == [*parse_arguments(command), "--no-write-json", *FILE_LOG]
+    assert build == [*command, *FILE_LOG]
+    assert FILE_LOG == ["--log-level-file", "info"]
+    debug = [*command, "--log-level-file", "debug"]
+    assert invocations(debug) == ([*parse_arguments(debug), "--no-write-json"], debug)
 
 
 def test_the_exit_code_is_dbts():

@@ -346,3 +346,12 @@ def test_the_table_reader_expands_grouped_names_and_their_defaults() -> None:
         "LEADBRIDGE_PG_PASSWORD": "",
         "LEADBRIDGE_AS_OF": None,
     }
+
+
+def test_sunday_nights_test_every_row_and_other_nights_the_rebuilt_ones():
+    from datetime import datetime
+
+    from leadbridge.settings import tests_every_row
+
+    week = [datetime(2026, 11, day, 1, 59, 59) for day in range(2, 9)]  # Monday … Sunday
+    assert [tests_every_row(night) for night in week] == [False] * 6 + [True]
