@@ -10,6 +10,8 @@ import pytest
 
 from leadbridge import memory
 
+pytestmark = pytest.mark.unit
+
 BLOCK, BLOCKS = 4000, 50_000
 
 
