@@ -167,11 +167,15 @@ class Engine:
         tables dbt reads (leadbridge.spark); their names. Other engines: nothing to do."""
         if not self.is_spark:
             return []
+        import dlt
+
         from leadbridge.spark import declare_raw_tables, raw_folder
 
-        # the schema as the load stored it: the one in memory may lack column types
-        # after dagster-dlt's drop of the local state before its run
-        schema = pipeline.schemas[pipeline.default_schema_name]
+        # the schema as the load stored it: in the job, the pipeline object's own held
+        # column hints without types here (dagster-dlt drops and restores the local state
+        # around its run)
+        stored = dlt.attach(pipeline.pipeline_name, pipelines_dir=pipeline.pipelines_dir)
+        schema = stored.default_schema
         with _spark_session() as session:
             return declare_raw_tables(session.connection, feed, raw_folder(), schema)
 
