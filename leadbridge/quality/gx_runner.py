@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.engine import Engine, Session, as_engine, quote
+from leadbridge.inputs import RAW_SCHEMAS
 from leadbridge.quality.ledger import changed_rows, write_ledger
 from leadbridge.quality.suites import Suite, suite_parameters
 from leadbridge.settings import Settings
@@ -26,6 +27,16 @@ SAMPLE_SIZE = 10
 def chunk_rows() -> int:
     """Rows per slice of a validation (`LEADBRIDGE_GX_CHUNK_ROWS`)."""
     return Settings.from_env().gx_chunk_rows
+
+
+def _as_instants(frame: Any) -> Any:
+    """The naive UTC timestamps Spark hands pandas as the instants they are: the raw
+    tables' timestamps elsewhere (timestamptz), which the raw suites compare with a
+    zoned bound."""
+    for column in frame.columns:
+        if str(frame[column].dtype).startswith("datetime64") and frame[column].dt.tz is None:
+            frame[column] = frame[column].dt.tz_localize("UTC")
+    return frame
 
 
 def _slice_bucket(engine: str, column: str, slices: int) -> str:
@@ -96,6 +107,8 @@ def validate(
         queries, rows = _slice_queries(suite, session, rows_per_slice or chunk_rows(), changed)
         for query in queries:
             frame = session.frame(query)
+            if session.engine == "spark" and suite.asset_path[0] in RAW_SCHEMAS:
+                frame = _as_instants(frame)
             result = whole.get_batch(batch_parameters={"dataframe": frame}).validate(
                 gx_suite, result_format="SUMMARY", expectation_parameters=values
             )
