@@ -12,6 +12,7 @@ read when a run starts, so one process can run a night on each engine.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from leadbridge.settings import (
     DBT_ONLY_TARGETS,
     DUCKDB,
     POSTGRES,
+    SPARK,
     TARGET,
     DbtOnlyTarget,
     Settings,
@@ -119,13 +121,21 @@ class Engine:
         return cls(name, file, settings)
 
     @property
+    def is_spark(self) -> bool:
+        """True when the warehouse is the Leadbridge Spark server's (leadbridge.spark)."""
+        return self.name == SPARK
+
+    @property
     def is_postgres(self) -> bool:
         """True when the warehouse is a PostgreSQL database."""
         return self.name == POSTGRES
 
     @property
     def location(self) -> str:
-        """The warehouse for logs and lock tags: the file, or `postgresql://host:port/db`."""
+        """The warehouse for logs and lock tags: the file, `postgresql://host:port/db`, or
+        the Spark server's `sc://host:port`."""
+        if self.is_spark:
+            return Settings.from_env().spark["remote"]
         return self.postgres.url if self.postgres else str(self.file)
 
     @property
@@ -133,6 +143,8 @@ class Engine:
         """dlt working folders of this target: state lives and dies with its data, so a
         switch of target never reuses a cursor kept for the other warehouse."""
         local = self.file.parent
+        if self.is_spark:
+            return local / ".dlt_pipelines_spark"
         if self.postgres is None:
             return local / ".dlt_pipelines"
         server = f"{self.postgres.host}_{self.postgres.port}_{self.postgres.database}"
@@ -142,13 +154,38 @@ class Engine:
         """The dlt destination that loads into this warehouse."""
         import dlt
 
+        if self.is_spark:
+            from leadbridge.spark import raw_folder
+
+            return dlt.destinations.filesystem(raw_folder().as_uri())
         if self.postgres is None:
             return dlt.destinations.duckdb(str(self.file))
         return dlt.destinations.postgres(credentials=self.postgres.dlt_credentials())
 
+    def declare_loaded(self, feed: str, pipeline: Any) -> list[str]:
+        """After `pipeline` loaded `feed`: on Spark, declare its Parquet files as the raw
+        tables dbt reads (leadbridge.spark); their names. Other engines: nothing to do."""
+        if not self.is_spark:
+            return []
+        import dlt
+
+        from leadbridge.spark import declare_raw_tables, raw_folder
+
+        # the schema as the load stored it: in the job, the pipeline object's own held
+        # column hints without types here (dagster-dlt drops and restores the local state
+        # around its run)
+        stored = dlt.attach(pipeline.pipeline_name, pipelines_dir=pipeline.pipelines_dir)
+        schema = stored.default_schema
+        with _spark_session() as session:
+            return declare_raw_tables(session.connection, feed, raw_folder(), schema)
+
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only session on the warehouse for the length of the block."""
+        if self.is_spark:
+            with _spark_session() as session:
+                yield session
+            return
         if self.postgres is None:
             import duckdb
 
@@ -165,7 +202,12 @@ class Engine:
     @contextlib.contextmanager
     def writer(self) -> Iterator[Session]:
         """A read-write session for the block, one transaction committed when the block
-        ends without an error (DuckDB: the file, exclusively)."""
+        ends without an error (DuckDB: the file, exclusively; Spark has no transactions:
+        each statement stands on its own)."""
+        if self.is_spark:
+            with _spark_session() as session:
+                yield session
+            return
         if self.postgres is None:
             import duckdb
 
@@ -197,6 +239,17 @@ class Engine:
             connection.close()
 
 
+@contextlib.contextmanager
+def _spark_session() -> Iterator[Session]:
+    from leadbridge.spark import connect
+
+    spark = connect()
+    try:
+        yield Session(SPARK, spark)
+    finally:
+        spark.stop()
+
+
 def as_engine(warehouse: Engine | Path | str) -> Engine:
     """An engine from what callers pass: an `Engine`, or the path of a DuckDB file."""
     if isinstance(warehouse, Engine):
@@ -214,6 +267,9 @@ class Session:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Every row of `sql`."""
+        if self.engine == SPARK:
+            result = self.connection.sql(_spark_dialect(sql), args=list(params))
+            return [tuple(row) for row in result.collect()]
         if self.engine == DUCKDB:
             # fetch all: a half-read result blocks the next statement (duckdb 2.0)
             return self.connection.execute(sql, list(params)).fetchall()
@@ -226,6 +282,9 @@ class Session:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; the rows it changed (-1 when the engine does not say)."""
+        if self.engine == SPARK:
+            self.connection.sql(_spark_dialect(sql), args=list(params)).collect()
+            return -1
         if self.engine == DUCKDB:
             # on the connection itself (a DuckDB cursor would be a connection of its own,
             # outside the transaction); a DML statement answers with its count
@@ -238,7 +297,11 @@ class Session:
             return cursor.rowcount
 
     def frame(self, sql: str):
-        """`sql` as a pandas DataFrame (DECIMAL columns as floats on both engines)."""
+        """`sql` as a pandas DataFrame (DECIMAL columns as floats on every engine)."""
+        if self.engine == SPARK:
+            frame = self.connection.sql(_spark_dialect(sql)).toPandas()
+            decimals = [c for c in frame.columns if frame[c].map(_is_decimal).any()]
+            return frame.astype({c: "float64" for c in decimals})
         if self.engine == DUCKDB:
             return self.connection.sql(sql).df()
         import pandas as pd
@@ -252,12 +315,26 @@ class Session:
 
     def table_exists(self, schema: str, table: str) -> bool:
         """Whether `schema.table` exists (a table or a view)."""
+        if self.engine == SPARK:
+            return bool(self.connection.catalog.tableExists(table, schema))
         found = self.rows(
             "select count(*) from information_schema.tables "
             "where table_schema = ? and table_name = ?",
             [schema, table],
         )
         return bool(found[0][0])
+
+
+def _spark_dialect(sql: str) -> str:
+    """`sql` as Spark's parser takes it: the one SQL type name the library and the suites
+    write that Spark lacks (`double precision`, which PostgreSQL needs)."""
+    return re.sub(r"\bdouble\s+precision\b", "double", sql, flags=re.IGNORECASE)
+
+
+def _is_decimal(value: Any) -> bool:
+    from decimal import Decimal
+
+    return isinstance(value, Decimal)
 
 
 def quote(name: str) -> str:

@@ -470,6 +470,11 @@ def erase_raw(
     """Step 1 of an erasure, under the run lock, in one transaction: (request id, rows
     changed per table, identifiers of the person). `NoRecordMatched` when a requested
     address or record is in no raw table; nothing is written then."""
+    if engine.is_spark:
+        raise NotImplementedError(
+            "erasure does not run on Spark yet: its raw tables are Parquet files, which "
+            "cannot be updated in place (docs/warehouses.md, Spark)"
+        )
     request_id, changed, who = scrub_person(engine, manifest, emails, records, reason, log)
     return request_id, changed, len(who.rows())
 

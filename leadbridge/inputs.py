@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingestion.pipelines import FEEDS
-from leadbridge.content import content_hash, postgres_content_hash
+from leadbridge.content import content_hash, postgres_content_hash, spark_content_hash
 from leadbridge.engine import Engine, Session
 from leadbridge.erasure import PRIVACY_SCHEMA
 from leadbridge.paths import DBT_PROJECT_DIR, EXPECTATIONS_DIR
@@ -34,6 +34,8 @@ _TABLE_REFERENCE = re.compile(r"\b(" + "|".join(RAW_SCHEMAS) + r")\.\"?(\w+)", r
 
 def table_hash(session: Session, schema: str, table: str) -> str:
     """Content hash of one table, dlt's bookkeeping columns left out."""
+    if session.engine == "spark":
+        return spark_content_hash(session, schema, table, exclude=DLT_COLUMNS)
     if session.engine == "postgres":
         with session.connection.cursor() as cursor:
             return postgres_content_hash(cursor, schema, table, exclude=DLT_COLUMNS)
@@ -45,6 +47,16 @@ def input_tables(session: Session, schemas: Iterable[str] = INPUT_SCHEMAS) -> li
     wanted = list(schemas)
     if not wanted:
         return []
+    if session.engine == "spark":  # raw tables are views there (leadbridge/spark.py)
+        catalog = session.connection.catalog
+        rows = [
+            (schema, table.name)
+            for schema in wanted
+            if catalog.databaseExists(schema)
+            for table in catalog.listTables(schema)
+            if not table.isTemporary
+        ]
+        return sorted(f"{s}.{t}" for s, t in rows if not t.startswith("_dlt"))
     rows = session.rows(
         "select table_schema, table_name from information_schema.tables "
         f"where table_type = 'BASE TABLE' and table_schema in ({', '.join('?' for _ in wanted)})",

@@ -1,10 +1,12 @@
 """The warehouse's run lock: one writer at a time, across processes.
 
-DuckDB: an exclusive `flock` on `<warehouse>.lock`. PostgreSQL: a session-level
-`pg_advisory_lock` on a connection of its own, held for the whole run. Either way the
-operating system or the server releases it when the holder's process dies, so a free
-lock proves a dead holder (docs/decisions/007-warehouse-run-lock.md). A waiter logs
-once that it waits and gives up after its timeout.
+DuckDB: an exclusive `flock` on `<warehouse>.lock`; Spark: on `leadbridge.lock` in the
+Spark warehouse folder (as far as `flock` reaches: one machine, or a file system that
+shares it). PostgreSQL: a session-level `pg_advisory_lock` on a connection of its own,
+held for the whole run. Either way the operating system or the server releases it when
+the holder's process dies, so a free lock proves a dead holder
+(docs/decisions/007-warehouse-run-lock.md). A waiter logs once that it waits and gives
+up after its timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from leadbridge.engine import Engine
+from leadbridge.settings import Settings
 
 # The advisory lock key every Leadbridge run on one database agrees on: the first 8
 # bytes of sha256("leadbridge/nightly"), as a signed bigint.
@@ -33,7 +36,7 @@ def hold_warehouse_lock(
     engine: Engine, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS, log: Any = None
 ) -> contextlib.AbstractContextManager[None]:
     """The run lock of `engine`'s warehouse, for a run or a command that writes outside
-    one (the erasure): a file lock on DuckDB, an advisory lock on PostgreSQL."""
+    one (the erasure): a file lock on DuckDB and Spark, an advisory lock on PostgreSQL."""
     hold = _advisory_lock if engine.postgres else _file_lock
     return hold(engine, timeout, log)
 
@@ -52,10 +55,20 @@ def _wait(try_lock: Any, engine: Engine, timeout: float, log: Any) -> None:
         time.sleep(LOCK_POLL_SECONDS)
 
 
+def _lock_file(engine: Engine) -> str:
+    if engine.is_spark:
+        from leadbridge.spark_server import warehouse_folder
+
+        folder = warehouse_folder(Settings.from_env())
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / "leadbridge.lock")
+    return str(engine.file) + ".lock"
+
+
 @contextlib.contextmanager
 def _file_lock(engine: Engine, timeout: float, log: Any) -> Iterator[None]:
-    """An exclusive `flock` on `<warehouse>.lock` (DuckDB)."""
-    with open(str(engine.file) + ".lock", "w") as handle:
+    """An exclusive `flock` on `<warehouse>.lock` (DuckDB) or in the Spark warehouse."""
+    with open(_lock_file(engine), "w") as handle:
 
         def try_lock() -> bool:
             try:

@@ -729,8 +729,32 @@ def _postgres_record(cursor, settings: PostgresSettings, schema: str) -> Publica
 def publication_in_place(
     engine: Engine, published_file: Path, log: Any = None
 ) -> Publication | None:
-    """The publication BI tools read now: `published_file` on DuckDB, schema `published`
-    on PostgreSQL; None if there is none."""
+    """The publication BI tools read now: `published_file` on DuckDB, schema (Spark:
+    database) `published` on PostgreSQL and Spark; None if there is none."""
+    if engine.is_spark:
+        with engine.reader() as session:
+            return read_spark_publication(session.connection)
     if engine.postgres is not None:
         return read_postgres_publication(engine.postgres)
     return read_publication(published_file, log)
+
+
+def read_spark_publication(
+    spark: Any, serving: str = SERVING_SCHEMAS[MARTS_SCHEMA]
+) -> Publication | None:
+    """The `_publication` record BI reads in `serving`; None if there is none."""
+    if not spark.catalog.tableExists(PUBLICATION_TABLE, serving):
+        return None
+    records = spark.sql(
+        "select run_id, published_at, table_name, row_count, content_hash "
+        f"from `{serving}`.{PUBLICATION_TABLE} order by table_name"
+    ).collect()
+    if not records:
+        return None
+    return Publication(
+        f"spark#{serving}",
+        records[0][0],
+        records[0][1],
+        {r[2]: r[3] for r in records},
+        {r[2]: r[4] for r in records},
+    )

@@ -304,7 +304,7 @@ def summarize(
     engine = engine or Engine.resolve(warehouse)
     summary = RunSummary(result.success, duration_seconds, warehouse, engine=engine.name)
     summary.unchanged_since = (tags or {}).get(UNCHANGED_TAG)
-    if engine.postgres is not None:
+    if engine.postgres is not None or engine.is_spark:
         summary.warehouse = engine.location
         summary.published_file = f"{engine.location}#published"
     else:
@@ -391,7 +391,7 @@ def summarize_run(instance: Any, run_id: str, warehouse: Path) -> RunSummary:
 def _publication_in_place(engine: Engine, path: Path | str | None) -> dict[str, Any] | None:
     """Run id and time of the publication BI tools currently read; None if there is none."""
     query = "select run_id, max(published_at) from {}._publication group by 1"
-    if engine.postgres is not None:
+    if engine.postgres is not None or engine.is_spark:
         try:
             with engine.reader() as reader:
                 if not reader.table_exists("published", "_publication"):

@@ -91,18 +91,31 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
-def spark_build(tmp_path_factory: pytest.TempPathFactory):
-    """The scenario built by dbt on Spark, on a standalone master and worker on loopback
-    (tests/support/spark.py), once per test session; skipped with the reason where Spark
-    cannot start (no Java)."""
-    from tests.support.spark import SparkUnavailable, spark_scenario_build
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """One standalone master and worker on loopback for every Spark test of the session
+    (tests/support/spark.py); each Spark server takes one of its cores. Skipped with the
+    reason where Spark cannot start (no Java)."""
+    from tests.support.spark import SparkUnavailable, spark_cluster
 
-    work = tmp_path_factory.mktemp("dbt_spark")
-    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         try:
-            build = stack.enter_context(spark_scenario_build(work, patch.setenv))
+            cluster = stack.enter_context(spark_cluster(tmp_path_factory.mktemp("spark_cluster")))
         except SparkUnavailable as error:
             pytest.skip(f"Spark cannot start here: {error}")
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def spark_build(tmp_path_factory: pytest.TempPathFactory, spark_cluster):
+    """The scenario built by dbt on Spark, on a Spark server of its own on the session's
+    cluster, once per test session."""
+    from tests.support.spark import spark_scenario_build
+
+    work = tmp_path_factory.mktemp("dbt_spark")
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        spark_scenario_build(work, patch.setenv, spark_cluster) as build,
+    ):
         yield build
 
 

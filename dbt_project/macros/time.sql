@@ -77,3 +77,19 @@
 {% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
     timestampadd({{ datepart }}, cast(({{ interval }}) as bigint), {{ from_date_or_timestamp }})
 {%- endmacro %}
+
+{#- dbt-spark's datediff rounds the elapsed seconds up to whole hours or minutes
+    (08:16:51 to 08:19:52 is 4 minutes there); DuckDB and PostgreSQL count the boundaries
+    crossed (3). Days are counted as dbt-spark counts them (calendar dates); the project
+    uses no longer part. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1} -%}
+    {%- if datepart in seconds -%}
+        (floor(unix_timestamp({{ second_date }}) / {{ seconds[datepart] }})
+            - floor(unix_timestamp({{ first_date }}) / {{ seconds[datepart] }}))
+    {%- elif datepart == 'day' -%}
+        datediff({{ second_date }}, {{ first_date }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("spark__datediff: no '" ~ datepart ~ "' on Spark") }}
+    {%- endif -%}
+{%- endmacro %}

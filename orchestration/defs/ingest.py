@@ -149,6 +149,7 @@ def _feed_assets(feed: str) -> dg.AssetsDefinition:
             raise
         if usage is not None:
             _log_usage(context, feed, usage)
+        engine.declare_loaded(feed, pipeline)
         for event in events:
             yield _with_api_usage(usage, _with_rejected_files(context, pipeline, event))
         # Inside the step, so no check or model reads an erased person's new rows first.

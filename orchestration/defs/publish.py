@@ -23,6 +23,7 @@ from leadbridge.publication import (
     unpublished,
 )
 from leadbridge.restatements import cause_counts
+from leadbridge.spark_publication import publish_spark
 from leadbridge.trust import (
     FAILED,
     NOT_RUN,
@@ -193,8 +194,12 @@ def published_marts(
     hidden = unpublished(manifest)
     trust = published_trust(context, engine, manifest)
     extra: dict[str, Any] = {}
-    if engine.postgres is not None:
-        publications = publish_postgres(engine.postgres, context.run.run_id, hidden, trust)
+    if engine.is_spark or engine.postgres is not None:
+        if engine.is_spark:
+            with engine.writer() as session:
+                publications = publish_spark(session.connection, context.run.run_id, hidden)
+        else:
+            publications = publish_postgres(engine.postgres, context.run.run_id, hidden, trust)
         publication = publications[MARTS_SCHEMA]
         extra["location"] = str(publication.path)
         restricted = publications.get(RESTRICTED_SCHEMA)

@@ -21,7 +21,7 @@ from tests.support.rows import (
     select_columns,
     table_differences,
 )
-from tests.support.spark import application_status, beeline, thrift_server
+from tests.support.spark import application_id, application_status, beeline
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,9 @@ pytestmark = pytest.mark.integration
 
 def test_the_build_ran_its_tasks_on_the_clusters_worker(spark_build):
     """Spark's own status, not the configuration: the master has one live worker and the
-    session's application; the worker runs the application's executors; those executors
-    (not the driver) ran the tasks."""
-    application = spark_build.session.sparkContext.applicationId
+    Spark server's application; the worker runs the application's executors; those
+    executors (not the driver) ran the tasks."""
+    application = application_id(spark_build.server)
     master = spark_build.cluster.master_status()
     assert [worker["state"] for worker in master["workers"]] == ["ALIVE"]
     assert application in [app["id"] for app in master["activeapps"]]
@@ -41,7 +41,7 @@ def test_the_build_ran_its_tasks_on_the_clusters_worker(spark_build):
         if executor["appid"] == application
     }
     assert on_worker
-    executors = application_status(spark_build.session, "executors")
+    executors = application_status(spark_build.server, "executors")
     tasks = {executor["id"]: executor["totalTasks"] for executor in executors}
     assert tasks.pop("driver") == 0
     assert set(tasks) == on_worker
@@ -50,10 +50,10 @@ def test_the_build_ran_its_tasks_on_the_clusters_worker(spark_build):
 
 def test_a_bi_client_reads_a_mart_through_the_thrift_server(spark_build):
     """Hive's JDBC client (beeline, from Spark's distribution) connected to the Spark
-    Thrift Server on loopback gets the rows the session reads from the mart."""
+    Thrift Server the Spark server runs on loopback gets the rows a Connect session reads
+    from the mart."""
     statement = "select person_id, mql_entries from marts.dim_person"
-    with thrift_server(spark_build.session) as url:
-        through_thrift = beeline(url, "bi_reader", statement)
+    through_thrift = beeline(spark_build.server.jdbc_url, "bi_reader", statement)
     in_session = spark_build.session.sql(statement).collect()
     assert len(in_session) >= 5
     assert sorted(through_thrift) == sorted(

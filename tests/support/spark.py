@@ -1,11 +1,11 @@
-"""Spark for tests: a loopback cluster, the `spark` dbt target's session on it, dbt in it.
+"""Spark for tests: a loopback cluster, the Leadbridge Spark server on it, dbt as its client.
 
-dbt-spark's `session` method starts Spark's driver inside the process that runs dbt, and
-the Hive metastore it keeps (embedded Derby) admits one process at a time. So the tests
-run dbt in their own process (dbtRunner) on one session made from the profile's own
-`spark` output: the JVM starts once, the raw tables loaded here are the ones dbt reads,
-and the marts dbt builds are read back through the same session. Its executors run on a
-standalone master and worker started here from PySpark's distribution (`spark_cluster`).
+The Hive metastore (embedded Derby) admits one JVM, so everything goes through one
+Leadbridge Spark server (leadbridge/spark_server.py) started here in its own process:
+the tests, dbt (dbtRunner, in this process) and the nightly job are Spark Connect
+clients of it, and BI's JDBC client reads through its Thrift server. Its executors run
+on a standalone master and worker started here from PySpark's distribution
+(`spark_cluster`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -24,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadbridge.settings import SPARK_MASTER, SPARK_WAREHOUSE
+from leadbridge.settings import SPARK_MASTER, SPARK_REMOTE, SPARK_THRIFT_PORT, SPARK_WAREHOUSE
+from leadbridge.spark import connect
+from leadbridge.spark_server import READY, server_conf
 from tests.fixtures.raw_scenario import create_raw_scenario
-from tests.support.dbt_scenario import dbt_arguments, profile_output
+from tests.support.dbt_scenario import dbt_arguments
 from tests.support.postgres import free_loopback_port
 from tests.support.rows import columns_by_table
 from tests.support.warehouse import duckdb_tables
@@ -66,7 +70,8 @@ def _require_java() -> None:
 
 def get_json(url: str) -> Any:
     """The JSON a Spark web UI answers at `url` (its REST status)."""
-    with urllib.request.urlopen(url, timeout=10) as answer:
+    # a driver answers its first REST call slowly on a loaded machine
+    with urllib.request.urlopen(url, timeout=120) as answer:
         return json.load(answer)
 
 
@@ -206,48 +211,71 @@ def _wait_for(ready, processes: list[subprocess.Popen], cluster: SparkCluster) -
     )
 
 
-def spark_parameters(environ: dict[str, str]) -> dict[str, str]:
-    """The Spark settings of the `spark` output of dbt_project/profiles.yml rendered under
-    `environ`, with those dbt-spark adds (its credentials' `server_side_parameters`)."""
-    from dbt.adapters.spark.connections import SparkCredentials
+@dataclass(frozen=True)
+class SparkServer:
+    """A running Leadbridge Spark server (leadbridge/spark_server.py): a Connect session
+    on it, its driver's web UI and the JDBC URL of its Thrift server."""
 
-    rendered = profile_output("spark", environ)
-    rendered.pop("threads", None)
-    return SparkCredentials.from_dict(rendered).server_side_parameters
+    session: Any
+    ui: str
+    jdbc_url: str
+    log: Path
 
 
 @contextmanager
-def spark_session(environ: dict[str, str], observed: bool = False) -> Iterator[Any]:
-    """The SparkSession dbt's `spark` target makes under `environ` (dbt-spark's session
-    method builds it the same way, and then finds this one running); stopped afterwards.
-    `observed`: with the driver's web UI on a free loopback port, for its REST status
-    (`application_status`; the profile switches it off), and a port for `thrift_server`."""
-    _require_java()
-    from pyspark.sql import SparkSession
-
-    parameters = spark_parameters(environ)
-    if observed:
-        parameters |= {
-            "spark.ui.enabled": "true",
-            "spark.ui.port": str(free_loopback_port()),
-            "spark.driver.host": LOOPBACK,
-            "spark.driver.bindAddress": LOOPBACK,
-            # read when the Thrift server starts (`thrift_server`), but only from the
-            # configuration the session's Hive client was created with
-            "spark.hadoop.hive.server2.thrift.port": str(free_loopback_port()),
-            "spark.hadoop.hive.server2.thrift.bind.host": LOOPBACK,
-        }
-    builder = SparkSession.builder.enableHiveSupport()
-    for key, value in parameters.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    # dbt-spark asks for the session at every statement, and Spark warns each time that
-    # it exists already
-    session.sparkContext.setLogLevel("ERROR")
+def spark_server(environ: dict[str, str], log: Path) -> Iterator[SparkServer]:
+    """The Leadbridge Spark server started under `environ` (its `LEADBRIDGE_SPARK_*`
+    settings), in its own process, with its driver's web UI on a free loopback port and
+    one core of the cluster (so that two servers can share a test cluster); stopped
+    afterwards. Its output goes to `log`."""
+    spark_home, env = _distribution()
+    ui_port = free_loopback_port()
+    extra = {
+        "spark.ui.enabled": "true",
+        "spark.ui.port": str(ui_port),
+        "spark.driver.host": LOOPBACK,
+        "spark.driver.bindAddress": LOOPBACK,
+        "spark.cores.max": "1",
+    }
+    command = [sys.executable, "-m", "leadbridge.spark_server"]
+    for key, value in extra.items():
+        command += ["--conf", f"{key}={value}"]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command,
+            env={**env, **environ},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        yield session
+        deadline = time.monotonic() + _CLUSTER_START_SECONDS
+        while READY not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Leadbridge Spark server did not start: see {log}")
+            time.sleep(1)
+        session = connect(environ)
+        thrift_port = server_conf(environ)["spark.hadoop.hive.server2.thrift.port"]
+        try:
+            yield SparkServer(
+                session,
+                f"http://{LOOPBACK}:{ui_port}",
+                f"jdbc:hive2://{LOOPBACK}:{thrift_port}/default",
+                log,
+            )
+        finally:
+            # before the server goes: a Connect session left open retries its release
+            # against the stopped server at the interpreter's exit, for minutes
+            session.stop()
     finally:
-        session.stop()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def copy_duckdb_schemas_to_spark(
@@ -286,21 +314,30 @@ def copy_duckdb_schemas_to_spark(
 
 
 def spark_env(folder: Path, master_url: str) -> dict[str, str]:
-    """The settings that put the `spark` target's warehouse and metastore in `folder` and
-    its executors on the master at `master_url`."""
-    return {SPARK_WAREHOUSE.name: str(folder), SPARK_MASTER.name: master_url}
+    """The settings that put the `spark` target's warehouse and metastore in `folder`, its
+    executors on the master at `master_url`, its Connect and Thrift services on free
+    loopback ports."""
+    return {
+        SPARK_WAREHOUSE.name: str(folder),
+        SPARK_MASTER.name: master_url,
+        SPARK_REMOTE.name: f"sc://{LOOPBACK}:{free_loopback_port()}",
+        SPARK_THRIFT_PORT.name: str(free_loopback_port()),
+    }
 
 
-def application_status(session: Any, resource: str) -> Any:
-    """`resource` (e.g. `executors`) of the session's application from its driver's REST
-    API (a session started `observed`)."""
-    context = session.sparkContext
-    return get_json(f"{context.uiWebUrl}/api/v1/applications/{context.applicationId}/{resource}")
+def application_id(server: SparkServer) -> str:
+    """The Spark application id of the server, from its driver's REST API."""
+    return get_json(f"{server.ui}/api/v1/applications")[0]["id"]
+
+
+def application_status(server: SparkServer, resource: str) -> Any:
+    """`resource` (e.g. `executors`) of the server's application from its driver's REST API."""
+    return get_json(f"{server.ui}/api/v1/applications/{application_id(server)}/{resource}")
 
 
 def run_dbt_in_process(command: list[str]) -> Any:
-    """Run dbt (`command` without the executable) in this process, on the SparkSession
-    running here; the dbtRunnerResult, asserted successful."""
+    """Run dbt (`command` without the executable) in this process, a Connect client of the
+    Spark server; the dbtRunnerResult, asserted successful."""
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner().invoke(command)
@@ -320,12 +357,17 @@ def _failures(result: Any) -> str:
 
 @dataclass(frozen=True)
 class SparkBuild:
-    """The scenario built by dbt on Spark: the cluster and session it ran on, dbt's
+    """The scenario built by dbt on Spark: the cluster and server it ran on, dbt's
     target folder."""
 
     cluster: SparkCluster
-    session: Any
+    server: SparkServer
     target: Path
+
+    @property
+    def session(self) -> Any:
+        """A Spark Connect session on the server."""
+        return self.server.session
 
     def results(self) -> dict[str, str]:
         """unique_id → status of every node the build ran."""
@@ -350,38 +392,25 @@ class SparkBuild:
 
 
 @contextmanager
-def spark_scenario_build(work: Path, setenv: Callable[[str, str], None]) -> Iterator[SparkBuild]:
+def spark_scenario_build(
+    work: Path, setenv: Callable[[str, str], None], cluster: SparkCluster
+) -> Iterator[SparkBuild]:
     """The hand-written raw scenario copied from DuckDB into Spark and built by dbt with
-    the `spark` target, on a loopback cluster (`spark_cluster`), everything in `work`;
-    `setenv` sets the settings dbt reads. Prints how long loading and building took."""
+    the `spark` target, on a Spark server of its own on the loopback `cluster`,
+    everything in `work`; `setenv` sets the settings dbt reads. Prints how long loading
+    and building took."""
     raw = work / "raw.duckdb"
     create_raw_scenario(raw)
     with ExitStack() as stack:
-        cluster = stack.enter_context(spark_cluster(work / "cluster"))
         for key, value in spark_env(work / "spark", cluster.master_url).items():
             setenv(key, value)
-        session = stack.enter_context(spark_session(dict(os.environ), observed=True))
+        server = stack.enter_context(spark_server(dict(os.environ), work / "server.log"))
         started = time.monotonic()
-        copy_duckdb_schemas_to_spark(raw, session, RAW_SCHEMAS, work / "raw")
+        copy_duckdb_schemas_to_spark(raw, server.session, RAW_SCHEMAS, work / "raw")
         loaded = time.monotonic()
         run_dbt_in_process(dbt_arguments(["build", "--target", "spark"], work))
         print(f"raw tables {loaded - started:.1f} s, dbt build {time.monotonic() - loaded:.1f} s")
-        yield SparkBuild(cluster, session, work / "target")
-
-
-@contextmanager
-def thrift_server(session: Any) -> Iterator[str]:
-    """The Spark Thrift Server (HiveServer2's protocol, what BI tools connect to) on the
-    loopback port of a session started `observed`, serving `session`'s catalog; its JDBC
-    URL; stopped afterwards. It runs inside the driver: the embedded metastore admits one
-    process at a time."""
-    port = session.sparkContext.getConf().get("spark.hadoop.hive.server2.thrift.port")
-    server = session._jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
-    running = server.startWithContext(session._jsparkSession.sqlContext())
-    try:
-        yield f"jdbc:hive2://{LOOPBACK}:{port}/default"
-    finally:
-        running.stop()
+        yield SparkBuild(cluster, server, work / "target")
 
 
 def beeline(url: str, user: str, statement: str) -> list[list[str]]:

@@ -13,7 +13,7 @@ from leadbridge.engine import (
     as_engine,
     target_name,
 )
-from leadbridge.settings import DbtOnlyTarget, UnknownTarget
+from leadbridge.settings import UnknownTarget
 
 pytestmark = pytest.mark.unit
 
@@ -41,17 +41,20 @@ def test_an_unknown_target_is_an_error_naming_the_valid_values():
         Engine.resolve(Path("/w/leadbridge.duckdb"), environ={"LEADBRIDGE_TARGET": "pg"})
 
 
-def test_spark_is_a_target_of_dbt_only_and_the_nightly_job_refuses_it_naming_issue_21(
-    monkeypatch,
-):
+def test_spark_runs_the_nightly_job_through_the_spark_server(monkeypatch, tmp_path):
     from orchestration.run_nightly import unsupported_target
 
     assert target_name(environ={"LEADBRIDGE_TARGET": " Spark "}) == "spark"
-    with pytest.raises(DbtOnlyTarget, match=r"LEADBRIDGE_TARGET=spark: dbt builds .*issue 21"):
-        Engine.resolve(Path("/w/leadbridge.duckdb"), environ={"LEADBRIDGE_TARGET": "spark"})
     monkeypatch.setenv("LEADBRIDGE_TARGET", "spark")
-    assert "issue 21" in str(unsupported_target())
-    monkeypatch.setenv("LEADBRIDGE_TARGET", "duckdb")
+    monkeypatch.setenv("LEADBRIDGE_SPARK_REMOTE", "sc://spark.internal:15999")
+    monkeypatch.setenv("LEADBRIDGE_SPARK_WAREHOUSE", str(tmp_path / "spark"))
+    engine = Engine.resolve(tmp_path / "leadbridge.duckdb")
+    assert (engine.is_spark, engine.is_postgres) == (True, False)
+    assert engine.location == "sc://spark.internal:15999"
+    assert engine.pipelines_dir == tmp_path / ".dlt_pipelines_spark"
+    destination = engine.dlt_destination()
+    assert destination.destination_name == "filesystem"
+    assert destination.config_params["bucket_url"] == (tmp_path / "spark" / "raw").as_uri()
     assert unsupported_target() is None
 
 

@@ -272,10 +272,8 @@ def test_profiles_yml_has_the_defaults_of_the_settings_module() -> None:
     rendered = {key: postgres[key] for key in ("host", "port", "user", "password", "sslmode")}
     assert {**rendered, "database": postgres["dbname"]} == settings.postgres
     spark = profile_output("spark", environ)["server_side_parameters"]
-    assert spark["spark.master"] == settings.spark["master"]
-    folder = spark["spark.driver.extraJavaOptions"].removeprefix("-Dderby.system.home=")
-    assert (DBT_PROJECT_DIR / folder).resolve() == REPO_ROOT / settings.spark["warehouse"]
-    assert spark["spark.sql.warehouse.dir"] == f"{folder}/warehouse"
+    assert spark["spark.remote"] == settings.spark["remote"]
+    assert "spark.master" not in spark  # the Spark server's, never dbt's
 
 
 # The tables that document the settings: README's and, for the rest, docs/operations.md's.
