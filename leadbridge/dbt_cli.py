@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
@@ -28,6 +29,10 @@ _PARSE_OPTIONS = ("--project-dir", "--profiles-dir", "--profile", "--target", "-
 # cost a build a good part of its CPU to format and write; its info lines say what ran,
 # what failed and why, and the SQL is in target/compiled and target/run.
 FILE_LOG = ["--log-level-file", "info"]
+# dbt-spark's `session` method asks for Hive support again before every statement; as a
+# Spark Connect client it cannot change that static setting (the Leadbridge Spark server
+# has it already), and PySpark warns once per statement: hundreds of lines a night.
+SPARK_HIVE_WARNING = "Failed to set spark.sql.catalogImplementation"
 
 
 def parse_arguments(args: Sequence[str]) -> list[str]:
@@ -58,6 +63,7 @@ def invocations(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def main(args: Sequence[str]) -> int:
     """Parse, then run `args` on the parsed project."""
+    warnings.filterwarnings("ignore", message=SPARK_HIVE_WARNING, category=UserWarning)
     parse, command = invocations(args)
     parsed = dbtRunner().invoke(parse)
     if not parsed.success:

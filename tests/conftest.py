@@ -91,35 +91,6 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
-def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
-    """One standalone master and worker on loopback for every Spark test of the session
-    (tests/support/spark.py); each Spark server takes one of its cores. Skipped with the
-    reason where Spark cannot start (no Java)."""
-    from tests.support.spark import SparkUnavailable, spark_cluster
-
-    with contextlib.ExitStack() as stack:
-        try:
-            cluster = stack.enter_context(spark_cluster(tmp_path_factory.mktemp("spark_cluster")))
-        except SparkUnavailable as error:
-            pytest.skip(f"Spark cannot start here: {error}")
-        yield cluster
-
-
-@pytest.fixture(scope="session")
-def spark_build(tmp_path_factory: pytest.TempPathFactory, spark_cluster):
-    """The scenario built by dbt on Spark, on a Spark server of its own on the session's
-    cluster, once per test session."""
-    from tests.support.spark import spark_scenario_build
-
-    work = tmp_path_factory.mktemp("dbt_spark")
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        spark_scenario_build(work, patch.setenv, spark_cluster) as build,
-    ):
-        yield build
-
-
-@pytest.fixture(scope="session")
 def scenario_marts(tmp_path_factory: pytest.TempPathFactory):
     """The hand-written scenario's warehouse, its dbt models built once per test session
     (no dbt tests: test_dbt_scenario runs them), and what its manifest keeps unpublished."""

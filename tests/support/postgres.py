@@ -23,7 +23,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.warehouse import duckdb_tables
+from leadbridge.spark_local import duckdb_tables, free_loopback_port
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +158,6 @@ def _apt(command: list[str]) -> subprocess.CompletedProcess:
         raise PostgresUnavailable(
             f"{' '.join(command)} did not finish within {APT_TIMEOUT_SECONDS} s"
         ) from exc
-
-
-def free_loopback_port() -> int:
-    """A TCP port free on 127.0.0.1 now (for a server about to bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_server_user(command: Sequence[str]) -> list[str]:
