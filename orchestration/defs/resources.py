@@ -118,8 +118,8 @@ class Warehouse(dg.ConfigurableResource):
         engine = self.engine
         self.file.parent.mkdir(parents=True, exist_ok=True)
         with hold_warehouse_lock(engine, self.lock_timeout_seconds, context.log):
-            if context.instance is not None and context.run_id is not None:
-                claim_lock(context.instance, context.run_id, engine.location, context.log)
+            if context.instance is not None and context.run is not None:
+                claim_lock(context.instance, context.run.run_id, engine.location, context.log)
             yield self
 
 

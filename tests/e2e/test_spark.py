@@ -183,7 +183,7 @@ def test_bi_reads_the_published_views_through_the_thrift_server(night, server):
         f"cross join (select distinct run_id from published.{PUBLICATION_TABLE}) r",
     )
     in_session = session.sql("select person_id, mql_entries from marts.dim_person").collect()
-    assert len(in_session) > 100
+    assert len(in_session) >= 20
     assert {row[0] for row in through_thrift} == {night.run_id}
     assert sorted(row[1:] for row in through_thrift) == sorted(
         [row.person_id, str(row.mql_entries)] for row in in_session
