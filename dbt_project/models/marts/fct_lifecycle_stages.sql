@@ -25,7 +25,7 @@ select
     valid_from,
     valid_to,
     is_current,
-    cast({{ round_number(dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute') ~ ' / 60.0', 2) }} as numeric(18, 2)) as hours_in_stage,
+    cast({{ round_quotient(dbt.datediff('valid_from', 'coalesce(valid_to, ' ~ leadbridge_now() ~ ')', 'minute'), 60, 2) }} as numeric(18, 2)) as hours_in_stage,
     {%- for column in ['entered_by_rule', 'source_system', 'source_table', 'source_record_id', 'signal_detail', 'build_fingerprint'] %}
     cast({{ column }} as {{ string_type }}) as {{ column }},
     {%- endfor %}

@@ -17,7 +17,7 @@ followed as (
         cast({{ dbt.date_trunc('month', 'first_mql_at') }} as date) as cohort_month,
         converted_mql_to_sql,
         days_mql_to_sql,
-        cast({{ round_number(dbt.datediff('first_mql_at', leadbridge_now(), 'minute') ~ ' / 1440.0', 2) }} as numeric(18, 2)) as days_followed
+        cast({{ round_quotient(dbt.datediff('first_mql_at', leadbridge_now(), 'minute'), 1440, 2) }} as numeric(18, 2)) as days_followed
     from milestones
 
 ),

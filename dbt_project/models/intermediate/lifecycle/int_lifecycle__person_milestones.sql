@@ -74,7 +74,7 @@ select
     per_person.{{ to_stage }}_after_{{ from_stage }}_at is not null as converted_{{ from_stage }}_to_{{ to_stage }},
     {%- endfor %}
     {%- for from_stage, to_stage in durations %}
-    cast({{ round_number(dbt.datediff('per_person.first_' ~ from_stage ~ '_at', 'per_person.' ~ to_stage ~ '_after_' ~ from_stage ~ '_at', 'minute') ~ ' / 1440.0', 2) }} as numeric(18, 2)) as days_{{ from_stage }}_to_{{ to_stage }},
+    cast({{ round_quotient(dbt.datediff('per_person.first_' ~ from_stage ~ '_at', 'per_person.' ~ to_stage ~ '_after_' ~ from_stage ~ '_at', 'minute'), 1440, 2) }} as numeric(18, 2)) as days_{{ from_stage }}_to_{{ to_stage }},
     {%- endfor %}
     cast(per_person.mql_entries as {{ dbt.type_int() }}) as mql_entries,
     cast(per_person.reset_count as {{ dbt.type_int() }}) as reset_count,
