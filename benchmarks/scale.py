@@ -271,7 +271,7 @@ def _finish(
     return result
 
 
-def _in_child(function: Any, *args: Any) -> Any:
+def in_child(function: Any, *args: Any) -> Any:
     """`function(*args)` in a child process: the harness's own DuckDB work (gigabytes at
     1M) must not stay in the memory of the process that then runs the nights."""
     import multiprocessing
@@ -292,7 +292,7 @@ def tiled_scale(
     stages: list[dict[str, Any]] = []
     print(f"[{scale}] tiling {copies} copies of {base_work.name}", flush=True)
     started = time.time()
-    tiled = _in_child(
+    tiled = in_child(
         tiling.tile_warehouse, base_work / "after_full.duckdb", work / WAREHOUSE, copies
     )
     stages.append(
@@ -319,7 +319,7 @@ def tiled_scale(
             return nights[0]
         t0 = time.time()
         merges.update(
-            _in_child(
+            in_child(
                 tiling.merge_tiled_delta,
                 base_work / "after_full.duckdb",
                 base_work / "after_day.duckdb",
