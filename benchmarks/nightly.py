@@ -61,6 +61,8 @@ class NightlyRun:
     dlt: dict[str, dict[str, Any]] = field(default_factory=dict)  # feed → trace facts
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    checks_evaluated: int = 0
+    checks_failed: list[str] = field(default_factory=list)  # failed asset checks' names
     published_rows: int | None = None
     dbt: dict[str, Any] | None = None
     api_usage: dict[str, dict[str, Any]] = field(default_factory=dict)  # the product's count
@@ -181,6 +183,11 @@ def run_job(
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
                 run.errors.append(f"{event.step_key}: {error.message.strip()[:400]}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            run.checks_evaluated += 1
+            if not evaluation.passed:
+                run.checks_failed.append(evaluation.check_name)
         elif event.is_step_materialization:
             mat = event.step_materialization_data.materialization
             usage = getattr(mat.metadata.get(API_USAGE), "value", None)
@@ -284,6 +291,8 @@ def run_summary(run: NightlyRun) -> dict[str, Any]:
         "api_usage": run.api_usage,
         "failed_steps": run.failed_steps,
         "errors": run.errors,
+        "checks_evaluated": run.checks_evaluated,
+        "checks_failed": run.checks_failed,
         "slowest_steps": sorted(
             ({"step": s.key, "s": round(s.seconds, 2)} for s in run.steps),
             key=lambda s: -s["s"],

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         scales_module.set_deadline(args.deadline)
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": report.machine(),
+        "machine": machine(),
         "inputs": str(args.inputs),
         "spark_conf": spark_conf(args),
         "scales": {},
@@ -139,6 +139,25 @@ def night_ok(outcome: dict[str, Any]) -> bool:
     return all(
         run.get("success", "skipped" in run) for run in (outcome.get("engines") or {}).values()
     )
+
+
+def machine() -> dict[str, Any]:
+    """`report.machine()` with Spark's versions: PySpark (its distribution), dbt-spark, Java."""
+    import subprocess
+    from importlib import metadata
+
+    facts = report.machine()
+    for name in ("pyspark", "dbt-spark"):
+        try:
+            facts["versions"][name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            facts["versions"][name] = None
+    try:
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=60)
+        facts["java"] = (java.stderr or java.stdout).splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        facts["java"] = None
+    return facts
 
 
 def spark_conf(args: argparse.Namespace) -> dict[str, str]:
@@ -331,6 +350,8 @@ def _night(
     print(f"[{scale}] {engine}: {run.wall:.1f} s {status}", flush=True)
     for error in run.errors:
         print(f"[{scale}] {engine}: {error}", flush=True)
+    if run.checks_failed:
+        print(f"[{scale}] {engine}: checks failed: {run.checks_failed}", flush=True)
     stages = stage_rows(run, sampler)
     total = next(s for s in stages if s["stage"] == "nightly run (total)")
     return run_summary(run) | {
@@ -407,7 +428,10 @@ def _state(run: dict[str, Any]) -> str:
         return "error: " + run["error"][:80]
     if "skipped" in run:
         return "skipped"
-    return "ok" if run.get("success") else f"FAILED {run.get('failed_steps')}"
+    if not run.get("success"):
+        return f"FAILED {run.get('failed_steps')}"
+    failed = run.get("checks_failed") or []
+    return f"ok, {len(failed)} of {run.get('checks_evaluated')} checks failed" if failed else "ok"
 
 
 def _cell(value: Any, digits: int = 1) -> str:
