@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 # dagster-dbt looks for `dbt` on PATH (e.g. when `dagster dev` prepares the manifest).
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup manifest run erase activate contract-check preview test test-fast lint ui dashboard screenshots report docs bench clean
+.PHONY: setup manifest run erase activate contract-check preview test test-fast lint ui dashboard screenshots report docs bench bench-spark clean
 
 setup: $(VENV)/.synced
 
@@ -107,6 +107,11 @@ report: setup
 # Benchmark (benchmarks/README.md): `make bench ARGS="--scales 10k,100k,1m"`.
 bench: manifest
 	$(VENV)/bin/python -m benchmarks $(ARGS)
+
+# The full night on a loopback Spark cluster and on DuckDB, from `make bench`'s warehouses
+# (benchmarks/README.md): `make bench-spark ARGS="--scales 10k,1m"`.
+bench-spark: manifest
+	$(VENV)/bin/python -m benchmarks.spark $(ARGS)
 
 docs: manifest
 	$(DBT) docs generate --project-dir dbt_project --profiles-dir dbt_project

@@ -65,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import scale as scales_module
 
     if args.deadline:
-        hour, minute = (int(x) for x in args.deadline.split(":"))
-        now = datetime.now(UTC)
-        scales_module.DEADLINE.append(now.replace(hour=hour, minute=minute).timestamp())
+        scales_module.set_deadline(args.deadline)
     requested = sorted({people(s) for s in args.scales.split(",") if s.strip()})
     plan = list(requested)
     base_dir = args.work_dir / scales_module.label(BASE_PEOPLE)

@@ -10,14 +10,12 @@ published marts for the hand-offs of the month's days (benchmarks/README.md).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,8 +33,6 @@ APPLY = {
     "LEADBRIDGE_ACTIVATE_HUBSPOT": "apply",
     "LEADBRIDGE_ACTIVATE_MAX_CHANGES": FIRST_NIGHT_MAX_CHANGES,
 }
-# Settings of the caller's shell that would change what either world does.
-CLEARED_PREFIXES = ("SOURCES__", "DESTINATION__", "LEADBRIDGE_")
 
 
 def month_days(anchor: date, days: int) -> tuple[date, date]:
@@ -79,22 +75,6 @@ class World:
         return self.work / "published" / PUBLISHED_NAME
 
 
-@contextlib.contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """`values` as the process environment for one world's night (the product reads its
-    settings from the environment when a run starts); the caller's own restored after."""
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith(CLEARED_PREFIXES):
-            del os.environ[key]
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def make_world(name: str, config: Any, work: Path, apply: bool) -> World:
     """A world served on 127.0.0.1 with its own warehouse folder."""
     from benchmarks.world import _unique_slugs
@@ -129,6 +109,8 @@ def queue_owner(world: Any) -> str:
 
 def run_night(world: World, definitions: Any, as_of: str) -> dict[str, Any]:
     """One nightly run of `world` as of `as_of`: seconds, success, what apply wrote."""
+    from benchmarks.nightly import environment
+
     run_config = {
         "ops": {"dbt_build": {"config": {"as_of": as_of}}},
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
@@ -361,6 +343,8 @@ def run_world(name: str, config: Any, work: Path, days: int) -> dict[str, Any]:
     """One world's month in this process: its nights, then its figures (a child process
     per world, so the two worlds share the machine's cores and never an environment)."""
     import dagster as dg
+
+    from benchmarks.nightly import environment
 
     world = make_world(name, config, work, apply=name == "on")
     first, last = month_days(config.anchor, days)

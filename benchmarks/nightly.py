@@ -10,9 +10,11 @@ runs and those steps (benchmarks/README.md, "How the figures are taken").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import dagster as dg
 
 from benchmarks.memory import RssSampler
+from orchestration.event_log import event_log_storage
 from orchestration.summary import API_USAGE
 
 FEED_NAMES = ("hubspot", "salesforce", "files")
@@ -28,6 +31,8 @@ FEED_NAMES = ("hubspot", "salesforce", "files")
 STEP_STAGES = {"dbt build": "dbt", "checks": "checks", "activation": "activation"}
 STEP_STAGES["publish"] = "publish"
 WAREHOUSE_JOB = "bench_warehouse"
+# Settings of the caller's shell that would change what a benchmark's night does.
+CLEARED_PREFIXES = ("SOURCES__", "DESTINATION__", "LEADBRIDGE_")
 
 
 @dataclass
@@ -56,6 +61,8 @@ class NightlyRun:
     dlt: dict[str, dict[str, Any]] = field(default_factory=dict)  # feed → trace facts
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    checks_evaluated: int = 0
+    checks_failed: list[str] = field(default_factory=list)  # failed asset checks' names
     published_rows: int | None = None
     dbt: dict[str, Any] | None = None
     api_usage: dict[str, dict[str, Any]] = field(default_factory=dict)  # the product's count
@@ -126,6 +133,32 @@ def warehouse_only_defs() -> dg.Definitions:
     )
 
 
+def bench_instance(home: Path) -> dg.DagsterInstance:
+    """A Dagster instance in `home` with the event log of orchestration/dagster.yaml, as
+    `make run` and the daemon use it; `dispose()` it after the nights."""
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.local_temp(
+        tempdir=str(home),
+        overrides={"telemetry": {"enabled": False}, "event_log_storage": event_log_storage(home)},
+    )
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` as the process environment for one night (the product reads its settings
+    from the environment when a run starts); the caller's own restored after."""
+    saved = dict(os.environ)
+    for key in list(os.environ):
+        if key.startswith(CLEARED_PREFIXES):
+            del os.environ[key]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_job(
     defs: dg.Definitions,
     job: str,
@@ -150,6 +183,11 @@ def run_job(
             error = getattr(event.event_specific_data, "error", None)
             if error is not None:
                 run.errors.append(f"{event.step_key}: {error.message.strip()[:400]}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            run.checks_evaluated += 1
+            if not evaluation.passed:
+                run.checks_failed.append(evaluation.check_name)
         elif event.is_step_materialization:
             mat = event.step_materialization_data.materialization
             usage = getattr(mat.metadata.get(API_USAGE), "value", None)
@@ -231,6 +269,35 @@ def set_environment(warehouse: Path, drop_dir: Path, sim: Any | None) -> None:
         os.environ["SOURCES__HUBSPOT__BASE_URL"] = sim.hubspot_base_url
         os.environ["SOURCES__SALESFORCE__ACCESS_TOKEN"] = sim.token
         os.environ["SOURCES__SALESFORCE__INSTANCE_URL"] = sim.salesforce_instance_url
+
+
+def run_summary(run: NightlyRun) -> dict[str, Any]:
+    """One run's figures for a benchmark's JSON."""
+    return {
+        "success": run.success,
+        "wall_s": run.wall,
+        "dagster_overhead_s": run.dagster_overhead,
+        "step_overhead_s": run.step_overhead,
+        "dbt_s": run.seconds("dbt"),
+        "checks_s": run.seconds("checks"),
+        "activation_s": run.seconds("activation"),
+        "publish_s": run.seconds("publish"),
+        "dlt": {
+            f: {k: v for k, v in t.items() if k != "tables"} | {"tables": t["tables"]}
+            for f, t in run.dlt.items()
+        },
+        "dbt": run.dbt,
+        "api": run.api,
+        "api_usage": run.api_usage,
+        "failed_steps": run.failed_steps,
+        "errors": run.errors,
+        "checks_evaluated": run.checks_evaluated,
+        "checks_failed": run.checks_failed,
+        "slowest_steps": sorted(
+            ({"step": s.key, "s": round(s.seconds, 2)} for s in run.steps),
+            key=lambda s: -s["s"],
+        )[:8],
+    }
 
 
 def stage_rows(run: NightlyRun, sampler: RssSampler) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,14 @@ from benchmarks.memory import RssSampler
 from benchmarks.nightly import (
     WAREHOUSE_JOB,
     NightlyRun,
+    bench_instance,
     run_job,
+    run_summary,
     set_environment,
     stage_rows,
     trace_facts,
 )
 from benchmarks.world import build_bench_world
-from orchestration.event_log import event_log_storage
 
 DEADLINE: list[float] = []  # epoch seconds; no night or baseline starts after it
 PRE_ADVANCE_DAYS = 3  # Saturday anchor → end of Tuesday
@@ -75,6 +76,13 @@ def mart_facts(warehouse: Path) -> dict[str, Any]:
     }
 
 
+def set_deadline(text: str) -> None:
+    """`--deadline HH:MM` (UTC, today): no night or baseline starts after it."""
+    hour, minute = (int(x) for x in text.split(":"))
+    now = datetime.now(UTC)
+    DEADLINE.append(now.replace(hour=hour, minute=minute).timestamp())
+
+
 def past_deadline() -> bool:
     return bool(DEADLINE) and time.time() > DEADLINE[0]
 
@@ -99,13 +107,7 @@ def _run_three(
 
     `api_calls()`, where the sources are served, returns (and forgets) the calls the
     vendors counted since it was last called."""
-    home = work / "dagster_home"
-    home.mkdir(exist_ok=True)
-    # the event log of orchestration/dagster.yaml, as `make run` and the daemon use it
-    instance = dg.DagsterInstance.local_temp(
-        tempdir=str(home),
-        overrides={"telemetry": {"enabled": False}, "event_log_storage": event_log_storage(home)},
-    )
+    instance = bench_instance(work / "dagster_home")
     pipelines = work / ".dlt_pipelines"
     runs: dict[str, NightlyRun] = {}
     as_of = advance(None)
@@ -236,32 +238,7 @@ def _finish(
     result: dict[str, Any] = {
         "scale": scale,
         "people": people,
-        "runs": {
-            name: {
-                "success": r.success,
-                "wall_s": r.wall,
-                "dagster_overhead_s": r.dagster_overhead,
-                "step_overhead_s": r.step_overhead,
-                "dbt_s": r.seconds("dbt"),
-                "checks_s": r.seconds("checks"),
-                "activation_s": r.seconds("activation"),
-                "publish_s": r.seconds("publish"),
-                "dlt": {
-                    f: {k: v for k, v in t.items() if k != "tables"} | {"tables": t["tables"]}
-                    for f, t in r.dlt.items()
-                },
-                "dbt": r.dbt,
-                "api": r.api,
-                "api_usage": r.api_usage,
-                "failed_steps": r.failed_steps,
-                "errors": r.errors,
-                "slowest_steps": sorted(
-                    ({"step": s.key, "s": round(s.seconds, 2)} for s in r.steps),
-                    key=lambda s: -s["s"],
-                )[:8],
-            }
-            for name, r in runs.items()
-        },
+        "runs": {name: run_summary(r) for name, r in runs.items()},
         "world_deviation": deviation,
         "raw_rows_after_full": raw_counts(work / "after_full.duckdb"),
     }
@@ -294,7 +271,7 @@ def _finish(
     return result
 
 
-def _in_child(function: Any, *args: Any) -> Any:
+def in_child(function: Any, *args: Any) -> Any:
     """`function(*args)` in a child process: the harness's own DuckDB work (gigabytes at
     1M) must not stay in the memory of the process that then runs the nights."""
     import multiprocessing
@@ -315,7 +292,7 @@ def tiled_scale(
     stages: list[dict[str, Any]] = []
     print(f"[{scale}] tiling {copies} copies of {base_work.name}", flush=True)
     started = time.time()
-    tiled = _in_child(
+    tiled = in_child(
         tiling.tile_warehouse, base_work / "after_full.duckdb", work / WAREHOUSE, copies
     )
     stages.append(
@@ -342,7 +319,7 @@ def tiled_scale(
             return nights[0]
         t0 = time.time()
         merges.update(
-            _in_child(
+            in_child(
                 tiling.merge_tiled_delta,
                 base_work / "after_full.duckdb",
                 base_work / "after_day.duckdb",
