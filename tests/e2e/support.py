@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,22 @@ def run_nightly(definitions, instance, run_config: Mapping[str, Any] | None = No
     return definitions.resolve_job_def("nightly").execute_in_process(
         run_config=dict(run_config or {}), instance=instance, raise_on_error=False
     )
+
+
+def duckdb_demo_night(definitions, home: Path) -> tuple[Any, float]:
+    """The demo night on DuckDB in `home` (its published file under `bi/`), in a Dagster
+    instance of its own: what another engine's night is compared with. The run's result
+    and its seconds, which it prints."""
+    published = home / "bi" / "leadbridge_marts.duckdb"
+    with (
+        isolated_home(home, LEADBRIDGE_TARGET="duckdb", LEADBRIDGE_PUBLISHED=str(published)),
+        memory_instance() as instance,
+    ):
+        started = time.monotonic()
+        result = run_nightly(definitions, instance, RUN_CONFIG)
+        seconds = time.monotonic() - started
+    print(f"\nnightly run on DuckDB: {seconds:.1f} s")
+    return result, seconds
 
 
 def sql(home: Path, query: str) -> list[tuple]:

@@ -46,7 +46,13 @@ from orchestration.defs.resources import (
     claim_lock,
 )
 from orchestration.summary import summarize
-from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly
+from tests.e2e.support import (
+    RUN_CONFIG,
+    duckdb_demo_night,
+    isolated_home,
+    memory_instance,
+    run_nightly,
+)
 from tests.support.postgres import PostgresServer
 from tests.support.rows import sorted_rows
 
@@ -182,13 +188,7 @@ def postgres_night(definitions, pg_instance, pg_home, pg_env, settings) -> Night
 @pytest.fixture(scope="module")
 def duckdb_night(definitions, tmp_path_factory) -> Night:
     home = tmp_path_factory.mktemp("duckdb_nightly")
-    published = home / "bi" / "leadbridge_marts.duckdb"
-    with (
-        isolated_home(home, LEADBRIDGE_TARGET="duckdb", LEADBRIDGE_PUBLISHED=str(published)),
-        memory_instance() as instance,
-    ):
-        result, seconds = _timed_run(definitions, instance)
-    print(f"\nnightly run on DuckDB: {seconds:.1f} s")
+    result, seconds = duckdb_demo_night(definitions, home)
     return _duckdb_marts(home / "leadbridge.duckdb", Night(result, seconds, _checks(result)))
 
 

@@ -26,7 +26,13 @@ import pytest
 
 from leadbridge.paths import DBT_PROJECT_DIR
 from leadbridge.publication import PUBLICATION_TABLE, unpublished
-from tests.e2e.support import RUN_CONFIG, isolated_home, memory_instance, run_nightly
+from tests.e2e.support import (
+    RUN_CONFIG,
+    duckdb_demo_night,
+    isolated_home,
+    memory_instance,
+    run_nightly,
+)
 from tests.support.rows import (
     MART_COLUMNS_SQL,
     columns_by_table,
@@ -84,14 +90,7 @@ def scenario(server, tmp_path_factory):
 def duckdb_home(definitions, tmp_path_factory) -> Path:
     """The same demo night on DuckDB."""
     home = tmp_path_factory.mktemp("duckdb_night_for_spark")
-    published = home / "bi" / "leadbridge_marts.duckdb"
-    with (
-        isolated_home(home, LEADBRIDGE_TARGET="duckdb", LEADBRIDGE_PUBLISHED=str(published)),
-        memory_instance() as instance,
-    ):
-        started = time.monotonic()
-        result = run_nightly(definitions, instance, RUN_CONFIG)
-        print(f"\nnightly run on DuckDB: {time.monotonic() - started:.1f} s")
+    result, _ = duckdb_demo_night(definitions, home)
     assert result.success
     return home
 

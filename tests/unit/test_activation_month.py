@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from benchmarks import activation_month
+from benchmarks import activation_month, nightly
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +33,7 @@ def test_a_world_night_drops_the_callers_leadbridge_and_source_settings(monkeypa
     monkeypatch.setenv("LEADBRIDGE_ACTIVATE_SALESFORCE", "apply")
     monkeypatch.setenv("SOURCES__HUBSPOT__ACCESS_TOKEN", "the caller's")
     monkeypatch.delenv("LEADBRIDGE_WAREHOUSE", raising=False)
-    with activation_month.environment({"LEADBRIDGE_WAREHOUSE": "/w/off.duckdb"}):
+    with nightly.environment({"LEADBRIDGE_WAREHOUSE": "/w/off.duckdb"}):
         assert "LEADBRIDGE_ACTIVATE_SALESFORCE" not in os.environ
         assert "SOURCES__HUBSPOT__ACCESS_TOKEN" not in os.environ
         assert os.environ["LEADBRIDGE_WAREHOUSE"] == "/w/off.duckdb"
