@@ -220,6 +220,18 @@ class SparkServer:
     log: Path
 
 
+# PySpark marks a process that has opened a Connect session, and every process it
+# starts, as a Connect client through these variables: a server started from such a
+# process (a benchmark's second scale, a test after dbt ran in it) would look for a
+# remote to connect to instead of becoming one.
+CONNECT_CLIENT_VARIABLES = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
+
+
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` for the server's process: without PySpark's Connect-client marks."""
+    return {k: v for k, v in environ.items() if k not in CONNECT_CLIENT_VARIABLES}
+
+
 @contextmanager
 def spark_server(
     environ: Mapping[str, str], log: Path, conf: Mapping[str, str] | None = None
@@ -244,7 +256,7 @@ def spark_server(
     with log.open("ab") as output:
         process = subprocess.Popen(
             command,
-            env={**env, **environ},
+            env=server_environment({**env, **environ}),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

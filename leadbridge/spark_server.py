@@ -11,7 +11,6 @@ executors run on `$LEADBRIDGE_SPARK_MASTER`. Run it with `python -m leadbridge.s
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import threading
 from collections.abc import Mapping
@@ -26,7 +25,6 @@ from leadbridge.settings import Settings
 # Thrift server too (SparkConnectServer's own main would not).
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 READY = "Leadbridge Spark server ready"
-CONNECT_CLIENT_VARIABLES = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
 
 
 def warehouse_folder(settings: Settings) -> Path:
@@ -73,12 +71,6 @@ def start(environ: Mapping[str, str] | None = None, extra: Mapping[str, str] | N
     the classic SparkSession and the Thrift server (stop both with `stop`)."""
     from pyspark.sql import SparkSession
 
-    # The server is the classic driver. A process that has opened a Connect session
-    # (dbt's, a check's) marks itself, and the processes it starts, as Connect clients
-    # through these variables; started from such a process, the server would look for a
-    # remote to connect to instead of becoming one.
-    for variable in CONNECT_CLIENT_VARIABLES:
-        os.environ.pop(variable, None)
     conf = server_conf(environ, extra)
     Path(conf["spark.sql.warehouse.dir"]).mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from pyspark.sql import SparkSession
 
-from leadbridge import spark_server
+from leadbridge.spark_local import server_environment
 
 pytestmark = pytest.mark.unit
 
 
-class _Builder:
-    """SparkSession.builder's stand-in: records the environment getOrCreate() sees."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, str | None] = {}
-
-    def config(self, key: str, value: str) -> _Builder:
-        return self
-
-    def getOrCreate(self):  # noqa: N802 (PySpark's name)
-        self.seen = {
-            name: os.environ.get(name) for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE")
-        }
-        raise RuntimeError("stop here: no JVM in a unit test")
-
-
-def test_a_process_marked_as_a_connect_client_still_starts_a_driver(monkeypatch, tmp_path):
+def test_the_servers_process_does_not_inherit_the_connect_client_marks():
     """PySpark marks a process that opened a Connect session (and the processes it
     starts) with these variables; the server's own session must not be a Connect one."""
-    monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
-    monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:15002")
-    monkeypatch.setenv("LEADBRIDGE_SPARK_WAREHOUSE", str(tmp_path))
-    builder = _Builder()
-    monkeypatch.setattr(SparkSession, "builder", builder)
-    with pytest.raises(RuntimeError, match="stop here"):
-        spark_server.start()
-    assert builder.seen == {"SPARK_CONNECT_MODE_ENABLED": None, "SPARK_REMOTE": None}
+    environ = {
+        "SPARK_CONNECT_MODE_ENABLED": "1",
+        "SPARK_REMOTE": "sc://127.0.0.1:15002",
+        "LEADBRIDGE_SPARK_REMOTE": "sc://127.0.0.1:15003",
+        "SPARK_HOME": "/opt/spark",
+    }
+    assert server_environment(environ) == {
+        "LEADBRIDGE_SPARK_REMOTE": "sc://127.0.0.1:15003",
+        "SPARK_HOME": "/opt/spark",
+    }
