@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -184,12 +183,17 @@ def _daemon(
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended after a while."""
+    process.terminate()
+    try:
+        process.wait(_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_for(ready, processes: list[subprocess.Popen], cluster: SparkCluster) -> None:
@@ -282,12 +286,7 @@ def spark_server(
             # against the stopped server at the interpreter's exit, for minutes
             session.stop()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 def duckdb_tables(con, schemas: list[str]) -> dict[tuple[str, str], list[tuple[str, str]]]:
