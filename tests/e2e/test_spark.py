@@ -184,6 +184,23 @@ def test_the_nights_marts_equal_duckdbs_row_for_row(night, server, duckdb_home):
     assert differences == {}
 
 
+def test_an_object_with_no_records_is_still_a_raw_table_on_spark(night, server, duckdb_home):
+    """HubSpot's tasks have no records on a first night (only the write-back makes them):
+    on Spark too the night declares the raw table over its empty folder, with the columns
+    it has on DuckDB, and builds on it."""
+    assert night.success, _failures(night)
+    session = server[0].session
+    with duckdb.connect(str(duckdb_home / "leadbridge.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from hubspot.tasks").fetchall() == [(0,)]
+        on_duckdb = con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'hubspot' and table_name = 'tasks'"
+        ).fetchall()
+    assert session.table("hubspot.tasks").count() == 0
+    assert len(on_duckdb) > 5
+    assert sorted(session.table("hubspot.tasks").columns) == sorted(c for (c,) in on_duckdb)
+
+
 def test_bi_reads_the_published_views_through_the_thrift_server(night, server):
     """Hive's JDBC client (beeline, from Spark's distribution) as `bi_reader` reads the
     night's publication: the views of every published mart, the run that published
