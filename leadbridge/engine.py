@@ -241,13 +241,13 @@ class Engine:
 
 @contextlib.contextmanager
 def _spark_session() -> Iterator[Session]:
-    from leadbridge.spark import connect
+    from leadbridge.spark import connect, disconnect
 
     spark = connect()
     try:
         yield Session(SPARK, spark)
     finally:
-        spark.stop()
+        disconnect(spark)
 
 
 def as_engine(warehouse: Engine | Path | str) -> Engine:

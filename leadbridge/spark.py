@@ -10,6 +10,7 @@ merge keeps on DuckDB and PostgreSQL.
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from leadbridge.settings import Settings
 
 RAW_FILES_SUFFIX = "_files"
+_RELEASE_WAIT_SECONDS = 10
 # dlt's column types as Spark's; JSON is text, as dlt writes it to Parquet.
 _DLT_TO_SPARK = {
     "text": "string",
@@ -46,6 +48,16 @@ def connect(environ: Mapping[str, str] | None = None) -> Any:
     session.conf.set("spark.sql.ansi.enabled", "true")
     session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
     return session
+
+
+def disconnect(session: Any) -> None:
+    """End a session `connect` opened. PySpark's `stop()` ends the session on the server
+    before it waits for the releases of finished queries it sends in the background, which
+    then fail, each logged as a warning ("ReleaseExecute failed … Session was closed"):
+    wait for them first."""
+    pending = list(getattr(session.client, "_release_futures", ()))
+    concurrent.futures.wait(pending, timeout=_RELEASE_WAIT_SECONDS)
+    session.stop()
 
 
 def raw_folder(environ: Mapping[str, str] | None = None) -> Path:

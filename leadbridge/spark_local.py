@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from leadbridge.settings import SPARK_MASTER, SPARK_REMOTE, SPARK_THRIFT_PORT, SPARK_WAREHOUSE
-from leadbridge.spark import connect
+from leadbridge.spark import connect, disconnect
 from leadbridge.spark_server import READY, server_conf
 
 LOOPBACK = "127.0.0.1"
@@ -284,7 +284,7 @@ def spark_server(
         finally:
             # before the server goes: a Connect session left open retries its release
             # against the stopped server at the interpreter's exit, for minutes
-            session.stop()
+            disconnect(session)
     finally:
         _stop(process)
 

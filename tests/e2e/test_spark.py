@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ from tests.support.spark import (
 from tests.support.warehouse import duckdb_query
 
 pytestmark = pytest.mark.e2e
+
+CONNECT_LOGGER = "pyspark.sql.connect.logging"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,33 @@ def duckdb_home(definitions, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def night(definitions, server, scenario, tmp_path_factory):
+def connect_log():
+    """What PySpark's Connect client logs in this process while the module runs (it
+    writes warnings to the night's log; whether its logger is on depends on who
+    configured logging last, so it is switched on here)."""
+    logger = logging.getLogger(CONNECT_LOGGER)
+    records: list[logging.LogRecord] = []
+    handler = _Collect(records)
+    disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = disabled
+
+
+class _Collect(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]):
+        super().__init__(logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def night(definitions, server, scenario, connect_log, tmp_path_factory):
     """Act 2, after act 1 (`scenario`): the demo night on the emptied server."""
     running, env = server
     drop_databases(running.session)
@@ -167,6 +196,14 @@ def test_the_nightly_job_succeeds_on_spark_with_every_check_evaluated(night):
     ]
     assert len(evaluations) > 50
     assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_the_night_ends_its_spark_sessions_without_failed_releases(night, connect_log):
+    """Each step's Connect session lets its background releases finish before it ends
+    (leadbridge.spark.disconnect), so the night's log has no "ReleaseExecute failed"."""
+    assert night.success, _failures(night)
+    failed = [r.getMessage()[:300] for r in connect_log if "ReleaseExecute" in r.getMessage()]
+    assert failed == []
 
 
 def test_the_nights_marts_equal_duckdbs_row_for_row(night, server, duckdb_home):
