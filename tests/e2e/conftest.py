@@ -1,8 +1,17 @@
-"""Fixtures the in-process e2e modules share: a Dagster instance and a home per module."""
+"""Fixtures the in-process e2e modules share: a Dagster instance and a home per module,
+and one reference night on DuckDB per test session."""
 
 import pytest
 
-from tests.e2e.support import isolated_home, memory_instance, simulated_home
+from tests.e2e.support import (
+    ReferenceNight,
+    isolated_home,
+    memory_instance,
+    read_reference_night,
+    run_reference_night,
+    simulated_home,
+)
+from tests.support.once import shared_folder
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +38,16 @@ def home(request, tmp_path_factory):
         setting = isolated_home(path, LEADBRIDGE_PUBLISHED=str(published), **env)
     with setting:
         yield path
+
+
+@pytest.fixture(scope="session")
+def duckdb_reference_night(definitions, tmp_path_factory) -> ReferenceNight:
+    """The demo night on DuckDB that the PostgreSQL and Spark nights are compared with,
+    run once per test session by the first worker that asks (`shared_folder`); its home
+    is only read."""
+    home = shared_folder(
+        tmp_path_factory,
+        "duckdb_reference_night",
+        lambda folder: run_reference_night(definitions, folder),
+    )
+    return read_reference_night(home)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ RUN_CONFIG = {
     "resources": {"sources": {"config": DEMO}},
     "ops": {"dbt_build": {"config": {"as_of": AS_OF}}},
 }
+NIGHT_REPORT = "night.json"
 
 
 @contextlib.contextmanager
@@ -79,10 +82,34 @@ def run_nightly(definitions, instance, run_config: Mapping[str, Any] | None = No
     )
 
 
-def duckdb_demo_night(definitions, home: Path) -> tuple[Any, float]:
-    """The demo night on DuckDB in `home` (its published file under `bi/`), in a Dagster
-    instance of its own: what another engine's night is compared with. The run's result
-    and its seconds, which it prints."""
+@dataclass(frozen=True)
+class ReferenceNight:
+    """The demo night on DuckDB that another engine's night is compared with: the home it
+    ran in (its published file under `bi/`) and what the run reported."""
+
+    home: Path
+    success: bool
+    seconds: float
+    checks: dict[str, bool]  # `asset:check` → passed, for every check the run evaluated
+    summary: str  # the night's summary, as `make run` prints it
+
+
+def checks_evaluated(result) -> dict[str, bool]:
+    """`asset:check` → passed, for every check the run `result` evaluated."""
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            out[key] = evaluation.passed
+    return out
+
+
+def run_reference_night(definitions, home: Path) -> None:
+    """Run the demo night on DuckDB in `home`, in a Dagster instance of its own, and keep
+    what it reported in `home/night.json` (`read_reference_night`). Prints its seconds."""
+    from orchestration.summary import summarize
+
     published = home / "bi" / "leadbridge_marts.duckdb"
     with (
         isolated_home(home, LEADBRIDGE_TARGET="duckdb", LEADBRIDGE_PUBLISHED=str(published)),
@@ -92,7 +119,18 @@ def duckdb_demo_night(definitions, home: Path) -> tuple[Any, float]:
         result = run_nightly(definitions, instance, RUN_CONFIG)
         seconds = time.monotonic() - started
     print(f"\nnightly run on DuckDB: {seconds:.1f} s")
-    return result, seconds
+    report = {
+        "success": result.success,
+        "seconds": seconds,
+        "checks": checks_evaluated(result),
+        "summary": summarize(result, home / "leadbridge.duckdb", seconds).render(),
+    }
+    (home / NIGHT_REPORT).write_text(json.dumps(report))
+
+
+def read_reference_night(home: Path) -> ReferenceNight:
+    """The reference night `run_reference_night` ran in `home`."""
+    return ReferenceNight(home=home, **json.loads((home / NIGHT_REPORT).read_text()))
 
 
 def sql(home: Path, query: str) -> list[tuple]:

@@ -48,7 +48,8 @@ from orchestration.defs.resources import (
 from orchestration.summary import summarize
 from tests.e2e.support import (
     RUN_CONFIG,
-    duckdb_demo_night,
+    ReferenceNight,
+    checks_evaluated,
     isolated_home,
     memory_instance,
     run_nightly,
@@ -67,22 +68,13 @@ MIN_READS = 5
 class Night:
     """One run and what it left in the warehouse."""
 
-    result: Any
+    success: bool
     seconds: float
-    checks: dict[str, bool]
+    checks: dict[str, bool]  # `asset:check` → passed
+    summary: str  # as `make run` prints it
+    run_id: str = ""
     marts: dict[str, list[str]] = field(default_factory=dict)  # table → its columns
     rows: dict[str, list[tuple]] = field(default_factory=dict)  # table → normalised rows
-
-
-def _checks(result) -> dict[str, bool]:
-    """`asset:check` → passed, for every check the run evaluated."""
-    out = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            out[key] = evaluation.passed
-    return out
 
 
 COLUMNS_SQL = (
@@ -182,14 +174,18 @@ def postgres_night(definitions, pg_instance, pg_home, pg_env, settings) -> Night
     with isolated_home(pg_home, **pg_env):
         result, seconds = _timed_run(definitions, pg_instance)
     print(f"\nnightly run on PostgreSQL: {seconds:.1f} s")
-    return _postgres_marts(settings, Night(result, seconds, _checks(result)))
+    summary = summarize(result, Path("/unused.duckdb"), seconds).render()
+    night = Night(result.success, seconds, checks_evaluated(result), summary, result.run_id)
+    return _postgres_marts(settings, night)
 
 
 @pytest.fixture(scope="module")
-def duckdb_night(definitions, tmp_path_factory) -> Night:
-    home = tmp_path_factory.mktemp("duckdb_nightly")
-    result, seconds = duckdb_demo_night(definitions, home)
-    return _duckdb_marts(home / "leadbridge.duckdb", Night(result, seconds, _checks(result)))
+def duckdb_night(duckdb_reference_night: ReferenceNight) -> Night:
+    """The same demo night on DuckDB (one per test session: the Spark night is compared
+    with it too)."""
+    reference = duckdb_reference_night
+    night = Night(reference.success, reference.seconds, reference.checks, reference.summary)
+    return _duckdb_marts(reference.home / "leadbridge.duckdb", night)
 
 
 class PublishedReader(threading.Thread):
@@ -262,8 +258,7 @@ def republished(postgres_night, settings):
 
 def test_the_nightly_job_succeeds_on_postgres_and_on_duckdb(postgres_night, duckdb_night):
     for night in (postgres_night, duckdb_night):
-        summary = summarize(night.result, Path("/unused.duckdb"), night.seconds)
-        assert night.result.success, summary.render()
+        assert night.success, night.summary
     print(
         f"\nnightly seconds: postgres {postgres_night.seconds:.1f}, "
         f"duckdb {duckdb_night.seconds:.1f}"
@@ -299,7 +294,7 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(
 ):
     publication = read_postgres_publication(settings)
     assert publication is not None
-    assert publication.run_id == postgres_night.result.run_id
+    assert publication.run_id == postgres_night.run_id
     connection = settings.connect()
     try:
         tables = {
@@ -354,7 +349,7 @@ def test_postgres_publishes_every_mart_with_a_matching_publication_record(
 def test_a_later_publication_swaps_published_atomically(postgres_night, republished, settings):
     run_id, reader = republished
     publication = read_postgres_publication(settings)
-    assert publication.run_id == run_id != postgres_night.result.run_id
+    assert publication.run_id == run_id != postgres_night.run_id
     kept = {t for t in postgres_night.rows if unpublished().keeps("marts", t)}
     assert publication.rows == {
         t: len(rows) for t, rows in postgres_night.rows.items() if t in kept
@@ -362,7 +357,7 @@ def test_a_later_publication_swaps_published_atomically(postgres_night, republis
     # readers saw the first publication, then the second, whole, never a mixture
     assert reader.errors == [], reader.errors[:5]
     assert reader.reads >= MIN_READS
-    old, seen = postgres_night.result.run_id, reader.run_ids
+    old, seen = postgres_night.run_id, reader.run_ids
     assert run_id in seen, "the reader never saw the new publication"
     swapped_at = seen.index(run_id)
     assert swapped_at > 0 and set(seen[:swapped_at]) == {old} and set(seen[swapped_at:]) == {run_id}

@@ -29,7 +29,6 @@ from leadbridge.paths import DBT_PROJECT_DIR
 from leadbridge.publication import PUBLICATION_TABLE, unpublished
 from tests.e2e.support import (
     RUN_CONFIG,
-    duckdb_demo_night,
     isolated_home,
     memory_instance,
     run_nightly,
@@ -90,12 +89,11 @@ def scenario(server, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def duckdb_home(definitions, tmp_path_factory) -> Path:
-    """The same demo night on DuckDB."""
-    home = tmp_path_factory.mktemp("duckdb_night_for_spark")
-    result, _ = duckdb_demo_night(definitions, home)
-    assert result.success
-    return home
+def duckdb_home(duckdb_reference_night) -> Path:
+    """The same demo night on DuckDB (one per test session: the PostgreSQL night is
+    compared with it too)."""
+    assert duckdb_reference_night.success, duckdb_reference_night.summary
+    return duckdb_reference_night.home
 
 
 @pytest.fixture(scope="module")
