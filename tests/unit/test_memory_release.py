@@ -35,6 +35,25 @@ def test_release_memory_collects_unreachable_cycles() -> None:
     assert collected == ["a"]
 
 
+def test_after_the_first_release_only_objects_made_since_are_scanned_and_collected() -> None:
+    memory.release_memory()
+    survivors = gc.get_freeze_count()
+    assert survivors > 1000  # this process's modules, pytest's and ours
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a
+    collected = []
+    weakref.finalize(a, collected.append, "a")
+    del a, b
+    gc.disable()
+    try:
+        memory.release_memory()
+    finally:
+        gc.enable()
+    assert collected == ["a"]
+    # frozen once: the second release froze nothing more (refcounting may have freed some)
+    assert gc.get_freeze_count() <= survivors
+
+
 @pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
     reason="malloc_trim is glibc's",
