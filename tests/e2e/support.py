@@ -9,7 +9,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,34 +82,45 @@ def run_nightly(definitions, instance, run_config: Mapping[str, Any] | None = No
     )
 
 
-@dataclass(frozen=True)
-class ReferenceNight:
-    """The demo night on DuckDB that another engine's night is compared with: the home it
-    ran in (its published file under `bi/`) and what the run reported."""
+@dataclass
+class NightReport:
+    """What a nightly run reported, apart from its Dagster result (which stays in the
+    process that ran it)."""
 
-    home: Path
+    run_id: str
     success: bool
     seconds: float
     checks: dict[str, bool]  # `asset:check` → passed, for every check the run evaluated
     summary: str  # the night's summary, as `make run` prints it
 
 
-def checks_evaluated(result) -> dict[str, bool]:
-    """`asset:check` → passed, for every check the run `result` evaluated."""
-    out = {}
+def night_report(result, seconds: float, warehouse: Path) -> NightReport:
+    """The report of the nightly run `result`, which took `seconds` on `warehouse`."""
+    from orchestration.summary import summarize
+
+    checks = {}
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             key = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            out[key] = evaluation.passed
-    return out
+            checks[key] = evaluation.passed
+    summary = summarize(result, warehouse, seconds).render()
+    return NightReport(result.run_id, result.success, seconds, checks, summary)
+
+
+@dataclass(frozen=True)
+class ReferenceNight:
+    """The demo night on DuckDB that another engine's night is compared with: the home it
+    ran in (its published file under `bi/`) and what the run reported."""
+
+    home: Path
+    report: NightReport
 
 
 def run_reference_night(definitions, home: Path) -> None:
     """Run the demo night on DuckDB in `home`, in a Dagster instance of its own, and keep
-    what it reported in `home/night.json` (`read_reference_night`). Prints its seconds."""
-    from orchestration.summary import summarize
-
+    its report in `home/night.json` (`read_reference_night`). Prints its seconds."""
+    warehouse = home / "leadbridge.duckdb"
     published = home / "bi" / "leadbridge_marts.duckdb"
     with (
         isolated_home(home, LEADBRIDGE_TARGET="duckdb", LEADBRIDGE_PUBLISHED=str(published)),
@@ -119,18 +130,13 @@ def run_reference_night(definitions, home: Path) -> None:
         result = run_nightly(definitions, instance, RUN_CONFIG)
         seconds = time.monotonic() - started
     print(f"\nnightly run on DuckDB: {seconds:.1f} s")
-    report = {
-        "success": result.success,
-        "seconds": seconds,
-        "checks": checks_evaluated(result),
-        "summary": summarize(result, home / "leadbridge.duckdb", seconds).render(),
-    }
-    (home / NIGHT_REPORT).write_text(json.dumps(report))
+    report = night_report(result, seconds, warehouse)
+    (home / NIGHT_REPORT).write_text(json.dumps(asdict(report)))
 
 
 def read_reference_night(home: Path) -> ReferenceNight:
     """The reference night `run_reference_night` ran in `home`."""
-    return ReferenceNight(home=home, **json.loads((home / NIGHT_REPORT).read_text()))
+    return ReferenceNight(home, NightReport(**json.loads((home / NIGHT_REPORT).read_text())))
 
 
 def sql(home: Path, query: str) -> list[tuple]:

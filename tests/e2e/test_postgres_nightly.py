@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,13 @@ from orchestration.defs.resources import (
     Warehouse,
     claim_lock,
 )
-from orchestration.summary import summarize
 from tests.e2e.support import (
     RUN_CONFIG,
+    NightReport,
     ReferenceNight,
-    checks_evaluated,
     isolated_home,
     memory_instance,
+    night_report,
     run_nightly,
 )
 from tests.support.postgres import PostgresServer
@@ -65,14 +65,9 @@ MIN_READS = 5
 
 
 @dataclass
-class Night:
-    """One run and what it left in the warehouse."""
+class Night(NightReport):
+    """One run's report and what it left in the warehouse."""
 
-    success: bool
-    seconds: float
-    checks: dict[str, bool]  # `asset:check` → passed
-    summary: str  # as `make run` prints it
-    run_id: str = ""
     marts: dict[str, list[str]] = field(default_factory=dict)  # table → its columns
     rows: dict[str, list[tuple]] = field(default_factory=dict)  # table → normalised rows
 
@@ -174,9 +169,8 @@ def postgres_night(definitions, pg_instance, pg_home, pg_env, settings) -> Night
     with isolated_home(pg_home, **pg_env):
         result, seconds = _timed_run(definitions, pg_instance)
     print(f"\nnightly run on PostgreSQL: {seconds:.1f} s")
-    summary = summarize(result, Path("/unused.duckdb"), seconds).render()
-    night = Night(result.success, seconds, checks_evaluated(result), summary, result.run_id)
-    return _postgres_marts(settings, night)
+    report = night_report(result, seconds, Path("/unused.duckdb"))
+    return _postgres_marts(settings, Night(**asdict(report)))
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +178,7 @@ def duckdb_night(duckdb_reference_night: ReferenceNight) -> Night:
     """The same demo night on DuckDB (one per test session: the Spark night is compared
     with it too)."""
     reference = duckdb_reference_night
-    night = Night(reference.success, reference.seconds, reference.checks, reference.summary)
+    night = Night(**asdict(reference.report))
     return _duckdb_marts(reference.home / "leadbridge.duckdb", night)
 
 

@@ -92,7 +92,7 @@ def scenario(server, tmp_path_factory):
 def duckdb_home(duckdb_reference_night) -> Path:
     """The same demo night on DuckDB (one per test session: the PostgreSQL night is
     compared with it too)."""
-    assert duckdb_reference_night.success, duckdb_reference_night.summary
+    assert duckdb_reference_night.report.success, duckdb_reference_night.report.summary
     return duckdb_reference_night.home
 
 
